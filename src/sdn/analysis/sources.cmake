@@ -1,0 +1,2 @@
+# Sources of the analysis area.
+list(APPEND SDN_SOURCES)

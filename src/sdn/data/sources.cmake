@@ -1,0 +1,2 @@
+# Sources of the data area.
+list(APPEND SDN_SOURCES)

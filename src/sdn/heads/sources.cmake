@@ -1,0 +1,2 @@
+# Sources of the heads area.
+list(APPEND SDN_SOURCES)

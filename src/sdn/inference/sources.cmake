@@ -1,0 +1,2 @@
+# Sources of the inference area.
+list(APPEND SDN_SOURCES)

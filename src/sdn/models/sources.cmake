@@ -1,0 +1,2 @@
+# Sources of the models area.
+list(APPEND SDN_SOURCES)

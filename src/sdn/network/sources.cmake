@@ -1,0 +1,2 @@
+# Sources of the network area.
+list(APPEND SDN_SOURCES)

@@ -1,0 +1,2 @@
+# Sources of the report area.
+list(APPEND SDN_SOURCES)

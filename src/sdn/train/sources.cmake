@@ -1,0 +1,2 @@
+# Sources of the train area.
+list(APPEND SDN_SOURCES)

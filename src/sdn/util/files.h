@@ -1,0 +1,28 @@
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <string>
+
+namespace sdn {
+
+/// Writes `contents` to `path` atomically: a temporary file beside it, flushed,
+/// then renamed over `path`. Readers never see a half-written file.
+void write_file_atomic(const std::string& path, const std::string& contents);
+
+/// Reads a whole file; throws sdn::Error naming the path when it cannot.
+std::string read_file(const std::string& path);
+
+/// Parses a JSON file; throws sdn::Error naming the path on bad JSON.
+nlohmann::json read_json(const std::string& path);
+
+/// Writes pretty JSON atomically.
+void write_json_atomic(const std::string& path, const nlohmann::json& value);
+
+/// Creates a directory and its parents; throws sdn::Error on failure.
+void make_dirs(const std::string& path);
+
+/// True when `path` exists.
+bool path_exists(const std::string& path);
+
+} // namespace sdn
