@@ -1,0 +1,79 @@
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sdn::data {
+
+/// Which training-time augmentation a data set uses (spec section 3).
+enum class Augment {
+  kNone, ///< No augmentation (synthetic data).
+  kPadCrop, ///< h-flip p=0.5, then random crop with zero padding (CIFAR).
+  kPadCropJitter, ///< As kPadCrop, then ColorJitter(0.2, 0.2, 0.2, 0) (Tiny).
+};
+
+/// What a data set is: shape, classes, normalisation, augmentation.
+struct DatasetInfo {
+  std::string name; ///< fashion-mnist, mnist, cifar10, cifar100, ...
+  int64_t channels = 3;
+  int64_t side = 32; ///< Images are square, side x side after loading.
+  int64_t num_classes = 10;
+  std::vector<float> mean; ///< Per channel, applied to pixels in [0,1].
+  std::vector<float> std; ///< Per channel.
+  Augment augment = Augment::kPadCrop;
+  int64_t crop_padding = 4; ///< Zero padding of the random crop.
+  std::vector<std::string> class_names; ///< num_classes entries.
+};
+
+/// One split held in memory as raw pixels.
+struct Dataset {
+  torch::Tensor images; ///< uint8 [N, C, H, W], pixels as stored (0..255).
+  torch::Tensor labels; ///< int64 [N], each in [0, num_classes).
+  /// Number of samples.
+  int64_t size() const {
+    return labels.defined() ? labels.size(0) : 0;
+  }
+};
+
+/// Train, validation (carved from train) and test splits of one data set.
+struct Splits {
+  DatasetInfo info;
+  Dataset train;
+  Dataset val; ///< Empty when val_size == 0.
+  Dataset test;
+};
+
+/// Where and how to load a data set. validate() names the bad parameter.
+struct DataOptions {
+  std::string name = "fashion-mnist";
+  std::string data_dir; ///< Empty: the data set's default location.
+  int64_t val_size = 5000; ///< Held out from train; 0 allowed.
+  int64_t train_subset = 0; ///< > 0: keep only this many training samples.
+  uint64_t seed = 1221; ///< Seeds the split and the synthetic generator.
+  // Synthetic data set only.
+  int64_t synthetic_train = 2048;
+  int64_t synthetic_test = 512;
+  int64_t synthetic_classes = 10;
+  int64_t synthetic_channels = 3;
+  int64_t synthetic_side = 32;
+
+  /// Throws sdn::Error naming the first bad parameter.
+  void validate() const;
+};
+
+/// Names accepted by --dataset.
+const std::vector<std::string>& dataset_names();
+
+/// Loads a data set and carves the validation split from its training set
+/// (a seeded permutation; the test split is never touched). Throws
+/// sdn::Error naming the file and what was wrong.
+Splits load_splits(const DataOptions& options);
+
+/// The info of a named data set without reading any file (synthetic: from the
+/// options).
+DatasetInfo dataset_info(const DataOptions& options);
+
+} // namespace sdn::data

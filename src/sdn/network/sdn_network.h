@@ -1,0 +1,84 @@
+#pragma once
+
+#include "sdn/heads/internal_classifier.h"
+#include "sdn/models/backbone.h"
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace sdn::network {
+
+/// Cumulative costs per exit (spec 7.1): exit i's cost includes the backbone
+/// up to its block and every IC head up to and including i; the last entry
+/// (final exit) is the whole network.
+struct CostTable {
+  models::Cost cnn; ///< The plain CNN (no ICs).
+  std::vector<models::Cost> exits; ///< Cumulative, shallowest first.
+};
+
+/// A backbone plus (optionally) internal classifiers.
+struct NetworkOptions {
+  models::BackboneOptions backbone;
+  bool with_ics = true; ///< false: the plain CNN (one exit).
+};
+
+/// An SDN: forward returns every exit's logits, ICs shallowest first, final
+/// last. Without ICs it is the plain CNN with one exit.
+class SdnNetworkImpl : public torch::nn::Module {
+ public:
+  explicit SdnNetworkImpl(NetworkOptions options);
+
+  /// Logits of every exit, shallowest first, final last.
+  std::vector<torch::Tensor> forward(const torch::Tensor& x);
+
+  /// Number of exits (ICs + 1).
+  int64_t num_exits() const;
+  /// Number of internal classifiers.
+  int64_t num_ics() const;
+
+  /// Staged execution for early exit: the state after the stem.
+  torch::Tensor start(const torch::Tensor& x);
+  /// Runs from `state` (after exit-1, or start()) through exit `exit`'s block
+  /// and evaluates that exit. Returns {logits of `exit`, state to continue
+  /// from}. For the final exit the state is undefined.
+  std::pair<torch::Tensor, torch::Tensor> step(
+      int64_t exit,
+      const torch::Tensor& state);
+
+  /// Parameters of the backbone (stem, blocks, head).
+  std::vector<torch::Tensor> backbone_parameters() const;
+  /// Parameters of IC `i` (its alpha and linear).
+  std::vector<torch::Tensor> ic_parameters(int64_t i) const;
+
+  /// Copies every backbone tensor (parameters and buffers) from `other`,
+  /// which must have the same backbone options. ICs are left untouched.
+  void copy_backbone_from(const SdnNetworkImpl& other);
+
+  /// Cumulative costs per exit.
+  CostTable costs() const;
+
+  const NetworkOptions& options() const {
+    return options_;
+  }
+  const std::shared_ptr<models::BackboneImpl>& backbone() const {
+    return backbone_;
+  }
+  const std::vector<heads::InternalClassifier>& ics() const {
+    return ics_;
+  }
+
+ private:
+  NetworkOptions options_;
+  std::shared_ptr<models::BackboneImpl> backbone_;
+  std::vector<heads::InternalClassifier> ics_;
+  std::vector<int64_t> ic_blocks_; ///< Block index of each IC.
+};
+TORCH_MODULE(SdnNetwork);
+
+} // namespace sdn::network
