@@ -1,2 +1,4 @@
 # Sources of the data area.
-list(APPEND SDN_SOURCES)
+list(APPEND SDN_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/dataset_info.cpp
+)

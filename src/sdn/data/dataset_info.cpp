@@ -1,0 +1,158 @@
+// Static facts about each supported data set (spec section 3): shapes,
+// classes, normalisation constants and augmentation. No file is read here.
+#include "sdn/data/dataset.h"
+
+#include "sdn/util/error.h"
+
+#include <algorithm>
+
+namespace sdn::data {
+
+namespace {
+
+std::vector<std::string> numbered_classes(int64_t n) {
+  std::vector<std::string> names;
+  names.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    names.push_back(std::to_string(i));
+  }
+  return names;
+}
+
+} // namespace
+
+const std::vector<std::string>& dataset_names() {
+  static const std::vector<std::string> names = {
+      "fashion-mnist",
+      "mnist",
+      "cifar10",
+      "cifar100",
+      "tiny-imagenet",
+      "synthetic"};
+  return names;
+}
+
+void DataOptions::validate() const {
+  const auto& names = dataset_names();
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    std::string known;
+    for (const auto& n : names) {
+      known += (known.empty() ? "" : ", ") + n;
+    }
+    fail(
+        "--dataset: unknown data set '",
+        name,
+        "' (expected one of ",
+        known,
+        ")");
+  }
+  check(val_size >= 0, "--val-size must be >= 0, got ", val_size);
+  check(train_subset >= 0, "--train-subset must be >= 0, got ", train_subset);
+  if (name == "synthetic") {
+    check(
+        synthetic_train > 0,
+        "--synthetic-train must be > 0, got ",
+        synthetic_train);
+    check(
+        synthetic_test > 0,
+        "--synthetic-test must be > 0, got ",
+        synthetic_test);
+    check(
+        synthetic_classes >= 2,
+        "--synthetic-classes must be >= 2, got ",
+        synthetic_classes);
+    check(
+        synthetic_channels == 1 || synthetic_channels == 3,
+        "--synthetic-channels must be 1 or 3, got ",
+        synthetic_channels);
+    check(
+        synthetic_side == 32 || synthetic_side == 64,
+        "--synthetic-side must be 32 or 64, got ",
+        synthetic_side);
+  }
+}
+
+DatasetInfo dataset_info(const DataOptions& options) {
+  options.validate();
+  DatasetInfo info;
+  info.name = options.name;
+  if (options.name == "fashion-mnist" || options.name == "mnist") {
+    // 28x28 zero-padded to 32x32, one channel. Constants: mean and std of
+    // the padded training images (measured; 0.2860/0.3530 before padding
+    // for Fashion-MNIST, 0.1307/0.3081 for MNIST).
+    info.channels = 1;
+    info.side = 32;
+    info.num_classes = 10;
+    if (options.name == "fashion-mnist") {
+      info.mean = {0.2190f};
+      info.std = {0.3318f};
+      info.class_names = {
+          "T-shirt/top",
+          "Trouser",
+          "Pullover",
+          "Dress",
+          "Coat",
+          "Sandal",
+          "Shirt",
+          "Sneaker",
+          "Bag",
+          "Ankle boot"};
+    } else {
+      info.mean = {0.1000f};
+      info.std = {0.2752f};
+      info.class_names = numbered_classes(10);
+    }
+    info.augment = Augment::kPadCrop;
+    info.crop_padding = 4;
+  } else if (options.name == "cifar10") {
+    // ImageNet statistics, as the original code uses (spec quirk 9).
+    info.channels = 3;
+    info.side = 32;
+    info.num_classes = 10;
+    info.mean = {0.485f, 0.456f, 0.406f};
+    info.std = {0.229f, 0.224f, 0.225f};
+    info.class_names = {
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck"};
+    info.augment = Augment::kPadCrop;
+    info.crop_padding = 4;
+  } else if (options.name == "cifar100") {
+    info.channels = 3;
+    info.side = 32;
+    info.num_classes = 100;
+    info.mean = {0.507f, 0.487f, 0.441f};
+    info.std = {0.267f, 0.256f, 0.276f};
+    info.class_names = numbered_classes(100);
+    info.augment = Augment::kPadCrop;
+    info.crop_padding = 4;
+  } else if (options.name == "tiny-imagenet") {
+    info.channels = 3;
+    info.side = 64;
+    info.num_classes = 200;
+    info.mean = {0.4802f, 0.4481f, 0.3975f};
+    info.std = {0.2302f, 0.2265f, 0.2262f};
+    info.class_names = numbered_classes(200); // wnids once the files are read
+    info.augment = Augment::kPadCropJitter;
+    info.crop_padding = 8;
+  } else { // synthetic
+    info.channels = options.synthetic_channels;
+    info.side = options.synthetic_side;
+    info.num_classes = options.synthetic_classes;
+    info.mean.assign(static_cast<size_t>(info.channels), 0.5f);
+    info.std.assign(static_cast<size_t>(info.channels), 0.25f);
+    info.class_names = numbered_classes(info.num_classes);
+    info.augment = Augment::kNone;
+    info.crop_padding = 0;
+  }
+  return info;
+}
+
+} // namespace sdn::data
