@@ -1,0 +1,66 @@
+#pragma once
+
+#include "sdn/data/dataset.h"
+#include "sdn/inference/exit_policy.h"
+#include "sdn/network/sdn_network.h"
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sdn::inference {
+
+/// What answers a sample that no IC lets exit.
+enum class NoExitAnswer {
+  kMostConfident, ///< The original: most confident of all exits (first max).
+  kFinal, ///< The final exit's prediction.
+};
+
+/// How to run real early exit.
+struct EarlyExitOptions {
+  int64_t batch_size = 256; ///< 1 = one sample at a time.
+  std::string device = "cpu";
+  bool channels_last = true; ///< NHWC convolutions (faster on CPU).
+  NoExitAnswer no_exit = NoExitAnswer::kMostConfident;
+  bool progress = true;
+
+  /// Throws sdn::Error naming the first bad parameter.
+  void validate() const;
+};
+
+/// Per-sample outcome and totals of a real early-exit run.
+struct EarlyExitResult {
+  std::vector<int64_t> exit_index; ///< Per sample; E-1 = did not exit early.
+  std::vector<int64_t> prediction; ///< Per sample.
+  std::vector<int64_t> exit_counts; ///< Per exit.
+  double accuracy = 0; ///< Percent.
+  double cost = 0; ///< Mean relative cost (exit_cost of each sample's exit).
+  double seconds = 0; ///< Wall-clock of the network work (no data loading).
+  double images_per_second = 0;
+};
+
+/// Runs `network` block by block over a batch. At each IC the samples the
+/// policy lets exit leave the batch, so later blocks compute only on the
+/// remaining ones. `images` are normalised float [B, C, H, W]. Fills
+/// exit_index and prediction for the batch (sizes B). `exit_cost` is not used.
+void early_exit_batch(
+    network::SdnNetwork& network,
+    const torch::Tensor& images,
+    const ExitPolicy& policy,
+    NoExitAnswer no_exit,
+    std::vector<int64_t>& exit_index,
+    std::vector<int64_t>& prediction);
+
+/// Runs early exit over a whole split in batches of options.batch_size and
+/// measures it. `exit_cost` (E entries, relative to the CNN) prices each exit.
+EarlyExitResult run_early_exit(
+    network::SdnNetwork& network,
+    const data::Dataset& dataset,
+    const data::DatasetInfo& info,
+    const ExitPolicy& policy,
+    const std::vector<double>& exit_cost,
+    const EarlyExitOptions& options);
+
+} // namespace sdn::inference

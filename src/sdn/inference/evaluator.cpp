@@ -1,0 +1,74 @@
+#include "sdn/inference/evaluator.h"
+
+#include "sdn/data/loader.h"
+#include "sdn/network/memory_format.h"
+#include "sdn/util/error.h"
+#include "sdn/util/progress.h"
+
+#include <torch/torch.h>
+
+namespace sdn::inference {
+
+void EvalOptions::validate() const {
+  check(batch_size > 0, "--batch-size must be > 0, got ", batch_size);
+  check(
+      device == "cpu" || device.rfind("cuda", 0) == 0,
+      "--device must be cpu or cuda[:N], got '",
+      device,
+      "'");
+}
+
+torch::Tensor exit_probabilities(
+    network::SdnNetwork& network,
+    const data::Dataset& dataset,
+    const data::DatasetInfo& info,
+    const EvalOptions& options) {
+  options.validate();
+  const torch::Device device(options.device);
+  torch::NoGradGuard no_grad;
+  network->eval();
+  network->to(device);
+  if (options.channels_last) {
+    network::to_channels_last(*network);
+  }
+  const int64_t n = dataset.size();
+  const int64_t exits = network->num_exits();
+  const int64_t classes = network->options().backbone.num_classes;
+  auto probs = torch::empty({n, exits, classes}, torch::kFloat32);
+  data::LoaderOptions lo;
+  lo.batch_size = options.batch_size;
+  data::BatchLoader loader(dataset, info, lo);
+  Progress progress(options.label, n, "img", options.progress);
+  data::Batch batch;
+  while (loader.next(batch)) {
+    const auto outputs = network->forward(network::maybe_channels_last(
+        batch.images.to(device), options.channels_last));
+    const auto stacked =
+        torch::stack(outputs, /*dim=*/1).softmax(/*dim=*/2).to(torch::kCPU);
+    probs.index_copy_(0, batch.indices, stacked.to(torch::kFloat32));
+    progress.advance(batch.labels.size(0));
+  }
+  progress.finish();
+  return probs;
+}
+
+std::vector<double> exit_accuracy(
+    const torch::Tensor& probs,
+    const torch::Tensor& labels) {
+  check(
+      probs.dim() == 3 && labels.dim() == 1 && probs.size(0) == labels.size(0),
+      "exit_accuracy expects probs [N,E,K] and labels [N], got ",
+      probs.sizes(),
+      " and ",
+      labels.sizes());
+  std::vector<double> acc;
+  const int64_t n = probs.size(0);
+  for (int64_t e = 0; e < probs.size(1); ++e) {
+    const auto pred = probs.select(1, e).argmax(/*dim=*/1);
+    const double correct = pred.eq(labels).sum().item<double>();
+    acc.push_back(n > 0 ? 100.0 * correct / static_cast<double>(n) : 0.0);
+  }
+  return acc;
+}
+
+} // namespace sdn::inference

@@ -1,0 +1,78 @@
+#pragma once
+
+#include "sdn/data/dataset.h"
+#include "sdn/data/trigger.h"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sdn::train {
+
+/// The paper's three ways to get a network (spec 8).
+enum class Mode {
+  kCnn, ///< The plain CNN.
+  kSdn, ///< Backbone and ICs jointly, weighted loss (SDN training).
+  kIcOnly, ///< ICs on a frozen, trained CNN (IC-only training).
+};
+
+/// Parses "cnn", "sdn", "ic-only"; throws sdn::Error naming --mode.
+Mode parse_mode(const std::string& name);
+/// The name parse_mode accepts.
+std::string mode_name(Mode mode);
+
+/// Which optimiser a run uses.
+enum class OptimizerKind { kSgd, kAdam };
+
+/// Everything a training run depends on. Defaults are the paper's recipe for
+/// (arch, mode), filled by apply_recipe(); every knob can be overridden.
+struct TrainConfig {
+  std::string arch = "resnet56";
+  Mode mode = Mode::kCnn;
+  data::DataOptions data;
+  std::string from; ///< IC-only: the trained CNN checkpoint directory.
+  std::string out; ///< Output directory.
+
+  int64_t epochs = 100;
+  int64_t batch_size = 128;
+  OptimizerKind optimizer = OptimizerKind::kSgd;
+  double lr = 0.1;
+  double momentum = 0.9;
+  double weight_decay = 1e-4;
+  std::vector<int64_t> milestones = {35, 60, 85};
+  double gamma = 0.1;
+  int64_t warmup_steps = 0; ///< Linear lr warm-up (deviation; 0 = paper).
+  bool augment = true;
+  /// IC-only: false (the original) keeps the frozen backbone in train mode
+  /// (BatchNorm statistics drift, dropout on); true runs it in eval mode.
+  bool ic_only_clean = false;
+  /// Poison this fraction of the training set with the trigger (backdoor).
+  double poison_rate = 0.0;
+  data::TriggerOptions trigger;
+
+  uint64_t seed = 1221;
+  std::string device = "cpu";
+  /// Run convolutions in channels-last (NHWC) layout: same results up to
+  /// rounding, markedly faster on CPU (docs/performance.md).
+  bool channels_last = true;
+  int64_t eval_batch_size = 256;
+  /// Stop after this many epochs of this invocation (0: no limit); for tests
+  /// of resume and for splitting long runs.
+  int64_t stop_after = 0;
+
+  /// Throws sdn::Error naming the first bad parameter.
+  void validate() const;
+};
+
+/// Sets epochs, optimiser, lr, milestones and weight decay to the paper's
+/// recipe for config.arch and config.mode (spec 8.1).
+void apply_recipe(TrainConfig& config);
+
+/// The config as JSON (stored in checkpoints and metrics).
+nlohmann::json to_json(const TrainConfig& config);
+/// Reads a config written by to_json; throws sdn::Error on bad content.
+TrainConfig config_from_json(const nlohmann::json& j);
+
+} // namespace sdn::train

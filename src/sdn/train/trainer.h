@@ -1,0 +1,61 @@
+#pragma once
+
+#include "sdn/train/config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sdn::train {
+
+/// What one epoch measured; one line of DIR/metrics.jsonl.
+struct EpochMetrics {
+  int64_t epoch = 0;
+  double lr = 0;
+  double loss = 0; ///< Mean training loss over the epoch's batches.
+  std::vector<double> ic_weights; ///< tau_i (SDN training only).
+  std::vector<double> train_accuracy; ///< Per exit, %, augmented batches.
+  std::vector<double> val_accuracy; ///< Per exit, %; empty without val split.
+  double seconds = 0; ///< Training time of the epoch (without validation).
+  double images_per_second = 0;
+};
+
+/// JSON of one epoch's metrics.
+nlohmann::json to_json(const EpochMetrics& m);
+
+/// How a run ended.
+struct TrainResult {
+  std::string last_dir; ///< DIR/last.
+  std::string best_dir; ///< DIR/best.
+  int64_t epochs_done = 0; ///< Epochs completed so far (all invocations).
+  bool finished = false; ///< All configured epochs done.
+  std::vector<EpochMetrics> history;
+};
+
+/// Hooks for callers that embed training (the paper pipeline, tests).
+struct TrainHooks {
+  bool print_table = true; ///< Per-epoch table on stdout.
+  bool progress = true; ///< Progress bar on stderr.
+};
+
+/// Trains from scratch (cnn, sdn) or from config.from (ic-only) into
+/// config.out. Refuses an out directory that already holds a run.
+TrainResult run_training(
+    const TrainConfig& config,
+    const TrainHooks& hooks = {});
+
+/// Continues the run in `out_dir` exactly where its last checkpoint stopped
+/// (same lr, IC weights, optimiser state and random streams). `stop_after`
+/// and `device` may differ from the original invocation.
+TrainResult resume_training(
+    const std::string& out_dir,
+    int64_t stop_after,
+    const std::string& device,
+    const TrainHooks& hooks = {});
+
+/// True when `out_dir` holds a resumable run (a `last` checkpoint).
+bool has_run(const std::string& out_dir);
+
+} // namespace sdn::train

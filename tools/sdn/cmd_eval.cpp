@@ -1,0 +1,80 @@
+// `sdn eval`: runs a checkpoint once over a split and writes its exit trace.
+#include "commands.h"
+
+#include "sdn/analysis/exit_trace.h"
+#include "sdn/inference/trace_builder.h"
+#include "sdn/util/error.h"
+
+#include <cstdio>
+#include <memory>
+
+namespace sdn::cli {
+
+namespace {
+
+struct EvalCli {
+  inference::TraceOptions options;
+  std::string out;
+};
+
+void run_eval(const EvalCli& cli) {
+  apply_global_options();
+  check(!cli.out.empty(), "--out: an output directory is required");
+  const auto trace = inference::evaluate_checkpoint(cli.options);
+  analysis::write_trace(cli.out, trace);
+  std::fprintf(
+      stderr,
+      "trace: %s (%lld samples x %lld exits x %lld classes)\n",
+      cli.out.c_str(),
+      static_cast<long long>(trace.num_samples),
+      static_cast<long long>(trace.num_exits),
+      static_cast<long long>(trace.num_classes));
+}
+
+} // namespace
+
+void setup_eval(CLI::App& app) {
+  auto cli = std::make_shared<EvalCli>();
+  auto* sub = app.add_subcommand(
+      "eval",
+      "Run a checkpoint once over a split (no augmentation) and write its exit "
+      "trace: probs.npy [N,E,K], labels.npy [N], meta.json "
+      "(docs/exit-trace.md).\n"
+      "Example: sdn eval --checkpoint runs/sdn/last --split test --out "
+      "runs/sdn/trace-test");
+  auto& o = cli->options;
+  sub->add_option("--checkpoint", o.checkpoint, "Checkpoint directory")
+      ->required();
+  sub->add_option("--split", o.split, "train, val or test")
+      ->capture_default_str();
+  sub->add_option("--out", cli->out, "Trace directory to write")->required();
+  sub->add_option(
+      "--data-dir", o.data_dir, "Data directory (default: the checkpoint's)");
+  sub->add_option(
+         "--max-samples",
+         o.max_samples,
+         "Evaluate only the first N samples (0: all)")
+      ->capture_default_str();
+  sub->add_flag(
+      "--trigger",
+      o.trigger,
+      "Paste the backdoor trigger on every image (labels kept)");
+  sub->add_option("--trigger-x", o.trigger_options.x, "Trigger left column")
+      ->capture_default_str();
+  sub->add_option("--trigger-y", o.trigger_options.y, "Trigger top row")
+      ->capture_default_str();
+  sub->add_option("--trigger-size", o.trigger_options.size, "Trigger side")
+      ->capture_default_str();
+  sub->add_option(
+         "--trigger-target",
+         o.trigger_options.target,
+         "Backdoor target class (recorded in the trace)")
+      ->capture_default_str();
+  sub->add_option("--batch-size", o.eval.batch_size, "Batch size")
+      ->capture_default_str();
+  sub->add_option("--device", o.eval.device, "cpu or cuda[:N]")
+      ->capture_default_str();
+  sub->callback([cli] { run_eval(*cli); });
+}
+
+} // namespace sdn::cli

@@ -1,0 +1,180 @@
+// `sdn train`: trains a CNN, an SDN (SDN training) or ICs on a frozen CNN
+// (IC-only training) into a self-describing checkpoint directory.
+#include "commands.h"
+#include "data_options.h"
+
+#include "sdn/train/trainer.h"
+#include "sdn/util/error.h"
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sdn::cli {
+
+namespace {
+
+struct TrainCli {
+  train::TrainConfig config;
+  std::string mode = "cnn";
+  std::string resume;
+  // Overrides of the recipe; applied only when given.
+  int64_t epochs = 0;
+  double lr = 0;
+  double weight_decay = 0;
+  std::vector<int64_t> milestones;
+  std::string optimizer;
+  CLI::Option* epochs_opt = nullptr;
+  CLI::Option* lr_opt = nullptr;
+  CLI::Option* wd_opt = nullptr;
+  CLI::Option* milestones_opt = nullptr;
+  CLI::Option* optimizer_opt = nullptr;
+};
+
+void run_train(TrainCli& cli) {
+  apply_global_options();
+  if (!cli.resume.empty()) {
+    const auto result = train::resume_training(
+        cli.resume, cli.config.stop_after, cli.config.device);
+    std::fprintf(
+        stderr,
+        "checkpoint: %s (epoch %lld%s)\n",
+        result.last_dir.c_str(),
+        static_cast<long long>(result.epochs_done),
+        result.finished ? ", finished" : "");
+    return;
+  }
+  auto& config = cli.config;
+  config.mode = train::parse_mode(cli.mode);
+  train::apply_recipe(config);
+  if (cli.epochs_opt->count() > 0) {
+    config.epochs = cli.epochs;
+  }
+  if (cli.lr_opt->count() > 0) {
+    config.lr = cli.lr;
+  }
+  if (cli.wd_opt->count() > 0) {
+    config.weight_decay = cli.weight_decay;
+  }
+  if (cli.milestones_opt->count() > 0) {
+    config.milestones = cli.milestones;
+  }
+  if (cli.optimizer_opt->count() > 0) {
+    check(
+        cli.optimizer == "sgd" || cli.optimizer == "adam",
+        "--optimizer must be sgd or adam, got '",
+        cli.optimizer,
+        "'");
+    config.optimizer = cli.optimizer == "sgd" ? train::OptimizerKind::kSgd :
+                                                train::OptimizerKind::kAdam;
+  }
+  const auto result = train::run_training(config);
+  std::fprintf(
+      stderr,
+      "checkpoint: %s (epoch %lld%s)\n",
+      result.last_dir.c_str(),
+      static_cast<long long>(result.epochs_done),
+      result.finished ? ", finished" : "");
+}
+
+} // namespace
+
+void setup_train(CLI::App& app) {
+  auto cli = std::make_shared<TrainCli>();
+  auto* sub = app.add_subcommand(
+      "train",
+      "Train a CNN, an SDN (joint SDN training) or the internal classifiers "
+      "of a trained CNN (IC-only), with the paper's recipe as defaults.\n"
+      "Examples:\n"
+      "  sdn train --arch resnet56 --dataset cifar10 --mode cnn --out "
+      "runs/cnn\n"
+      "  sdn train --arch resnet56 --dataset cifar10 --mode ic-only --from "
+      "runs/cnn/last --out runs/ic\n"
+      "  sdn train --resume runs/cnn");
+  sub->set_config("--config", "", "TOML file with any of these options");
+  auto& c = cli->config;
+  sub->add_option("--arch", c.arch, "vgg16, resnet56, wrn32_4, mobilenet")
+      ->capture_default_str();
+  add_data_options(sub, c.data);
+  sub->add_option("--mode", cli->mode, "cnn, sdn or ic-only")
+      ->capture_default_str();
+  sub->add_option("--from", c.from, "IC-only: trained CNN checkpoint dir");
+  sub->add_option("--out", c.out, "Output directory (checkpoints, metrics)");
+  sub->add_option(
+      "--resume",
+      cli->resume,
+      "Continue the run in this directory where it stopped");
+  cli->epochs_opt = sub->add_option(
+      "--epochs", cli->epochs, "Epochs (recipe: 100; IC-only 25)");
+  sub->add_option("--batch-size", c.batch_size, "Training batch size")
+      ->capture_default_str();
+  cli->optimizer_opt = sub->add_option(
+      "--optimizer", cli->optimizer, "sgd or adam (recipe: sgd; IC-only adam)");
+  cli->lr_opt = sub->add_option(
+      "--lr",
+      cli->lr,
+      "Learning rate (recipe: 0.1; IC-only "
+      "0.001)");
+  sub->add_option("--momentum", c.momentum, "SGD momentum")
+      ->capture_default_str();
+  cli->wd_opt = sub->add_option(
+      "--weight-decay",
+      cli->weight_decay,
+      "Weight decay (recipe: 5e-4 VGG/WRN, 1e-4 ResNet/MobileNet)");
+  cli->milestones_opt =
+      sub->add_option(
+             "--milestones",
+             cli->milestones,
+             "Epochs where lr drops (recipe: 35 60 85; IC-only 15)")
+          ->delimiter(',');
+  sub->add_option("--gamma", c.gamma, "lr factor at each milestone")
+      ->capture_default_str();
+  sub->add_option(
+         "--warmup-steps",
+         c.warmup_steps,
+         "Linear lr warm-up over this many steps (deviation from "
+         "the paper; 0 = none)")
+      ->capture_default_str();
+  sub->add_flag("!--no-augment", c.augment, "Train without augmentation");
+  sub->add_flag(
+      "--ic-only-clean",
+      c.ic_only_clean,
+      "IC-only: keep the frozen backbone in eval mode (bit-identical"
+      " backbone); default is the original's train mode");
+  sub->add_option(
+         "--poison-rate",
+         c.poison_rate,
+         "Backdoor: fraction of training images given the trigger "
+         "and relabelled to the target")
+      ->capture_default_str();
+  sub->add_option("--trigger-x", c.trigger.x, "Trigger left column")
+      ->capture_default_str();
+  sub->add_option("--trigger-y", c.trigger.y, "Trigger top row")
+      ->capture_default_str();
+  sub->add_option("--trigger-size", c.trigger.size, "Trigger side (pixels)")
+      ->capture_default_str();
+  sub->add_option("--trigger-target", c.trigger.target, "Backdoor target class")
+      ->capture_default_str();
+  sub->add_option(
+         "--seed",
+         c.seed,
+         "Seed of initialisation, order and "
+         "augmentation")
+      ->capture_default_str();
+  sub->add_option("--device", c.device, "cpu or cuda[:N]")
+      ->capture_default_str();
+  sub->add_option(
+         "--eval-batch-size",
+         c.eval_batch_size,
+         "Batch size of the validation pass")
+      ->capture_default_str();
+  sub->add_option(
+         "--stop-after",
+         c.stop_after,
+         "Stop after this many epochs (resume later with --resume)")
+      ->capture_default_str();
+  sub->callback([cli] { run_train(*cli); });
+}
+
+} // namespace sdn::cli
