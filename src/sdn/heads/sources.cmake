@@ -1,2 +1,4 @@
 # Sources of the heads area.
-list(APPEND SDN_SOURCES)
+list(APPEND SDN_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/internal_classifier.cpp
+)

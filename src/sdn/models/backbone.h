@@ -36,7 +36,12 @@ struct BackboneOptions {
   std::string arch = "resnet56"; ///< vgg16, resnet56, wrn32_4, mobilenet.
   int64_t in_channels = 3; ///< 1 or 3.
   int64_t input_side = 32; ///< 32 (CIFAR, padded MNIST) or 64 (Tiny).
-  int64_t num_classes = 10;
+  int64_t num_classes = 10; ///< >= 2.
+  /// Momentum of WRN-32-4's head BatchNorm (PyTorch convention: weight of
+  /// the batch statistic). The original SDN class used the default 0.1, its
+  /// CNN class 0.9 (spec 14.11); 0.1 is kept for both since one class serves
+  /// both. Momentum is not stored in checkpoints.
+  double wrn_head_bn_momentum = 0.1;
 
   /// Throws sdn::Error naming the first bad parameter.
   void validate() const;
@@ -65,6 +70,9 @@ class BackboneImpl : public torch::nn::Module {
   virtual std::vector<int64_t> ic_blocks() const = 0;
   /// Shape [C, H, W] of the IC features of block `i` for one image.
   virtual std::vector<int64_t> block_feature_shape(int64_t i) const = 0;
+  /// Inputs of the head's first linear layer (its pooled, flattened
+  /// features), for one image.
+  virtual int64_t head_features() const = 0;
   /// How this architecture's SDN class initialises IC linears.
   virtual IcInit ic_init() const = 0;
 
@@ -84,6 +92,8 @@ class BackboneImpl : public torch::nn::Module {
  protected:
   explicit BackboneImpl(BackboneOptions options)
       : options_(std::move(options)) {}
+  /// Throws sdn::Error unless `x` is [N, in_channels, side, side].
+  void check_input(const torch::Tensor& x) const;
   BackboneOptions options_;
 };
 

@@ -63,14 +63,21 @@ class SdnNetworkImpl : public torch::nn::Module {
   /// Cumulative costs per exit.
   CostTable costs() const;
 
+  /// The options it was built with.
   const NetworkOptions& options() const {
     return options_;
   }
+  /// The backbone (registered as submodule "backbone").
   const std::shared_ptr<models::BackboneImpl>& backbone() const {
     return backbone_;
   }
+  /// The ICs, shallowest first (registered as "ic0", "ic1", ...).
   const std::vector<heads::InternalClassifier>& ics() const {
     return ics_;
+  }
+  /// Block index each IC is attached to (empty without ICs).
+  const std::vector<int64_t>& ic_blocks() const {
+    return ic_blocks_;
   }
 
  private:

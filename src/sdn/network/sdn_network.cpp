@@ -1,0 +1,207 @@
+// Backbone + internal classifiers; full and staged forward, backbone copy.
+#include "sdn/network/sdn_network.h"
+
+#include "sdn/util/error.h"
+
+#include <torch/types.h>
+
+#include <string>
+#include <unordered_map>
+
+namespace sdn::network {
+
+namespace {
+
+bool same_architecture(
+    const models::BackboneOptions& a,
+    const models::BackboneOptions& b) {
+  // The WRN head's BN momentum is a training setting, not part of the
+  // weights: the original changed it across the CNN -> SDN conversion.
+  return a.arch == b.arch && a.in_channels == b.in_channels &&
+      a.input_side == b.input_side && a.num_classes == b.num_classes;
+}
+
+std::string describe(const models::BackboneOptions& o) {
+  return str_cat(
+      o.arch,
+      " (",
+      o.in_channels,
+      "x",
+      o.input_side,
+      "x",
+      o.input_side,
+      ", ",
+      o.num_classes,
+      " classes)");
+}
+
+} // namespace
+
+SdnNetworkImpl::SdnNetworkImpl(NetworkOptions options)
+    : options_(std::move(options)) {
+  options_.backbone.validate();
+  backbone_ = register_module<models::BackboneImpl>(
+      "backbone", models::make_backbone(options_.backbone));
+  if (!options_.with_ics) {
+    return;
+  }
+  ic_blocks_ = backbone_->ic_blocks();
+  for (size_t i = 0; i < ic_blocks_.size(); ++i) {
+    const auto shape = backbone_->block_feature_shape(ic_blocks_[i]);
+    auto ic_options = heads::InternalClassifierOptions(
+                          shape[0], shape[1], options_.backbone.num_classes)
+                          .init(backbone_->ic_init());
+    ics_.push_back(register_module(
+        "ic" + std::to_string(i), heads::InternalClassifier(ic_options)));
+  }
+}
+
+int64_t SdnNetworkImpl::num_exits() const {
+  return num_ics() + 1;
+}
+
+int64_t SdnNetworkImpl::num_ics() const {
+  return static_cast<int64_t>(ics_.size());
+}
+
+std::vector<torch::Tensor> SdnNetworkImpl::forward(const torch::Tensor& x) {
+  std::vector<torch::Tensor> outputs;
+  outputs.reserve(ics_.size() + 1);
+  torch::Tensor h = backbone_->stem(x);
+  const int64_t n = backbone_->num_blocks();
+  size_t next_ic = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    auto [out, features] = backbone_->block(i, h);
+    if (next_ic < ic_blocks_.size() && ic_blocks_[next_ic] == i) {
+      outputs.push_back(ics_[next_ic]->forward(features));
+      ++next_ic;
+    }
+    h = std::move(out);
+  }
+  outputs.push_back(backbone_->head(h));
+  return outputs;
+}
+
+torch::Tensor SdnNetworkImpl::start(const torch::Tensor& x) {
+  return backbone_->stem(x);
+}
+
+std::pair<torch::Tensor, torch::Tensor> SdnNetworkImpl::step(
+    int64_t exit,
+    const torch::Tensor& state) {
+  check(
+      exit >= 0 && exit < num_exits(),
+      "exit ",
+      exit,
+      " out of range [0, ",
+      num_exits(),
+      ")");
+  const auto e = static_cast<size_t>(exit);
+  const int64_t first = exit == 0 ? 0 : ic_blocks_[e - 1] + 1;
+  const bool final_exit = exit == num_ics();
+  const int64_t last = final_exit ? backbone_->num_blocks() - 1 : ic_blocks_[e];
+  torch::Tensor h = state;
+  torch::Tensor features;
+  for (int64_t i = first; i <= last; ++i) {
+    auto [out, f] = backbone_->block(i, h);
+    h = std::move(out);
+    features = std::move(f);
+  }
+  if (final_exit) {
+    return {backbone_->head(h), torch::Tensor()};
+  }
+  return {ics_[e]->forward(features), h};
+}
+
+std::vector<torch::Tensor> SdnNetworkImpl::backbone_parameters() const {
+  return backbone_->parameters();
+}
+
+std::vector<torch::Tensor> SdnNetworkImpl::ic_parameters(int64_t i) const {
+  check(
+      i >= 0 && i < num_ics(),
+      "IC index ",
+      i,
+      " out of range [0, ",
+      num_ics(),
+      ")");
+  return ics_[static_cast<size_t>(i)]->parameters();
+}
+
+void SdnNetworkImpl::copy_backbone_from(const SdnNetworkImpl& other) {
+  check(
+      same_architecture(options_.backbone, other.options_.backbone),
+      "cannot copy the backbone of ",
+      describe(other.options_.backbone),
+      " into ",
+      describe(options_.backbone));
+  if (&other == this) {
+    return;
+  }
+  std::unordered_map<std::string, torch::Tensor> source;
+  for (const auto& item : other.backbone_->named_parameters()) {
+    source.emplace(item.key(), item.value());
+  }
+  for (const auto& item : other.backbone_->named_buffers()) {
+    source.emplace(item.key(), item.value());
+  }
+  torch::NoGradGuard no_grad;
+  size_t copied = 0;
+  auto copy_all = [&](const auto& targets) {
+    for (const auto& item : targets) {
+      auto it = source.find(item.key());
+      check(
+          it != source.end(),
+          "backbone tensor '",
+          item.key(),
+          "' missing in the source network");
+      check(
+          it->second.sizes() == item.value().sizes(),
+          "backbone tensor '",
+          item.key(),
+          "' has shape ",
+          it->second.sizes(),
+          " in the source, ",
+          item.value().sizes(),
+          " here");
+      item.value().copy_(it->second);
+      ++copied;
+    }
+  };
+  copy_all(backbone_->named_parameters());
+  copy_all(backbone_->named_buffers());
+  check(
+      copied == source.size(),
+      "source backbone has ",
+      source.size(),
+      " tensors, this one ",
+      copied);
+}
+
+CostTable SdnNetworkImpl::costs() const {
+  CostTable table;
+  models::Cost running = backbone_->stem_cost();
+  const int64_t n = backbone_->num_blocks();
+  size_t next_ic = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    running += backbone_->block_cost(i);
+    if (next_ic < ic_blocks_.size() && ic_blocks_[next_ic] == i) {
+      // The original profile_sdn walks modules in registration order: each
+      // IC is counted right after its block, so exit i pays for ICs 1..i.
+      running += ics_[next_ic]->cost();
+      table.exits.push_back(running);
+      ++next_ic;
+    }
+  }
+  running += backbone_->head_cost();
+  table.exits.push_back(running);
+
+  table.cnn = backbone_->stem_cost();
+  for (int64_t i = 0; i < n; ++i) {
+    table.cnn += backbone_->block_cost(i);
+  }
+  table.cnn += backbone_->head_cost();
+  return table;
+}
+
+} // namespace sdn::network
