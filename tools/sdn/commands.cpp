@@ -15,9 +15,11 @@ void apply_global_options() {
 
 // Each subcommand lives in its own file; declare and call its setup here.
 void setup_version(CLI::App& app);
+void setup_data(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   setup_version(app);
+  setup_data(app);
 }
 
 } // namespace sdn::cli

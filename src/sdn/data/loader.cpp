@@ -89,6 +89,17 @@ struct BatchLoader::State {
       const int64_t s = order[static_cast<size_t>(begin + i)];
       index[i] = s;
       label[i] = labels[s];
+      // Checked here, where every label passes: a bad one would otherwise
+      // surface as an obscure failure inside the loss.
+      check(
+          labels[s] >= 0 && labels[s] < info.num_classes,
+          "sample ",
+          s,
+          ": label ",
+          labels[s],
+          " is out of range [0, ",
+          info.num_classes,
+          ")");
       if (options.augment) {
         const AugmentDraw draw =
             draw_augment(info, options.seed, options.epoch, s);

@@ -8,6 +8,8 @@
 #include "sdn/util/threads.h"
 
 #include <jpeglib.h>
+// jerror.h after jpeglib.h: it needs its types.
+#include <jerror.h>
 
 #include <algorithm>
 #include <atomic>
@@ -31,6 +33,7 @@ struct JpegError {
   jpeg_error_mgr manager;
   std::jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
+  bool truncated;
 };
 
 void jpeg_error_exit(j_common_ptr cinfo) {
@@ -39,8 +42,13 @@ void jpeg_error_exit(j_common_ptr cinfo) {
   std::longjmp(error->jump, 1);
 }
 
-// Warnings (e.g. corrupt data that libjpeg can recover from) stay silent.
-void jpeg_quiet(j_common_ptr, int) {}
+// Warnings stay silent, except that a file cut short is an error (libjpeg
+// would pad it with grey; PIL refuses truncated images too).
+void jpeg_warning(j_common_ptr cinfo, int level) {
+  if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
+    reinterpret_cast<JpegError*>(cinfo->err)->truncated = true;
+  }
+}
 
 // C-style on purpose: no object with a destructor lives between setjmp and
 // longjmp. Returns an empty string on success, else what went wrong.
@@ -53,8 +61,9 @@ std::string decode_or_message(
   JpegError error;
   cinfo.err = jpeg_std_error(&error.manager);
   error.manager.error_exit = jpeg_error_exit;
-  error.manager.emit_message = jpeg_quiet;
+  error.manager.emit_message = jpeg_warning;
   error.message[0] = '\0';
+  error.truncated = false;
   row.resize(static_cast<size_t>(3 * side));
   if (setjmp(error.jump)) {
     jpeg_destroy_decompress(&cinfo);
@@ -96,7 +105,7 @@ std::string decode_or_message(
   }
   jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
-  return "";
+  return error.truncated ? "truncated JPEG data" : "";
 }
 
 std::vector<std::string> read_lines(const std::string& path) {
