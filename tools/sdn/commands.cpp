@@ -15,11 +15,21 @@ void apply_global_options() {
 
 // Each subcommand lives in its own file; declare and call its setup here.
 void setup_version(CLI::App& app);
+void setup_bench(CLI::App& app);
+void setup_data(CLI::App& app);
+void setup_eval(CLI::App& app);
+void setup_exit(CLI::App& app);
 void setup_info(CLI::App& app);
+void setup_train(CLI::App& app);
 
 void register_commands(CLI::App& app) {
-  setup_version(app);
+  setup_data(app);
   setup_info(app);
+  setup_train(app);
+  setup_eval(app);
+  setup_exit(app);
+  setup_bench(app);
+  setup_version(app);
 }
 
 } // namespace sdn::cli

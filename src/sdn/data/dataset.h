@@ -59,6 +59,7 @@ struct DataOptions {
   int64_t synthetic_classes = 10;
   int64_t synthetic_channels = 3;
   int64_t synthetic_side = 32;
+  bool show_progress = false; ///< Progress bar on stderr while decoding.
 
   /// Throws sdn::Error naming the first bad parameter.
   void validate() const;
@@ -75,5 +76,19 @@ Splits load_splits(const DataOptions& options);
 /// The info of a named data set without reading any file (synthetic: from the
 /// options).
 DatasetInfo dataset_info(const DataOptions& options);
+
+/// The samples at `indices` (positions in `dataset`), copied, in that order.
+Dataset subset(const Dataset& dataset, const std::vector<int64_t>& indices);
+
+/// Moves a seeded random `val_size` samples of splits.train into splits.val
+/// (0: val stays empty), then keeps `train_subset` (> 0) random samples of
+/// the rest as train. Both keep the original relative order of their samples.
+/// Throws sdn::Error when val_size >= the training count or train_subset
+/// exceeds what is left.
+void split_validation(
+    Splits& splits,
+    int64_t val_size,
+    int64_t train_subset,
+    uint64_t seed);
 
 } // namespace sdn::data

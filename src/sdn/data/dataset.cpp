@@ -1,0 +1,122 @@
+// load_splits: dispatches to the reader of each data set, checks what it read
+// against the data set's static facts, and carves the validation split.
+#include "sdn/data/dataset.h"
+
+#include "sdn/data/cifar.h"
+#include "sdn/data/idx.h"
+#include "sdn/data/rng.h"
+#include "sdn/data/synthetic.h"
+#include "sdn/data/tiny_imagenet.h"
+#include "sdn/util/error.h"
+
+#include <algorithm>
+
+namespace sdn::data {
+
+namespace {
+
+void check_split(const Dataset& split, const DatasetInfo& info, const char* n) {
+  check(
+      split.images.defined() && split.images.dim() == 4 &&
+          split.images.scalar_type() == torch::kUInt8,
+      info.name,
+      " ",
+      n,
+      ": expected uint8 images [N, C, H, W]");
+  check(
+      split.images.size(1) == info.channels &&
+          split.images.size(2) == info.side &&
+          split.images.size(3) == info.side,
+      info.name,
+      " ",
+      n,
+      ": images are ",
+      split.images.sizes(),
+      ", expected [N, ",
+      info.channels,
+      ", ",
+      info.side,
+      ", ",
+      info.side,
+      "]");
+  check(
+      split.labels.size(0) == split.images.size(0),
+      info.name,
+      " ",
+      n,
+      ": ",
+      split.images.size(0),
+      " images but ",
+      split.labels.size(0),
+      " labels");
+}
+
+} // namespace
+
+Dataset subset(const Dataset& dataset, const std::vector<int64_t>& indices) {
+  const auto index = torch::tensor(indices, torch::kInt64);
+  return Dataset{
+      dataset.images.index_select(0, index),
+      dataset.labels.index_select(0, index)};
+}
+
+void split_validation(
+    Splits& splits,
+    int64_t val_size,
+    int64_t train_subset,
+    uint64_t seed) {
+  const int64_t n = splits.train.size();
+  check(val_size >= 0, "--val-size must be >= 0, got ", val_size);
+  check(
+      val_size < n,
+      "--val-size ",
+      val_size,
+      " must be smaller than the ",
+      n,
+      " training samples of ",
+      splits.info.name);
+  check(train_subset >= 0, "--train-subset must be >= 0, got ", train_subset);
+  check(
+      train_subset <= n - val_size,
+      "--train-subset ",
+      train_subset,
+      " exceeds the ",
+      n - val_size,
+      " training samples left after the validation split");
+  if (val_size == 0 && train_subset == 0) {
+    return;
+  }
+  const auto order = permutation(n, derive_seed(seed, Stream::kSplit));
+  std::vector<int64_t> val(order.begin(), order.begin() + val_size);
+  const int64_t keep = train_subset > 0 ? train_subset : n - val_size;
+  std::vector<int64_t> train(
+      order.begin() + val_size, order.begin() + val_size + keep);
+  std::sort(val.begin(), val.end());
+  std::sort(train.begin(), train.end());
+  if (val_size > 0) {
+    splits.val = subset(splits.train, val);
+  }
+  splits.train = subset(splits.train, train);
+}
+
+Splits load_splits(const DataOptions& options) {
+  const DatasetInfo info = dataset_info(options); // validates
+  Splits splits;
+  if (options.name == "fashion-mnist" || options.name == "mnist") {
+    splits = read_idx_splits(options.data_dir, info);
+  } else if (options.name == "cifar10" || options.name == "cifar100") {
+    splits = read_cifar_splits(options.data_dir, info);
+  } else if (options.name == "tiny-imagenet") {
+    splits = read_tiny_imagenet_splits(
+        options.data_dir, info, options.show_progress);
+  } else {
+    splits = make_synthetic_splits(options);
+  }
+  check_split(splits.train, splits.info, "train");
+  check_split(splits.test, splits.info, "test");
+  split_validation(
+      splits, options.val_size, options.train_subset, options.seed);
+  return splits;
+}
+
+} // namespace sdn::data

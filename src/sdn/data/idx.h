@@ -1,0 +1,32 @@
+#pragma once
+
+// MNIST / Fashion-MNIST IDX files (plain or gzip).
+
+#include "sdn/data/dataset.h"
+
+#include <string>
+
+namespace sdn::data {
+
+/// Where Debian's dataset-fashion-mnist package installs its files.
+constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+/// Reads a whole file, gunzipping it when it starts with the gzip magic.
+/// Throws sdn::Error naming the path when it is missing or corrupt.
+std::string read_maybe_gzip(const std::string& path);
+
+/// Reads an IDX3 image file (magic 2051) and zero-pads every image centred to
+/// side x side. Returns uint8 [N, 1, side, side].
+torch::Tensor read_idx_images(const std::string& path, int64_t side);
+
+/// Reads an IDX1 label file (magic 2049). Returns int64 [N], each checked to
+/// lie in [0, num_classes).
+torch::Tensor read_idx_labels(const std::string& path, int64_t num_classes);
+
+/// Reads the train and t10k IDX pairs of MNIST or Fashion-MNIST from
+/// `data_dir` (the folder with the files, or its parent holding a folder named
+/// info.name). Empty `data_dir`: kFashionMnistDir for fashion-mnist; MNIST has
+/// no default. Files may be gzipped (`*.gz`) or plain. Fills train and test.
+Splits read_idx_splits(const std::string& data_dir, const DatasetInfo& info);
+
+} // namespace sdn::data

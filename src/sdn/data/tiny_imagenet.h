@@ -1,0 +1,33 @@
+#pragma once
+
+// Tiny ImageNet (tiny-imagenet-200) from its JPEG tree.
+
+#include "sdn/data/dataset.h"
+
+#include <cstdint>
+#include <string>
+
+namespace sdn::data {
+
+/// Decodes JPEG bytes to RGB CHW pixels into `out` (3 * side * side bytes);
+/// greyscale images are replicated to three channels. Throws sdn::Error
+/// naming `path` when the data is not a decodable JPEG or not side x side.
+void decode_jpeg_rgb(
+    const std::string& bytes,
+    const std::string& path,
+    int64_t side,
+    uint8_t* out);
+
+/// Reads Tiny ImageNet from `data_dir` (the tiny-imagenet-200 folder itself or
+/// its parent): class index = position of the wnid in sorted wnids.txt;
+/// train = train/<wnid>/images/*.JPEG; test = the official val set, labelled
+/// by val/val_annotations.txt (file<TAB>wnid...), images read in place from
+/// val/images/ (or val/images/<wnid>/ when already reorganised). Decodes on
+/// every core; `show_progress` draws a progress bar on stderr. Sets
+/// info.class_names to the sorted wnids. Throws sdn::Error naming the file.
+Splits read_tiny_imagenet_splits(
+    const std::string& data_dir,
+    const DatasetInfo& info,
+    bool show_progress);
+
+} // namespace sdn::data

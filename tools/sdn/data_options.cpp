@@ -1,0 +1,64 @@
+#include "data_options.h"
+
+#include "sdn/data/idx.h"
+
+namespace sdn::cli {
+
+void add_data_options(CLI::App* sub, data::DataOptions& options) {
+  std::string names;
+  for (const auto& n : data::dataset_names()) {
+    names += (names.empty() ? "" : ", ") + n;
+  }
+  sub->add_option("--dataset", options.name, "Data set: " + names)
+      ->capture_default_str();
+  sub->add_option(
+      "--data-dir",
+      options.data_dir,
+      "Folder holding the data set's files or folder (cifar-10-batches-bin, "
+      "cifar-100-binary, tiny-imagenet-200), or that folder itself. Default "
+      "for fashion-mnist: " +
+          std::string(data::kFashionMnistDir));
+  sub->add_option(
+         "--val-size",
+         options.val_size,
+         "Validation samples held out of the training set (0: none)")
+      ->capture_default_str();
+  sub->add_option(
+         "--train-subset",
+         options.train_subset,
+         "Keep only this many training samples (0: all)")
+      ->capture_default_str();
+  sub->add_option(
+         "--seed",
+         options.seed,
+         "Seed of the validation split and of the synthetic data")
+      ->capture_default_str();
+  sub->add_option(
+         "--synthetic-train",
+         options.synthetic_train,
+         "Synthetic data: training samples")
+      ->capture_default_str();
+  sub->add_option(
+         "--synthetic-test",
+         options.synthetic_test,
+         "Synthetic data: test samples")
+      ->capture_default_str();
+  sub->add_option(
+         "--synthetic-classes",
+         options.synthetic_classes,
+         "Synthetic data: classes")
+      ->capture_default_str();
+  sub->add_option(
+         "--synthetic-channels",
+         options.synthetic_channels,
+         "Synthetic data: channels (1 or 3)")
+      ->capture_default_str();
+  sub->add_option(
+         "--synthetic-side",
+         options.synthetic_side,
+         "Synthetic data: image side (32 or 64)")
+      ->capture_default_str();
+  options.show_progress = true;
+}
+
+} // namespace sdn::cli
