@@ -14,9 +14,11 @@ void apply_global_options() {
 }
 
 // Each subcommand lives in its own file; declare and call its setup here.
+void setup_report(CLI::App& app);
 void setup_version(CLI::App& app);
 
 void register_commands(CLI::App& app) {
+  setup_report(app);
   setup_version(app);
 }
 
