@@ -53,6 +53,9 @@ ExitSimulation simulate(
   const int64_t n_samples = trace.num_samples;
   const int64_t n_exits = trace.num_exits;
   const int64_t last = n_exits - 1;
+  // PyTorch compares a float32 confidence with a Python float in float32:
+  // a confidence of 0.9f exits at q = 0.9 although 0.9f < 0.9 in double.
+  const float q_float = static_cast<float>(q);
   ExitSimulation out;
   out.threshold = q;
   out.exit_index.assign(static_cast<size_t>(n_samples), last);
@@ -63,7 +66,7 @@ ExitSimulation simulate(
   for (int64_t n = 0; n < n_samples; ++n) {
     int64_t taken = last;
     for (int64_t e = 0; e < last; ++e) {
-      if (static_cast<double>(predictions.conf(n, e)) >= q) {
+      if (predictions.conf(n, e) >= q_float) {
         taken = e;
         break;
       }

@@ -46,7 +46,8 @@ struct ExitSimulation {
 };
 
 /// Simulates early exit at threshold `q`: exit at the first IC (0..E-2) with
-/// max probability >= q (compared in double), charged exit_cost[i]; samples
+/// max probability >= q (compared in float32, as PyTorch compares a float
+/// tensor with a Python number), charged exit_cost[i]; samples
 /// no IC takes are charged exit_cost.back() and answered by `rule`.
 ExitSimulation simulate(
     const ExitTrace& trace,
