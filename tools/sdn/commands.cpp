@@ -14,6 +14,7 @@ void apply_global_options() {
 }
 
 // Each subcommand lives in its own file; declare and call its setup here.
+void setup_report(CLI::App& app);
 void setup_version(CLI::App& app);
 void setup_bench(CLI::App& app);
 void setup_data(CLI::App& app);
@@ -29,6 +30,7 @@ void register_commands(CLI::App& app) {
   setup_eval(app);
   setup_exit(app);
   setup_bench(app);
+  setup_report(app);
   setup_version(app);
 }
 

@@ -1,2 +1,5 @@
 # Sources of the report area.
-list(APPEND SDN_SOURCES)
+list(APPEND SDN_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/console.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/report.cpp
+)
