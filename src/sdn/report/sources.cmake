@@ -1,2 +1,8 @@
 # Sources of the report area.
-list(APPEND SDN_SOURCES)
+list(APPEND SDN_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/html.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/html_analyses.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/html_figures.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/html_parts.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/svg.cpp
+)
