@@ -1,0 +1,314 @@
+#include "sdn/report/html_figures.h"
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+namespace sdn::report::detail {
+
+using nlohmann::json;
+
+namespace {
+
+// The paper's budgets, as keys of report.budgets and fractions of the CNN.
+const std::vector<std::pair<const char*, double>> kBudgets = {
+    {"0.25", 0.25},
+    {"0.5", 0.5},
+    {"0.75", 0.75}};
+// More bars than this in the exit distribution get hard to read.
+constexpr size_t kMaxDistributionBars = 8;
+
+} // namespace
+
+std::string accuracy_figure(const json& report) {
+  const int n = exit_count(report);
+  const std::vector<double> top1 = numbers(report, "exit_accuracy");
+  const std::vector<double> top5 = numbers(report, "exit_top5");
+  const std::vector<double> costs = numbers(report, "exit_cost");
+  const auto cnn = number(report, "cnn_accuracy");
+  if (n == 0 || (top1.empty() && top5.empty())) {
+    return "";
+  }
+  const std::vector<std::string> labels = exit_labels(report, n);
+  svg::PlotOptions options;
+  options.title = "Accuracy per exit";
+  options.x =
+      category_axis("exit (cumulative cost relative to the CNN)", labels);
+  options.rotate_x_labels = n > 6;
+  options.y.label = "accuracy (%)";
+  options.y.lo = 0;
+  options.y.hi = 100;
+  svg::Plot plot(options);
+  std::vector<std::vector<double>> series;
+  std::vector<std::string> names, colors;
+  if (!top1.empty()) {
+    series.push_back(top1);
+    names.push_back("top-1");
+    colors.push_back(svg::categorical_color(0));
+  }
+  if (!top5.empty()) {
+    series.push_back(top5);
+    names.push_back("top-5");
+    colors.push_back(svg::categorical_color(5));
+  }
+  grouped_bars(plot, series, names, colors, labels, " %");
+  if (cnn) {
+    plot.hline(*cnn, kReference, "CNN " + percent(*cnn));
+    plot.legend("CNN top-1", kReference, "dashed");
+  }
+  Table table;
+  table.header = {"Exit", "Cost", "Top-1 (%)", "Top-5 (%)"};
+  for (int i = 0; i < n; ++i) {
+    const auto k = static_cast<size_t>(i);
+    table.rows.push_back(
+        {exit_name(i, n),
+         finite(at(costs, k)) ? cost(at(costs, k)) : "-",
+         finite(at(top1, k)) ? svg::fixed(at(top1, k), 1) : "-",
+         finite(at(top5, k)) ? svg::fixed(at(top5, k), 1) : "-"});
+  }
+  if (cnn) {
+    table.rows.push_back({"CNN", cost(1.0), svg::fixed(*cnn, 1), "-"});
+  }
+  return figure(
+      "Accuracy of every exit",
+      plot.render(),
+      table.render(),
+      "Each exit classifies every test sample (no early exit). Cost: "
+      "operations up to and including that exit, relative to the CNN (1.000).");
+}
+
+std::string sweep_figure(const json& report) {
+  const json* sweep = field(report, "sweep");
+  const auto cnn = number(report, "cnn_accuracy");
+  std::vector<svg::Point> points;
+  std::vector<std::string> tips;
+  Table sweep_table;
+  sweep_table.caption = "Threshold sweep";
+  sweep_table.header = {"Threshold", "Top-1 (%)", "Cost", "Early exits"};
+  if (sweep != nullptr && sweep->is_array()) {
+    for (const json& row : *sweep) {
+      const double q = number(row, "threshold").value_or(kNaN);
+      const double a = number(row, "accuracy").value_or(kNaN);
+      const double c = number(row, "cost").value_or(kNaN);
+      const std::vector<double> fr = numbers(row, "exit_fraction");
+      const double early = fr.empty() ? kNaN : 1.0 - fr.back();
+      points.push_back({c, a});
+      tips.push_back(
+          "threshold " + svg::trimmed(q, 3) + ": " + percent(a) + " at cost " +
+          cost(c));
+      sweep_table.rows.push_back(
+          {svg::trimmed(q, 3),
+           finite(a) ? svg::fixed(a, 1) : "-",
+           finite(c) ? cost(c) : "-",
+           fraction_percent(early)});
+    }
+  }
+  // The budget table follows the paper: N., <=25 %, <=50 %, <=75 %, Max.
+  Table budgets;
+  budgets.caption = "Accuracy under a cost budget";
+  budgets.header = {"", "N.", "<= 25 %", "<= 50 %", "<= 75 %", "Max"};
+  std::vector<std::optional<BudgetPoint>> chosen;
+  for (const auto& [key, fraction] : kBudgets) {
+    (void)fraction;
+    chosen.push_back(budget(report, key));
+  }
+  chosen.push_back(budget(report, "max"));
+  std::optional<BudgetPoint> none;
+  std::string none_label = "CNN";
+  if (cnn) {
+    none = BudgetPoint{kNaN, *cnn, 1.0};
+  } else {
+    const std::vector<double> acc = numbers(report, "exit_accuracy");
+    const std::vector<double> costs = numbers(report, "exit_cost");
+    if (!acc.empty() && finite(acc.back())) {
+      none = BudgetPoint{kNaN, acc.back(), costs.empty() ? kNaN : costs.back()};
+      none_label = "SDN final exit";
+    }
+  }
+  const bool any_budget =
+      std::any_of(chosen.begin(), chosen.end(), [](const auto& b) {
+        return b.has_value();
+      });
+  if (any_budget || none) {
+    std::vector<std::string> acc_row = {"Top-1 (%)"}, q_row = {"Threshold"},
+                             c_row = {"Cost"};
+    std::vector<std::optional<BudgetPoint>> all = {none};
+    all.insert(all.end(), chosen.begin(), chosen.end());
+    for (const auto& b : all) {
+      acc_row.push_back(b ? svg::fixed(b->accuracy, 1) : "-");
+      q_row.push_back(
+          b && finite(b->threshold) ? svg::trimmed(b->threshold, 3) : "-");
+      c_row.push_back(b && finite(b->cost) ? cost(b->cost) : "-");
+    }
+    budgets.rows = {acc_row, q_row, c_row};
+  }
+  const bool has_points =
+      std::any_of(points.begin(), points.end(), [](const svg::Point& p) {
+        return finite(p.x) && finite(p.y);
+      });
+  std::string plot_svg;
+  if (has_points) {
+    std::vector<double> xs = {1.0}, ys;
+    for (const svg::Point& p : points) {
+      xs.push_back(p.x);
+      ys.push_back(p.y);
+    }
+    if (cnn) {
+      ys.push_back(*cnn);
+    }
+    svg::PlotOptions options;
+    options.title = "Accuracy against average cost";
+    options.x.label = "average cost relative to the CNN";
+    options.x.lo = 0;
+    options.x.hi = svg::nice_range(0, max_finite(xs, 1.0) * 1.02).second;
+    options.y.label = "top-1 accuracy (%)";
+    const double lo = min_finite(ys, 0), hi = max_finite(ys, 100);
+    const double pad = std::max(1.0, (hi - lo) * 0.08);
+    std::tie(options.y.lo, options.y.hi) =
+        svg::nice_range(std::max(0.0, lo - pad), std::min(100.0, hi + pad));
+    svg::Plot plot(options);
+    for (const auto& [key, fraction] : kBudgets) {
+      (void)key;
+      plot.vline(
+          fraction, "#888", "<= " + svg::fixed(fraction * 100, 0) + " %");
+    }
+    std::vector<svg::Point> sorted = points;
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+      return a.x < b.x;
+    });
+    const std::string color = svg::categorical_color(0);
+    plot.line(sorted, color);
+    plot.markers(points, color, 3.5, svg::Marker::kCircle, tips);
+    plot.legend("early exit (one point per threshold)", color, "line");
+    std::vector<svg::Point> picked;
+    std::vector<std::string> picked_tips;
+    const char* names[] = {"<= 25 %", "<= 50 %", "<= 75 %", "max"};
+    for (size_t i = 0; i < chosen.size(); ++i) {
+      if (chosen[i]) {
+        picked.push_back({chosen[i]->cost, chosen[i]->accuracy});
+        picked_tips.push_back(
+            std::string("budget ") + names[i] + ": " +
+            percent(chosen[i]->accuracy) + " at cost " + cost(chosen[i]->cost));
+      }
+    }
+    if (!picked.empty()) {
+      const std::string hot = svg::categorical_color(3);
+      plot.markers(picked, hot, 6.5, svg::Marker::kCircle, picked_tips, true);
+      plot.legend("chosen for a budget", hot, "marker");
+    }
+    if (cnn) {
+      plot.markers(
+          {{1.0, *cnn}},
+          kReference,
+          5.5,
+          svg::Marker::kSquare,
+          {"CNN: " + percent(*cnn) + " at cost 1.000"});
+      plot.legend("CNN", kReference, "box");
+    }
+    plot_svg = plot.render();
+  }
+  const std::string tables = budgets.render() + sweep_table.render();
+  if (plot_svg.empty() && tables.empty()) {
+    return "";
+  }
+  return figure(
+      "Early exit: accuracy against cost",
+      plot_svg,
+      tables,
+      "A sample leaves at the first internal classifier whose softmax "
+      "confidence reaches the threshold. Budgets: the threshold with the best "
+      "accuracy whose average cost stays under that share of the CNN; Max: "
+      "the best accuracy at any threshold. N.: " +
+          none_label + " without early exit.");
+}
+
+std::string distribution_figure(const json& report) {
+  const json* sweep = field(report, "sweep");
+  if (sweep == nullptr || !sweep->is_array()) {
+    return "";
+  }
+  std::vector<const json*> rows;
+  for (const json& row : *sweep) {
+    if (!numbers(row, "exit_fraction").empty()) {
+      rows.push_back(&row);
+    }
+  }
+  if (rows.empty()) {
+    return "";
+  }
+  if (rows.size() > kMaxDistributionBars) {
+    // Evenly spaced thresholds, always keeping the first and the last.
+    std::vector<const json*> kept;
+    for (size_t i = 0; i < kMaxDistributionBars; ++i) {
+      kept.push_back(rows[i * (rows.size() - 1) / (kMaxDistributionBars - 1)]);
+    }
+    rows = kept;
+  }
+  size_t n = 0;
+  for (const json* row : rows) {
+    n = std::max(n, numbers(*row, "exit_fraction").size());
+  }
+  const int exits = static_cast<int>(n);
+  std::vector<std::string> labels;
+  for (const json* row : rows) {
+    labels.push_back(
+        "q = " + svg::trimmed(number(*row, "threshold").value_or(kNaN), 3));
+  }
+  svg::PlotOptions options;
+  options.title = "Where samples exit";
+  options.x = category_axis("confidence threshold", labels);
+  options.y.label = "share of samples (%)";
+  options.y.lo = 0;
+  options.y.hi = 100;
+  svg::Plot plot(options);
+  std::vector<std::string> colors;
+  std::vector<std::string> names;
+  for (int e = 0; e < exits; ++e) {
+    // The last slice (no early exit) in grey; exits along viridis.
+    colors.push_back(
+        e == exits - 1 ?
+            std::string("#bdbdbd") :
+            svg::sequential_color(exits > 2 ? 0.9 * e / (exits - 2) : 0.0));
+    names.push_back(e == exits - 1 ? "no early exit" : exit_name(e, exits));
+  }
+  Table table;
+  table.header = {"Threshold"};
+  for (const std::string& name : names) {
+    table.header.push_back(name + " (%)");
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::vector<double> fr = numbers(*rows[i], "exit_fraction");
+    double base = 0;
+    std::vector<std::string> cells = {labels[i].substr(4)};
+    for (int e = 0; e < exits; ++e) {
+      const double v = at(fr, static_cast<size_t>(e)) * 100;
+      cells.push_back(finite(v) ? svg::fixed(v, 1) : "-");
+      if (!finite(v) || v <= 0) {
+        continue;
+      }
+      const double x = static_cast<double>(i);
+      plot.rect(
+          x - 0.35,
+          x + 0.35,
+          base,
+          base + v,
+          colors[static_cast<size_t>(e)],
+          1.0,
+          labels[i] + ", " + names[static_cast<size_t>(e)] + ": " +
+              svg::fixed(v, 1) + " %");
+      base += v;
+    }
+    table.rows.push_back(cells);
+  }
+  for (int e = 0; e < exits; ++e) {
+    plot.legend(names[static_cast<size_t>(e)], colors[static_cast<size_t>(e)]);
+  }
+  return figure(
+      "Exit distribution",
+      plot.render(),
+      table.render(),
+      "Share of samples leaving at each internal classifier, per threshold; "
+      "'no early exit' samples ran the whole network.");
+}
+
+} // namespace sdn::report::detail

@@ -1,0 +1,132 @@
+#pragma once
+
+// Internal to the HTML report: the figures (plot + tables) of one report
+// object, and the null-tolerant JSON accessors they share. html.cpp
+// assembles them into a page.
+
+#include "sdn/report/svg.h"
+
+#include <nlohmann/json.hpp>
+
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sdn::report::detail {
+
+/// A quiet NaN: the "missing" value of numeric series.
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+/// Reference lines and points (CNN, budgets) in near-black so they never
+/// compete with the data colours.
+constexpr const char* kReference = "#333";
+
+/// True for finite numbers (false for the NaN of missing values).
+bool finite(double v);
+/// The largest finite element, or `fallback` when there is none.
+double max_finite(const std::vector<double>& v, double fallback);
+/// The smallest finite element, or `fallback` when there is none.
+double min_finite(const std::vector<double>& v, double fallback);
+/// v[i], or NaN past the end.
+double at(const std::vector<double>& v, size_t i);
+
+/// A categorical x axis: one tick per name at 0..n-1, range [-0.5, n-0.5].
+svg::Axis category_axis(
+    const std::string& label,
+    const std::vector<std::string>& names);
+
+/// Exit labels with their relative cost from report.exit_cost: "IC1 (15 %)".
+std::vector<std::string> exit_labels(const nlohmann::json& report, int n);
+
+/// Grouped bars from 0: series s of `values` at category i, with a legend
+/// entry per series and tooltips "<label>, <name>: <value><unit>".
+void grouped_bars(
+    svg::Plot& plot,
+    const std::vector<std::vector<double>>& values,
+    const std::vector<std::string>& names,
+    const std::vector<std::string>& colors,
+    const std::vector<std::string>& labels,
+    const std::string& unit);
+
+/// `j[key]` when `j` is an object holding a non-null `key`, else nullptr.
+const nlohmann::json* field(const nlohmann::json& j, const char* key);
+
+/// `j[key]` as a number when it is a finite JSON number, else nullopt.
+std::optional<double> number(const nlohmann::json& j, const char* key);
+
+/// `j[key]` as numbers (NaN for non-numbers); empty unless an array.
+std::vector<double> numbers(const nlohmann::json& j, const char* key);
+
+/// The number of exits the report describes (from exit_cost, exit_accuracy
+/// or trace.num_exits, whichever is largest); 0 when none.
+int exit_count(const nlohmann::json& report);
+
+/// "IC1".."IC<n-1>" for i < n-1, "Final" for the last exit.
+std::string exit_name(int i, int num_exits);
+
+/// A percentage with one decimal and " %" ("-" for NaN).
+std::string percent(double value);
+
+/// A fraction in [0, 1] shown as a percentage with one decimal and " %".
+std::string fraction_percent(double value);
+
+/// A relative cost with three decimals.
+std::string cost(double value);
+
+/// A count or a free-form number: integers as such, others 3 decimals.
+std::string plain(double value);
+
+/// An HTML table: first column as row headers, cells HTML-escaped.
+struct Table {
+  std::string caption; ///< shown above the table; may be empty
+  std::vector<std::string> header; ///< column titles
+  std::vector<std::vector<std::string>> rows; ///< cells as plain text
+  /// The <table> element ("" when there are no rows).
+  std::string render() const;
+};
+
+/// A figure block: title, the plot (may be empty), tables beside it, and a
+/// note under it (plain text). Tables only: no plot column.
+std::string figure(
+    const std::string& title,
+    const std::string& svg,
+    const std::string& tables,
+    const std::string& note);
+
+/// Headline numbers of one report as cards ("" when none is present).
+std::string headline_cards(const nlohmann::json& report);
+
+/// Run facts: the scalar entries of report.trace plus the selection split
+/// and the no-exit rule, as a compact table ("" when there are none).
+std::string run_table(const nlohmann::json& report);
+
+/// Per-exit top-1/top-5 accuracy bars with the CNN as a reference line.
+std::string accuracy_figure(const nlohmann::json& report);
+
+/// Accuracy against average cost (sweep), budgets marked, budget table.
+std::string sweep_figure(const nlohmann::json& report);
+
+/// Stacked exit distribution for a few thresholds of the sweep.
+std::string distribution_figure(const nlohmann::json& report);
+
+/// Wasteful and destructive overthinking tables with a per-exit plot.
+std::string overthinking_figure(const nlohmann::json& report);
+
+/// Overlaid confusion histograms for correct and wrong predictions.
+std::string confusion_figure(const nlohmann::json& report);
+
+/// Backdoor attack success and clean accuracy per exit.
+std::string backdoor_figure(const nlohmann::json& report);
+
+/// The (threshold, accuracy, cost) budget entry `key` of report.budgets.
+struct BudgetPoint {
+  double threshold = 0.0; ///< confidence threshold chosen
+  double accuracy = 0.0; ///< top-1 % at that threshold
+  double cost = 0.0; ///< average relative cost at that threshold
+};
+/// The budget entry `key` ("0.25", "0.5", "0.75", "max") when present.
+std::optional<BudgetPoint> budget(
+    const nlohmann::json& report,
+    const char* key);
+
+} // namespace sdn::report::detail

@@ -1,0 +1,221 @@
+#include "sdn/report/html.h"
+#include "sdn/util/error.h"
+#include "sdn/util/files.h"
+
+#include "report_test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using sdn::report::HtmlOptions;
+using sdn::report::HtmlSection;
+using sdn::report::render_html;
+using namespace sdn::report::testing;
+
+namespace {
+
+// Plots of one complete report: accuracy, sweep, distribution,
+// overthinking, confusion, backdoor.
+constexpr int kPlotsPerFullReport = 6;
+
+// The page must not reach out of the file in any way.
+void expect_self_contained(const std::string& html) {
+  for (const char* bad :
+       {"http://",
+        "https://",
+        "src=\"//",
+        "href=\"//",
+        "<script",
+        "<link",
+        "@import",
+        "url(",
+        "<iframe",
+        "<object"}) {
+    EXPECT_EQ(html.find(bad), std::string::npos) << bad;
+  }
+  size_t at = 0;
+  int images = 0;
+  while ((at = html.find("<img", at)) != std::string::npos) {
+    const size_t src = html.find(" src=\"", at);
+    ASSERT_NE(src, std::string::npos);
+    EXPECT_EQ(html.compare(src + 6, 22, "data:image/png;base64,"), 0)
+        << html.substr(src, 40);
+    at = src;
+    ++images;
+  }
+  EXPECT_EQ(images, count_of(html, "<img"));
+}
+
+// Calls f on a copy of `value` with each value (objects and arrays, at any
+// depth) replaced by `replacement`.
+void for_each_replaced(
+    const json& value,
+    const json& replacement,
+    const std::function<void(const json&, const std::string&)>& f) {
+  const json flat = value.flatten();
+  std::set<std::string> paths;
+  for (const auto& [path, leaf] : flat.items()) {
+    (void)leaf;
+    // Every prefix of a leaf path names an inner value too.
+    for (size_t slash = path.find('/', 1); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+      paths.insert(path.substr(0, slash));
+    }
+    paths.insert(path);
+  }
+  for (const std::string& path : paths) {
+    json copy = value;
+    copy[json::json_pointer(path)] = replacement;
+    f(copy, path);
+  }
+}
+
+} // namespace
+
+TEST(Base64, MatchesRfc4648Vectors) {
+  using sdn::report::base64_encode;
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("f"), "Zg==");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64_encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64_encode(std::string("\xff\x00\xfe", 3)), "/wD+");
+}
+
+TEST(BalanceChecker, CatchesWhatItShould) {
+  EXPECT_EQ(check_balance("<p><b>x</b><img src=\"a>b\"><br/></p>"), "");
+  EXPECT_NE(check_balance("<p><b>x</p></b>"), "");
+  EXPECT_NE(check_balance("<div>"), "");
+  EXPECT_NE(check_balance("<p>a < b</p>"), "");
+  EXPECT_EQ(check_balance("<style>a<b{}</style><!-- <x> -->"), "");
+}
+
+TEST(Html, FullReportIsWellFormedAndSelfContained) {
+  HtmlSection section{"", fixture(), fixture_grids(6, 4)};
+  HtmlOptions options;
+  options.subtitle = "sdn report --html out.html (2024-01-01)";
+  const std::string html = render_html({section}, options);
+  EXPECT_EQ(check_balance(html), "");
+  expect_self_contained(html);
+  EXPECT_EQ(count_of(html, "<svg"), kPlotsPerFullReport);
+  EXPECT_EQ(count_of(html, "<img"), 10);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  // Title from the report, its numbers formatted for reading.
+  EXPECT_NE(html.find("VGG-16 SDN (IC-only) on CIFAR-10"), std::string::npos);
+  EXPECT_NE(html.find("IC1 (15 %)"), std::string::npos);
+  EXPECT_NE(html.find("Final (100 %)"), std::string::npos);
+  EXPECT_NE(html.find(">0.148<"), std::string::npos);
+  EXPECT_NE(html.find("93.4 %"), std::string::npos);
+  EXPECT_NE(html.find("49.7 %"), std::string::npos); // destructive rate
+  EXPECT_NE(html.find(">0.843<"), std::string::npos); // AUROC
+  EXPECT_NE(html.find("@media print"), std::string::npos);
+  EXPECT_NE(html.find("image-rendering: pixelated"), std::string::npos);
+  // Single report: no comparison block.
+  EXPECT_EQ(html.find("id=\"comparison\""), std::string::npos);
+}
+
+TEST(Html, SeveralReportsGetAComparison) {
+  json second = fixture();
+  second["title"] = "VGG-16 SDN (SDN training)";
+  second.erase("backdoor");
+  for (json& row : second["sweep"]) {
+    row["accuracy"] = row["accuracy"].get<double>() + 1.5;
+  }
+  const std::string html =
+      render_html({{"", fixture(), {}}, {"", second, fixture_grids(2, 1)}}, {});
+  EXPECT_EQ(check_balance(html), "");
+  expect_self_contained(html);
+  // Comparison plot + a full report + one without backdoor.
+  EXPECT_EQ(count_of(html, "<svg"), 1 + kPlotsPerFullReport * 2 - 1);
+  EXPECT_NE(html.find("id=\"comparison\""), std::string::npos);
+  EXPECT_NE(html.find("href=\"#report-2\""), std::string::npos);
+  EXPECT_NE(html.find("id=\"report-2\""), std::string::npos);
+  EXPECT_EQ(count_of(html, "<img"), 3);
+}
+
+TEST(Html, EscapesEveryText) {
+  json report = fixture();
+  report["title"] = "<b>bold</b> & \"quoted\"";
+  report["trace"]["checkpoint"] = "<script>alert(1)</script>";
+  HtmlSection section{"", report, fixture_grids(1, 1)};
+  section.grids[0].title = "<i>grid</i>";
+  section.grids[0].tiles[0].caption = "\"><script>x</script>";
+  HtmlOptions options;
+  options.title = "A <title> & more";
+  options.subtitle = "<sub>";
+  const std::string html = render_html({section, section}, options);
+  EXPECT_EQ(check_balance(html), "");
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("<b>"), std::string::npos);
+  EXPECT_EQ(html.find("<sub>"), std::string::npos);
+  EXPECT_NE(
+      html.find("&lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;"),
+      std::string::npos);
+  EXPECT_NE(
+      html.find("<title>A &lt;title&gt; &amp; more</title>"),
+      std::string::npos);
+}
+
+TEST(Html, MissingAndNullKeysRender) {
+  for (const json& report :
+       {json(),
+        json::object(),
+        json{{"title", nullptr}},
+        json{{"exit_accuracy", json::array()}, {"sweep", json::array()}},
+        json{{"budgets", {{"0.25", nullptr}}}, {"sweep", {{{"cost", 0.5}}}}}}) {
+    std::string html;
+    ASSERT_NO_THROW(html = render_html({{"", report, {}}}, {})) << report;
+    EXPECT_EQ(check_balance(html), "") << report;
+    EXPECT_EQ(count_of(html, "<svg"), 0) << report;
+  }
+  // Every value of the fixture, one at a time, nulled, or of a wrong type.
+  int renders = 0;
+  for (const json& replacement : {json(), json("x"), json::array()}) {
+    for_each_replaced(
+        fixture(), replacement, [&](const json& report, const std::string& p) {
+          std::string html;
+          ASSERT_NO_THROW(html = render_html({{"", report, {}}}, {})) << p;
+          ASSERT_EQ(check_balance(html), "") << p;
+          ++renders;
+        });
+  }
+  EXPECT_GT(renders, 300);
+}
+
+TEST(Html, MissingBudgetsShowDashes) {
+  json report = fixture();
+  report["budgets"]["0.25"] = nullptr;
+  report["cnn_accuracy"] = nullptr;
+  const std::string html = render_html({{"", report, {}}}, {});
+  EXPECT_EQ(check_balance(html), "");
+  // Without a CNN, N. is the SDN's final exit.
+  EXPECT_NE(html.find("N.: SDN final exit"), std::string::npos);
+  EXPECT_EQ(html.find("CNN top-1"), std::string::npos);
+  EXPECT_EQ(count_of(html, "<svg"), kPlotsPerFullReport);
+}
+
+TEST(Html, RejectsBadInput) {
+  EXPECT_THROW(render_html({{"", json::array({1, 2}), {}}}, {}), sdn::Error);
+  sdn::report::ImageGrid grid{"g", "", {{"not a png", "x"}}};
+  EXPECT_THROW(render_html({{"", json::object(), {grid}}}, {}), sdn::Error);
+  HtmlOptions options;
+  options.title = "";
+  EXPECT_THROW(render_html({}, options), sdn::Error);
+  EXPECT_EQ(check_balance(render_html({}, {})), "");
+}
+
+TEST(Html, WriteHtmlWritesTheRenderedPage) {
+  const fs::path dir = fs::temp_directory_path() / "sdn_report_html_test";
+  fs::remove_all(dir);
+  sdn::make_dirs(dir.string());
+  const std::vector<HtmlSection> sections = {{"T", fixture(), {}}};
+  const std::string path = (dir / "r.html").string();
+  sdn::report::write_html(path, sections, {});
+  EXPECT_EQ(sdn::read_file(path), render_html(sections, {}));
+  fs::remove_all(dir);
+}
