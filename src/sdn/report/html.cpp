@@ -5,6 +5,9 @@
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 
+#include <algorithm>
+#include <tuple>
+
 namespace sdn::report {
 
 using detail::field;
@@ -48,7 +51,10 @@ figure.fig { margin: 18px 0 22px; break-inside: avoid; page-break-inside: avoid;
 figure.fig > figcaption { font-weight: 600; font-size: 16px; margin-bottom: 6px; }
 .fig-body { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr);
   gap: 18px; align-items: start; }
-.fig-body.tables-only { grid-template-columns: minmax(0, 1fr); }
+.fig-body.tables-only, .fig-body.below { grid-template-columns: minmax(0, 1fr); }
+.fig-body.below .fig-plot { max-width: 720px; }
+.fig-body.below .fig-tables, .fig-body.tables-only .fig-tables {
+  display: flex; flex-wrap: wrap; gap: 4px 32px; align-items: flex-start; }
 .fig-plot svg { width: 100%; height: auto; display: block; }
 .fig-tables { overflow-x: auto; }
 .note { color: var(--muted); font-size: 13px; margin: 6px 0 0; max-width: 78ch; }
@@ -59,6 +65,7 @@ caption { text-align: left; font-weight: 600; font-size: 13px; padding: 0 0 4px;
 th, td { padding: 3px 9px; border-bottom: 1px solid var(--line);
   text-align: right; white-space: nowrap; }
 th[scope=row], thead th:first-child { text-align: left; }
+th[scope=row] { white-space: normal; min-width: 8ch; }
 thead th { border-bottom: 2px solid #9a9aa2; background: var(--soft); }
 .run table { font-size: 12.5px; }
 .run { margin: 4px 0 0; }
@@ -124,14 +131,14 @@ std::string comparison_html(
   detail::Table table;
   table.header = {
       "Report",
-      "Final exit (%)",
+      "Final (%)",
       "CNN (%)",
       "<= 25 %",
       "<= 50 %",
       "<= 75 %",
       "Max",
       "Destructive",
-      "Confusion AUROC"};
+      "AUROC"};
   const auto budget_cell = [](const json& report, const char* key) {
     const auto b = detail::budget(report, key);
     if (!b) {
@@ -229,8 +236,11 @@ std::string comparison_html(
       "All reports side by side",
       plot_svg,
       table.render(),
-      "Budget cells: top-1 % @ average cost relative to the CNN. Hollow "
-      "squares mark each report's CNN at cost 1.0.");
+      "Budget cells: top-1 % @ average cost relative to the CNN. Destructive: "
+      "share of the final exit's mistakes some IC got right. AUROC: "
+      "confusion as a mistake detector. Hollow squares mark each report's "
+      "CNN at cost 1.0.",
+      detail::Layout::kBelow);
   return out + "</section>\n";
 }
 

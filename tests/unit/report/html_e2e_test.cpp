@@ -94,6 +94,9 @@ TEST(HtmlE2e, ChromiumRendersEveryPlotAndImage) {
   for (json& row : second["sweep"]) {
     row["accuracy"] = row["accuracy"].get<double>() + 2.0;
   }
+  for (auto& [key, entry] : second["budgets"].items()) {
+    entry["accuracy"] = entry["accuracy"].get<double>() + 2.0;
+  }
   const std::vector<HtmlSection> sections = {
       {"", fixture(), fixture_grids(10, 6)}, {"", second, {}}};
   HtmlOptions options;
