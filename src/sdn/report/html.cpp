@@ -77,6 +77,7 @@ thead th { border-bottom: 2px solid #9a9aa2; background: var(--soft); }
   border: 1px solid var(--line); background: var(--soft); }
 .tile figcaption { font-size: 11.5px; color: var(--muted); line-height: 1.25;
   overflow-wrap: anywhere; }
+.error { color: #a40000; border-left: 3px solid #a40000; padding-left: 8px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 @media (max-width: 860px) { .fig-body { grid-template-columns: minmax(0, 1fr); } }
 @media print {
@@ -90,6 +91,8 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
   .fig-body { grid-template-columns: minmax(0, 1fr); }
   .fig-plot svg { max-width: 16cm; }
   table { font-size: 9pt; }
+  .fig-tables { overflow: visible; }
+  th, td { white-space: normal; padding: 2px 5px; }
   tr { break-inside: avoid; }
   .card { border-color: #aaa; }
 }
@@ -338,14 +341,24 @@ std::string render_html(
     const json& r = sections[s].report;
     out += "<section id=\"report-" + std::to_string(s + 1) + "\"><h2>" +
         escape(titles[s]) + "</h2>\n";
-    out += detail::headline_cards(r);
-    out += detail::run_table(r);
-    out += detail::accuracy_figure(r);
-    out += detail::sweep_figure(r);
-    out += detail::distribution_figure(r);
-    out += detail::overthinking_figure(r);
-    out += detail::confusion_figure(r);
-    out += detail::backdoor_figure(r);
+    using Part = std::string (*)(const json&);
+    for (const auto& [name, part] : std::vector<std::pair<const char*, Part>>{
+             {"headline", detail::headline_cards},
+             {"run facts", detail::run_table},
+             {"accuracy per exit", detail::accuracy_figure},
+             {"early exit", detail::sweep_figure},
+             {"exit distribution", detail::distribution_figure},
+             {"overthinking", detail::overthinking_figure},
+             {"confusion", detail::confusion_figure},
+             {"backdoor", detail::backdoor_figure}}) {
+      // Values no plot can hold (e.g. 1e308) cost that part, not the page.
+      try {
+        out += part(r);
+      } catch (const Error& e) {
+        out += "<p class=\"error\">Cannot show " + std::string(name) + ": " +
+            escape(e.what()) + "</p>\n";
+      }
+    }
     for (const ImageGrid& grid : sections[s].grids) {
       out += grid_html(grid);
     }

@@ -187,6 +187,20 @@ TEST(Html, MissingAndNullKeysRender) {
   EXPECT_GT(renders, 200);
 }
 
+TEST(Html, AbsurdValuesCostOnlyTheirPart) {
+  json report = fixture();
+  report["sweep"][0]["cost"] = 1.7e308; // *1.02 overflows
+  const std::string html = render_html({{"", report, {}}}, {});
+  EXPECT_EQ(check_balance(html), "");
+  EXPECT_EQ(count_of(html, "class=\"error\""), 1);
+  EXPECT_NE(html.find("Cannot show early exit"), std::string::npos);
+  EXPECT_EQ(count_of(html, "<svg"), kPlotsPerFullReport - 1);
+  // The fixture itself shows no error.
+  EXPECT_EQ(
+      render_html({{"", fixture(), {}}}, {}).find("class=\"error\""),
+      std::string::npos);
+}
+
 TEST(Html, MissingBudgetsShowDashes) {
   json report = fixture();
   report["budgets"]["0.25"] = nullptr;
