@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 /// Small inline-SVG plotting helpers for the HTML report: "nice" axis ticks,

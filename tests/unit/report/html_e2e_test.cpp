@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <set>
 
+#include <unistd.h>
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace sdn::report;
