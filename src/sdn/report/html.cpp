@@ -5,6 +5,9 @@
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 
+#include <algorithm>
+#include <tuple>
+
 namespace sdn::report {
 
 using detail::field;
@@ -48,7 +51,10 @@ figure.fig { margin: 18px 0 22px; break-inside: avoid; page-break-inside: avoid;
 figure.fig > figcaption { font-weight: 600; font-size: 16px; margin-bottom: 6px; }
 .fig-body { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr);
   gap: 18px; align-items: start; }
-.fig-body.tables-only { grid-template-columns: minmax(0, 1fr); }
+.fig-body.tables-only, .fig-body.below { grid-template-columns: minmax(0, 1fr); }
+.fig-body.below .fig-plot { max-width: 720px; }
+.fig-body.below .fig-tables, .fig-body.tables-only .fig-tables {
+  display: flex; flex-wrap: wrap; gap: 4px 32px; align-items: flex-start; }
 .fig-plot svg { width: 100%; height: auto; display: block; }
 .fig-tables { overflow-x: auto; }
 .note { color: var(--muted); font-size: 13px; margin: 6px 0 0; max-width: 78ch; }
@@ -59,6 +65,7 @@ caption { text-align: left; font-weight: 600; font-size: 13px; padding: 0 0 4px;
 th, td { padding: 3px 9px; border-bottom: 1px solid var(--line);
   text-align: right; white-space: nowrap; }
 th[scope=row], thead th:first-child { text-align: left; }
+th[scope=row] { white-space: normal; min-width: 8ch; }
 thead th { border-bottom: 2px solid #9a9aa2; background: var(--soft); }
 .run table { font-size: 12.5px; }
 .run { margin: 4px 0 0; }
@@ -70,6 +77,7 @@ thead th { border-bottom: 2px solid #9a9aa2; background: var(--soft); }
   border: 1px solid var(--line); background: var(--soft); }
 .tile figcaption { font-size: 11.5px; color: var(--muted); line-height: 1.25;
   overflow-wrap: anywhere; }
+.error { color: #a40000; border-left: 3px solid #a40000; padding-left: 8px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 @media (max-width: 860px) { .fig-body { grid-template-columns: minmax(0, 1fr); } }
 @media print {
@@ -83,6 +91,8 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
   .fig-body { grid-template-columns: minmax(0, 1fr); }
   .fig-plot svg { max-width: 16cm; }
   table { font-size: 9pt; }
+  .fig-tables { overflow: visible; }
+  th, td { white-space: normal; padding: 2px 5px; }
   tr { break-inside: avoid; }
   .card { border-color: #aaa; }
 }
@@ -124,14 +134,14 @@ std::string comparison_html(
   detail::Table table;
   table.header = {
       "Report",
-      "Final exit (%)",
+      "Final (%)",
       "CNN (%)",
       "<= 25 %",
       "<= 50 %",
       "<= 75 %",
       "Max",
       "Destructive",
-      "Confusion AUROC"};
+      "AUROC"};
   const auto budget_cell = [](const json& report, const char* key) {
     const auto b = detail::budget(report, key);
     if (!b) {
@@ -229,8 +239,11 @@ std::string comparison_html(
       "All reports side by side",
       plot_svg,
       table.render(),
-      "Budget cells: top-1 % @ average cost relative to the CNN. Hollow "
-      "squares mark each report's CNN at cost 1.0.");
+      "Budget cells: top-1 % @ average cost relative to the CNN. Destructive: "
+      "share of the final exit's mistakes some IC got right. AUROC: "
+      "confusion as a mistake detector. Hollow squares mark each report's "
+      "CNN at cost 1.0.",
+      detail::Layout::kBelow);
   return out + "</section>\n";
 }
 
@@ -328,14 +341,24 @@ std::string render_html(
     const json& r = sections[s].report;
     out += "<section id=\"report-" + std::to_string(s + 1) + "\"><h2>" +
         escape(titles[s]) + "</h2>\n";
-    out += detail::headline_cards(r);
-    out += detail::run_table(r);
-    out += detail::accuracy_figure(r);
-    out += detail::sweep_figure(r);
-    out += detail::distribution_figure(r);
-    out += detail::overthinking_figure(r);
-    out += detail::confusion_figure(r);
-    out += detail::backdoor_figure(r);
+    using Part = std::string (*)(const json&);
+    for (const auto& [name, part] : std::vector<std::pair<const char*, Part>>{
+             {"headline", detail::headline_cards},
+             {"run facts", detail::run_table},
+             {"accuracy per exit", detail::accuracy_figure},
+             {"early exit", detail::sweep_figure},
+             {"exit distribution", detail::distribution_figure},
+             {"overthinking", detail::overthinking_figure},
+             {"confusion", detail::confusion_figure},
+             {"backdoor", detail::backdoor_figure}}) {
+      // Values no plot can hold (e.g. 1e308) cost that part, not the page.
+      try {
+        out += part(r);
+      } catch (const Error& e) {
+        out += "<p class=\"error\">Cannot show " + std::string(name) + ": " +
+            escape(e.what()) + "</p>\n";
+      }
+    }
     for (const ImageGrid& grid : sections[s].grids) {
       out += grid_html(grid);
     }

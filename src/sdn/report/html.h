@@ -43,8 +43,10 @@ std::string base64_encode(const std::string& bytes);
 /// external styles or fonts; plots are inline SVG, images data: URIs. With
 /// two or more sections a comparison table (and, when at least two have a
 /// sweep, a cost/accuracy plot of all of them) opens the page. Missing or
-/// null report keys leave out what needs them; a report that is not a JSON
-/// object, or an image tile with no PNG bytes, throws sdn::Error.
+/// null report keys leave out what needs them; a part whose values cannot
+/// be plotted (non-finite ranges) shows an error line in its place. A report
+/// that is not a JSON object, an image tile with no PNG bytes or an empty
+/// page title throws sdn::Error.
 std::string render_html(
     const std::vector<HtmlSection>& sections,
     const HtmlOptions& options = {});

@@ -122,7 +122,7 @@ std::string overthinking_figure(const json& report) {
       svg::PlotOptions options;
       options.title = "Overthinking per exit";
       options.x = category_axis("exit", labels);
-      options.rotate_x_labels = n > 6;
+      options.rotate_x_labels = n > kUnrotatedExits;
       options.y.label = "samples";
       options.y.lo = 0;
       options.y.hi = svg::nice_range(0, top).second;
@@ -148,14 +148,16 @@ std::string overthinking_figure(const json& report) {
   if (headline.empty() && tables.empty() && plot_svg.empty()) {
     return "";
   }
-  return headline +
-      figure("Overthinking",
-             plot_svg,
-             tables,
-             "Wasteful: a sample first classified correctly at an early exit "
-             "wastes every later layer. Destructive: an internal classifier "
-             "was right but the final exit is wrong. The oracle cost charges "
-             "a sample its first correct IC, and 1.0 when no IC is right.");
+  return figure(
+      "Overthinking",
+      plot_svg,
+      tables,
+      "Wasteful: a sample first classified correctly at an early exit "
+      "wastes every later layer. Destructive: an internal classifier "
+      "was right but the final exit is wrong. The oracle cost charges "
+      "a sample its first correct IC, and 1.0 when no IC is right.",
+      Layout::kBelow,
+      headline);
 }
 
 std::string confusion_figure(const json& report) {
@@ -284,8 +286,9 @@ std::string confusion_figure(const json& report) {
       table.render() + counts.render(),
       "Confusion sums the L1 distances between the final softmax and every "
       "internal classifier's, z-scored; correct/wrong refer to the final "
-      "exit. Higher AUROC separates mistakes better; FNR: share of mistakes "
-      "missed at the indicator's threshold.");
+      "exit. Higher AUROC separates mistakes better; FNR: share of wrong "
+      "predictions the indicator fails to flag.",
+      Layout::kBelow);
 }
 
 std::string backdoor_figure(const json& report) {
@@ -303,18 +306,18 @@ std::string backdoor_figure(const json& report) {
   {
     std::vector<std::string> facts;
     if (const auto t = number(*b, "target")) {
-      facts.push_back("target class " + plain(*t));
+      facts.push_back("Target class " + plain(*t));
     }
     if (const auto r = number(*b, "destructive_rate")) {
       facts.push_back(
-          "destructive rate on triggered inputs " + fraction_percent(*r));
+          std::string(facts.empty() ? "D" : "d") +
+          "estructive rate on triggered inputs " + fraction_percent(*r));
     }
     for (size_t i = 0; i < facts.size(); ++i) {
       headline += (i == 0 ? "" : "; ") + facts[i];
     }
     if (!headline.empty()) {
-      headline = "<p class=\"headline\">Backdoor: " + svg::escape(headline) +
-          ".</p>\n";
+      headline = "<p class=\"headline\">" + svg::escape(headline) + ".</p>\n";
     }
   }
   Table table;
@@ -332,7 +335,7 @@ std::string backdoor_figure(const json& report) {
     svg::PlotOptions options;
     options.title = "Backdoor per exit";
     options.x = category_axis("exit", labels);
-    options.rotate_x_labels = n > 6;
+    options.rotate_x_labels = n > kUnrotatedExits;
     options.y.label = "%";
     options.y.lo = 0;
     options.y.hi = 100;
@@ -355,13 +358,15 @@ std::string backdoor_figure(const json& report) {
   if (headline.empty() && plot_svg.empty()) {
     return "";
   }
-  return headline +
-      figure("Backdoor",
-             plot_svg,
-             table.render(),
-             "Attack success: share of triggered inputs classified as the "
-             "target class at each exit. Early exits that resist the trigger "
-             "reveal the backdoor by disagreeing with the final exit.");
+  return figure(
+      "Backdoor",
+      plot_svg,
+      table.render(),
+      "Attack success: share of triggered inputs classified as the "
+      "target class at each exit. Early exits that resist the trigger "
+      "reveal the backdoor by disagreeing with the final exit.",
+      Layout::kSide,
+      headline);
 }
 
 } // namespace sdn::report::detail

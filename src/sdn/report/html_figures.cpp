@@ -34,7 +34,7 @@ std::string accuracy_figure(const json& report) {
   options.title = "Accuracy per exit";
   options.x =
       category_axis("exit (cumulative cost relative to the CNN)", labels);
-  options.rotate_x_labels = n > 6;
+  options.rotate_x_labels = n > kUnrotatedExits;
   options.y.label = "accuracy (%)";
   options.y.lo = 0;
   options.y.hi = 100;
@@ -194,7 +194,7 @@ std::string sweep_figure(const json& report) {
     if (!picked.empty()) {
       const std::string hot = svg::categorical_color(3);
       plot.markers(picked, hot, 6.5, svg::Marker::kCircle, picked_tips, true);
-      plot.legend("chosen for a budget", hot, "marker");
+      plot.legend("chosen for a budget", hot, "ring");
     }
     if (cnn) {
       plot.markers(
@@ -308,7 +308,8 @@ std::string distribution_figure(const json& report) {
       plot.render(),
       table.render(),
       "Share of samples leaving at each internal classifier, per threshold; "
-      "'no early exit' samples ran the whole network.");
+      "'no early exit' samples ran the whole network.",
+      Layout::kBelow);
 }
 
 } // namespace sdn::report::detail

@@ -20,6 +20,9 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 /// Reference lines and points (CNN, budgets) in near-black so they never
 /// compete with the data colours.
 constexpr const char* kReference = "#333";
+/// Exit labels ("IC1 (15 %)") fit unrotated under up to this many exits of
+/// a default-width plot.
+constexpr int kUnrotatedExits = 8;
 
 /// True for finite numbers (false for the NaN of missing values).
 bool finite(double v);
@@ -85,13 +88,19 @@ struct Table {
   std::string render() const;
 };
 
-/// A figure block: title, the plot (may be empty), tables beside it, and a
-/// note under it (plain text). Tables only: no plot column.
+/// Where a figure's tables go: beside the plot, or in a row under it (wide
+/// tables, several tables).
+enum class Layout { kSide, kBelow };
+
+/// A figure block: title, an optional lead paragraph (HTML, already
+/// escaped), the plot (may be empty), its tables and a note (plain text).
 std::string figure(
     const std::string& title,
     const std::string& svg,
     const std::string& tables,
-    const std::string& note);
+    const std::string& note,
+    Layout layout = Layout::kSide,
+    const std::string& lead_html = "");
 
 /// Headline numbers of one report as cards ("" when none is present).
 std::string headline_cards(const nlohmann::json& report);

@@ -192,10 +192,16 @@ std::string figure(
     const std::string& title,
     const std::string& svg,
     const std::string& tables,
-    const std::string& note) {
-  std::string out = "<figure class=\"fig\"><figcaption>" + escape(title) +
-      "</figcaption>\n<div class=\"fig-body" +
-      (svg.empty() ? " tables-only" : "") + "\">";
+    const std::string& note,
+    Layout layout,
+    const std::string& lead_html) {
+  const std::string body_class = svg.empty() ? "fig-body tables-only" :
+      layout == Layout::kBelow               ? "fig-body below" :
+                                               "fig-body";
+  std::string out =
+      "<figure class=\"fig\"><figcaption>" + escape(title) + "</figcaption>\n";
+  out += lead_html;
+  out += "<div class=\"" + body_class + "\">";
   if (!svg.empty()) {
     out += "<div class=\"fig-plot\">" + svg + "</div>";
   }
@@ -264,12 +270,24 @@ std::string headline_cards(const json& report) {
   return out + "</div>\n";
 }
 
+namespace {
+// "num_samples" -> "samples", "checkpoint_path" -> "checkpoint path".
+std::string fact_name(std::string key) {
+  if (key.rfind("num_", 0) == 0) {
+    key.erase(0, 4);
+  }
+  std::replace(key.begin(), key.end(), '_', ' ');
+  return key;
+}
+} // namespace
+
 std::string run_table(const json& report) {
   Table table;
   table.header = {"Fact", "Value"};
   if (const json* trace = field(report, "trace")) {
     if (trace->is_object()) {
-      for (const auto& [key, value] : trace->items()) {
+      for (const auto& [raw_key, value] : trace->items()) {
+        const std::string key = fact_name(raw_key);
         if (value.is_string()) {
           table.rows.push_back({key, value.get<std::string>()});
         } else if (value.is_number()) {

@@ -26,6 +26,9 @@ constexpr double kCharWidth = 6.6;
 constexpr const char* kInk = "#222";
 constexpr const char* kGrid = "#e3e3e3";
 constexpr const char* kAxis = "#555";
+// A white outline under reference-line labels keeps them legible over bars.
+constexpr const char* kHalo =
+    " stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\"";
 
 std::string num(double v) {
   // Two decimals are sub-pixel precise for a few-hundred-pixel viewBox.
@@ -360,8 +363,8 @@ void Plot::vline(
       "/>\n";
   if (!label.empty()) {
     body_ += "<text x=\"" + num(p + 4) + "\" y=\"" + num(top_ + 11) +
-        "\" font-size=\"11\" fill=\"" + escape(color) + "\">" + escape(label) +
-        "</text>\n";
+        "\" font-size=\"11\" fill=\"" + escape(color) + "\"" + kHalo + ">" +
+        escape(label) + "</text>\n";
   }
 }
 
@@ -381,7 +384,7 @@ void Plot::hline(
   if (!label.empty()) {
     body_ += "<text x=\"" + num(right_ - 4) + "\" y=\"" + num(p - 5) +
         "\" font-size=\"11\" text-anchor=\"end\" fill=\"" + escape(color) +
-        "\">" + escape(label) + "</text>\n";
+        "\"" + kHalo + ">" + escape(label) + "</text>\n";
   }
 }
 
@@ -449,6 +452,10 @@ std::string Plot::legend_block(int* rows) const {
           num(y) + "\" y2=\"" + num(y) + "\" stroke=\"" + c +
           "\" stroke-width=\"2.5\"" +
           (e.kind == "dashed" ? " stroke-dasharray=\"5 3\"" : "") + "/>\n";
+    } else if (e.kind == "ring") {
+      out += "<circle cx=\"" + num(x + 10) + "\" cy=\"" + num(y) +
+          "\" r=\"5\" fill=\"#fff\" stroke=\"" + c +
+          "\" stroke-width=\"2\"/>\n";
     } else if (e.kind == "marker") {
       out += "<circle cx=\"" + num(x + 10) + "\" cy=\"" + num(y) +
           "\" r=\"5\" fill=\"" + c + "\"/>\n";

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 /// Small inline-SVG plotting helpers for the HTML report: "nice" axis ticks,
@@ -140,7 +141,8 @@ class Plot {
       const std::string& content,
       const std::string& anchor = "middle",
       double dy = 0.0);
-  /// A legend entry: kind "line", "dashed", "box" or "marker".
+  /// A legend entry: kind "line", "dashed", "box", "marker" (filled circle)
+  /// or "ring" (hollow circle).
   void legend(
       const std::string& name,
       const std::string& color,
