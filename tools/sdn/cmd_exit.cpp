@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <ATen/Parallel.h>
+
 #include <cstdio>
 #include <memory>
 
@@ -32,16 +34,6 @@ struct ExitCli {
   bool json = false;
 };
 
-inference::NoExitAnswer parse_no_exit(const std::string& s) {
-  if (s == "most-confident") {
-    return inference::NoExitAnswer::kMostConfident;
-  }
-  if (s == "final") {
-    return inference::NoExitAnswer::kFinal;
-  }
-  fail("--no-exit-rule must be most-confident or final, got '", s, "'");
-}
-
 // The threshold to use: given, or picked on a validation trace for a budget.
 double choose_threshold(const ExitCli& cli) {
   const bool by_threshold = cli.threshold >= 0;
@@ -57,16 +49,13 @@ double choose_threshold(const ExitCli& cli) {
       "--budget needs --val-trace (a validation trace from sdn eval)");
   check(cli.budget > 0, "--budget must be > 0, got ", cli.budget);
   const auto val = analysis::read_trace(cli.val_trace);
-  const auto rule =
-      parse_no_exit(cli.no_exit) == inference::NoExitAnswer::kFinal ?
-      analysis::NoExitRule::kFinal :
-      analysis::NoExitRule::kMostConfident;
-  return analysis::threshold_for_budget(val, cli.budget, rule);
+  return analysis::threshold_for_budget(
+      val, cli.budget, analysis::parse_no_exit_rule(cli.no_exit));
 }
 
 void run_exit(ExitCli& cli) {
   apply_global_options();
-  cli.options.no_exit = parse_no_exit(cli.no_exit);
+  cli.options.no_exit = analysis::parse_no_exit_rule(cli.no_exit);
   const double q = choose_threshold(cli);
   train::CheckpointMeta meta;
   auto network = train::load_network(cli.checkpoint, meta);
@@ -167,7 +156,7 @@ void run_bench_exit(const BenchExitCli& cli) {
       "threshold %.3f, %s, %lld threads\n",
       cli.options.threshold,
       meta.arch().c_str(),
-      static_cast<long long>(torch::get_num_threads()));
+      static_cast<long long>(at::get_num_threads()));
   std::printf(
       "%-14s %6s %12s %14s %14s\n",
       "variant",

@@ -29,7 +29,7 @@ void add_data_options(CLI::App* sub, data::DataOptions& options) {
          "Keep only this many training samples (0: all)")
       ->capture_default_str();
   sub->add_option(
-         "--seed",
+         "--data-seed",
          options.seed,
          "Seed of the validation split and of the synthetic data")
       ->capture_default_str();

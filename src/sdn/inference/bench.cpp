@@ -107,7 +107,7 @@ std::vector<ExitBenchRow> bench_exit(
           network,
           data.narrow(0, start, std::min<int64_t>(256, count - start)),
           policy,
-          NoExitAnswer::kMostConfident,
+          analysis::NoExitRule::kMostConfident,
           idx,
           pred);
       for (const int64_t e : idx) {
@@ -134,7 +134,12 @@ std::vector<ExitBenchRow> bench_exit(
     exit_row.runs = time_passes(
         data, count, b, options.repetitions, cuda, [&](const torch::Tensor& x) {
           early_exit_batch(
-              network, x, policy, NoExitAnswer::kMostConfident, idx, pred);
+              network,
+              x,
+              policy,
+              analysis::NoExitRule::kMostConfident,
+              idx,
+              pred);
         });
     exit_row.images_per_second = median(exit_row.runs);
 

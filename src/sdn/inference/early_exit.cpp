@@ -23,7 +23,7 @@ void early_exit_batch(
     network::SdnNetwork& network,
     const torch::Tensor& images,
     const ExitPolicy& policy,
-    NoExitAnswer no_exit,
+    analysis::NoExitRule no_exit,
     std::vector<int64_t>& exit_index,
     std::vector<int64_t>& prediction) {
   torch::NoGradGuard no_grad;
@@ -54,7 +54,8 @@ void early_exit_batch(
     }
     const auto* active_ptr = active.data_ptr<int64_t>();
     if (e == exits - 1) {
-      const auto& answer = no_exit == NoExitAnswer::kFinal ? pred : best_pred;
+      const auto& answer =
+          no_exit == analysis::NoExitRule::kFinal ? pred : best_pred;
       const auto* p = answer.data_ptr<int64_t>();
       for (int64_t i = 0; i < active.size(0); ++i) {
         prediction[static_cast<size_t>(active_ptr[i])] = p[i];

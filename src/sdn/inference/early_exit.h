@@ -1,5 +1,6 @@
 #pragma once
 
+#include "sdn/analysis/early_exit.h"
 #include "sdn/data/dataset.h"
 #include "sdn/inference/exit_policy.h"
 #include "sdn/network/sdn_network.h"
@@ -12,18 +13,12 @@
 
 namespace sdn::inference {
 
-/// What answers a sample that no IC lets exit.
-enum class NoExitAnswer {
-  kMostConfident, ///< The original: most confident of all exits (first max).
-  kFinal, ///< The final exit's prediction.
-};
-
 /// How to run real early exit.
 struct EarlyExitOptions {
   int64_t batch_size = 256; ///< 1 = one sample at a time.
   std::string device = "cpu";
   bool channels_last = true; ///< NHWC convolutions (faster on CPU).
-  NoExitAnswer no_exit = NoExitAnswer::kMostConfident;
+  analysis::NoExitRule no_exit = analysis::NoExitRule::kMostConfident;
   bool progress = true;
 
   /// Throws sdn::Error naming the first bad parameter.
@@ -49,7 +44,7 @@ void early_exit_batch(
     network::SdnNetwork& network,
     const torch::Tensor& images,
     const ExitPolicy& policy,
-    NoExitAnswer no_exit,
+    analysis::NoExitRule no_exit,
     std::vector<int64_t>& exit_index,
     std::vector<int64_t>& prediction);
 
