@@ -1,3 +1,4 @@
 # End-to-end tests: bash scripts run against the sdn binary. Script paths are
 # relative to tests/ (sdn_e2e_script resolves them from tests/CMakeLists.txt).
+sdn_e2e_script(e2e_data_info e2e/data_info.sh)
 sdn_e2e_script(e2e_info e2e/info.sh)

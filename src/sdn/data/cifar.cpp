@@ -4,8 +4,10 @@
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 
+#include <cctype>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 
 namespace sdn::data {
 
@@ -106,6 +108,25 @@ Splits read_cifar_splits(const std::string& data_dir, const DatasetInfo& info) {
   }
   Splits splits;
   splits.info = info;
+  // The archives ship their class names; use them when present.
+  const fs::path names_file =
+      dir / (cifar10 ? "batches.meta.txt" : "fine_label_names.txt");
+  if (fs::exists(names_file)) {
+    std::istringstream in(read_file(names_file.string()));
+    std::vector<std::string> names;
+    for (std::string line; std::getline(in, line);) {
+      while (!line.empty() &&
+             std::isspace(static_cast<unsigned char>(line.back()))) {
+        line.pop_back();
+      }
+      if (!line.empty()) {
+        names.push_back(line);
+      }
+    }
+    if (static_cast<int64_t>(names.size()) == info.num_classes) {
+      splits.info.class_names = names;
+    }
+  }
   if (cifar10) {
     std::vector<Dataset> parts;
     for (int b = 1; b <= 5; ++b) {

@@ -23,7 +23,8 @@ Dataset read_cifar_file(const std::string& path, const CifarRecord& record);
 /// Reads CIFAR-10 (`cifar-10-batches-bin/data_batch_1..5.bin`,
 /// `test_batch.bin`) or CIFAR-100 (`cifar-100-binary/train.bin`, `test.bin`,
 /// fine labels) from `data_dir`: that folder itself or its parent. Fills train
-/// and test.
+/// and test, and info.class_names from `batches.meta.txt` /
+/// `fine_label_names.txt` when present.
 Splits read_cifar_splits(const std::string& data_dir, const DatasetInfo& info);
 
 } // namespace sdn::data

@@ -5,15 +5,16 @@
 #include "sdn/data/dataset.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace sdn::data {
 
 /// An RGB picture, row-major interleaved (HWC), ready for sdn::encode_png.
 struct GridImage {
-  std::vector<uint8_t> pixels;
-  int64_t width = 0;
-  int64_t height = 0;
+  std::vector<uint8_t> pixels; ///< width * height * 3 bytes.
+  int64_t width = 0; ///< Pixels per row.
+  int64_t height = 0; ///< Rows.
 };
 
 /// The first `count` samples of `dataset` as a near-square grid of tiles, each

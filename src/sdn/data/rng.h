@@ -13,11 +13,11 @@ namespace sdn::data {
 
 /// Independent random streams: each use mixes its own constant into the seed.
 enum class Stream : uint64_t {
-  kSplit = 0x5350'4c49'5400'0001ULL,
-  kShuffle = 0x5348'5546'0000'0002ULL,
-  kAugment = 0x4155'4700'0000'0003ULL,
-  kSynthetic = 0x5359'4e00'0000'0004ULL,
-  kPoison = 0x504f'4953'0000'0005ULL,
+  kSplit = 0x5350'4c49'5400'0001ULL, ///< Validation split.
+  kShuffle = 0x5348'5546'0000'0002ULL, ///< Epoch order.
+  kAugment = 0x4155'4700'0000'0003ULL, ///< Per-sample augmentation.
+  kSynthetic = 0x5359'4e00'0000'0004ULL, ///< Synthetic data.
+  kPoison = 0x504f'4953'0000'0005ULL, ///< Choice of poisoned samples.
 };
 
 /// SplitMix64 finaliser: a bijective 64-bit mix with good avalanche.

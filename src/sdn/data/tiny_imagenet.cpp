@@ -7,6 +7,10 @@
 #include "sdn/util/progress.h"
 #include "sdn/util/threads.h"
 
+// jpeglib.h uses size_t and FILE without including their headers.
+#include <cstddef>
+#include <cstdio>
+
 #include <jpeglib.h>
 // jerror.h after jpeglib.h: it needs its types.
 #include <jerror.h>
@@ -15,7 +19,6 @@
 #include <atomic>
 #include <chrono>
 #include <csetjmp>
-#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <filesystem>

@@ -17,12 +17,14 @@ constexpr double kJitterStrength = 0.2;
 /// The random choices of one sample's augmentation.
 struct AugmentDraw {
   bool flip = false; ///< Horizontal flip (p = 0.5).
-  int64_t crop_x = 0; ///< Crop origin in the zero-padded image, in
-  int64_t crop_y = 0; ///< [0, 2 * crop_padding]; padding means no shift.
+  /// Crop origin (column, row) in the zero-padded image, each in
+  /// [0, 2 * crop_padding]; crop_padding itself means no shift.
+  int64_t crop_x = 0;
+  int64_t crop_y = 0; ///< See crop_x.
   bool jitter = false; ///< Apply the colour jitter below.
-  float brightness = 1.f; ///< Jitter factors, each in [0.8, 1.2].
-  float contrast = 1.f;
-  float saturation = 1.f;
+  float brightness = 1.f; ///< Jitter factor in [0.8, 1.2]: scales pixels.
+  float contrast = 1.f; ///< Jitter factor: blend with the grey mean.
+  float saturation = 1.f; ///< Jitter factor: blend with the grey image.
   /// Order of the jitter steps: 0 brightness, 1 contrast, 2 saturation.
   std::array<int, 3> order = {0, 1, 2};
 };

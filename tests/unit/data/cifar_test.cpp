@@ -59,7 +59,13 @@ TEST(Cifar, Cifar100UsesTheFineLabel) {
   const std::string folder = dir.str("cifar-100-binary");
   write_bytes(folder + "/train.bin", cifar_records({{3, 77}, {19, 99}}, 0));
   write_bytes(folder + "/test.bin", cifar_records({{0, 42}}, 5));
+  std::string names;
+  for (int c = 0; c < 100; ++c) {
+    names += "class" + std::to_string(c) + "\n";
+  }
+  write_bytes(folder + "/fine_label_names.txt", names);
   const Splits s = read_cifar_splits(dir.str(), info_of("cifar100"));
+  EXPECT_EQ(s.info.class_names[42], "class42");
   EXPECT_EQ(s.train.labels[0].item<int64_t>(), 77);
   EXPECT_EQ(s.train.labels[1].item<int64_t>(), 99);
   EXPECT_EQ(s.test.labels[0].item<int64_t>(), 42);

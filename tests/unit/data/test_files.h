@@ -6,11 +6,15 @@
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 
+// jpeglib.h uses size_t and FILE without including their headers.
+#include <cstddef>
+#include <cstdio>
+
 #include <gtest/gtest.h>
 #include <jpeglib.h>
 #include <zlib.h>
 
-#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
