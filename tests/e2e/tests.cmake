@@ -2,3 +2,4 @@
 # relative to tests/ (sdn_e2e_script resolves them from tests/CMakeLists.txt).
 sdn_e2e_script(e2e_data_info e2e/data_info.sh)
 sdn_e2e_script(e2e_info e2e/info.sh)
+sdn_e2e_script(e2e_report_numpy e2e/report_numpy.sh)

@@ -44,11 +44,17 @@ const json& at(const json& object, const char* key) {
   return object.is_object() && object.contains(key) ? object.at(key) : kNull;
 }
 
+std::string text_or(const json& value, const char* fallback) {
+  return value.is_string() && !value.get<std::string>().empty() ?
+      value.get<std::string>() :
+      fallback;
+}
+
 void print_header(std::ostream& out, const json& r) {
   const json& t = at(r, "trace");
-  out << "Trace " << at(t, "dir").get<std::string>() << " (split "
-      << at(t, "split").get<std::string>() << ", checkpoint "
-      << at(t, "checkpoint").get<std::string>()
+  out << "Trace " << text_or(at(t, "dir"), "(in memory)") << " (split "
+      << text_or(at(t, "split"), "?") << ", checkpoint "
+      << text_or(at(t, "checkpoint"), "?")
       << "): " << at(t, "num_samples").get<int64_t>() << " samples, "
       << at(t, "num_exits").get<int64_t>() << " exits, "
       << at(t, "num_classes").get<int64_t>() << " classes\n";
@@ -79,11 +85,11 @@ void print_sweep(std::ostream& out, const json& r) {
     return;
   }
   const size_t num_exits = at(r, "exit_cost").size();
-  out << "Early exit on the paper's grid (--json has the fine grid)\n"
-      << pad("q", 7) << pad("acc %", 8) << pad("cost", 7)
-      << "  exit fractions %";
+  out << "Early exit on the paper's grid (--json has the fine grid); % of "
+         "samples leaving at each exit, 'none': no IC took them\n"
+      << pad("q", 7) << pad("acc %", 8) << pad("cost", 7);
   for (size_t e = 0; e < num_exits; ++e) {
-    out << pad(e + 1 == num_exits ? "none" : exit_name(e, num_exits), 6);
+    out << pad(e + 1 == num_exits ? "none" : exit_name(e, num_exits), 7);
   }
   out << "\n";
   for (const json& p : sweep) {
@@ -92,10 +98,10 @@ void print_sweep(std::ostream& out, const json& r) {
     }
     out << pad(fmt(p.at("threshold"), "%.3f"), 7)
         << pad(fmt(p.at("accuracy"), "%.2f"), 8)
-        << pad(fmt(p.at("cost"), "%.3f"), 7) << std::string(17, ' ');
+        << pad(fmt(p.at("cost"), "%.3f"), 7);
     for (const json& f : p.at("exit_fraction")) {
       out << pad(
-          f.is_number() ? fmt(json(100.0 * f.get<double>()), "%.1f") : "-", 6);
+          f.is_number() ? fmt(json(100.0 * f.get<double>()), "%.1f") : "-", 7);
     }
     out << "\n";
   }

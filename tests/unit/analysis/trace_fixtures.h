@@ -106,8 +106,11 @@ inline ExitTrace random_trace(
     }
   }
   for (int64_t x = 0; x < e; ++x) {
+    // ICs at the paper's nominal 15 % steps; the final slightly above the
+    // last IC (1.01 for six ICs).
     t.exit_cost.push_back(
-        x + 1 == e ? 1.01 : 0.15 * static_cast<double>(x + 1));
+        x + 1 == e ? 0.15 * static_cast<double>(x) + 0.11 :
+                     0.15 * static_cast<double>(x + 1));
   }
   t.split = "test";
   t.checkpoint = "random";

@@ -1,0 +1,200 @@
+#include "sdn/report/console.h"
+#include "sdn/report/report.h"
+#include "sdn/util/error.h"
+
+#include "trace_fixtures.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+#include <string>
+
+namespace {
+
+using namespace sdn::analysis;
+using namespace sdn::report;
+using nlohmann::json;
+
+ReportOptions options_for(const std::string& dir) {
+  ReportOptions o;
+  o.trace_dir = dir;
+  return o;
+}
+
+// Trace A's sweep (see EarlyExit.ThresholdForBudget): cost .3 / acc 50 for
+// q <= .4, .4875 / 50 up to .5, .5625 / 75 up to .6, then .75, .8625, 1.05
+// at 75.
+TEST(Report, TraceAWithoutValFallsBackToTest) {
+  ReportInputs in;
+  in.trace = fixtures::trace_a();
+  const json r = build_report(in, options_for("A"));
+  EXPECT_EQ(r.at("selection"), "test");
+  EXPECT_EQ(r.at("no_exit_rule"), "most-confident");
+  ASSERT_GE(r.at("warnings").size(), 1u);
+  EXPECT_NE(
+      r.at("warnings")[0].get<std::string>().find("no validation trace"),
+      std::string::npos);
+  EXPECT_EQ(r.at("trace").at("num_exits"), 3);
+  EXPECT_EQ(r.at("exit_cost"), json({0.3, 0.6, 1.05}));
+  EXPECT_EQ(r.at("exit_accuracy"), json({50.0, 75.0, 50.0}));
+  EXPECT_EQ(r.at("exit_top5"), json({100.0, 100.0, 100.0}));
+  EXPECT_TRUE(r.at("cnn_accuracy").is_null());
+  EXPECT_EQ(r.at("sweep").size(), sweep_thresholds().size());
+  for (const json& p : r.at("sweep")) {
+    for (const char* key : {"threshold", "accuracy", "cost", "exit_fraction"}) {
+      EXPECT_TRUE(p.contains(key)) << key;
+    }
+  }
+  const json& b = r.at("budgets");
+  // Nothing costs <= .25.
+  EXPECT_TRUE(b.at("0.25").is_null());
+  // <= .5: 50 % at .3, lowest q.
+  EXPECT_DOUBLE_EQ(b.at("0.5").at("threshold").get<double>(), 0.01);
+  EXPECT_DOUBLE_EQ(b.at("0.5").at("accuracy").get<double>(), 50.0);
+  EXPECT_DOUBLE_EQ(b.at("0.5").at("cost").get<double>(), 0.3);
+  // <= .75 and Max: 75 % at .5625, q = .51.
+  EXPECT_DOUBLE_EQ(b.at("0.75").at("threshold").get<double>(), 0.51);
+  EXPECT_DOUBLE_EQ(b.at("0.75").at("accuracy").get<double>(), 75.0);
+  EXPECT_DOUBLE_EQ(b.at("0.75").at("cost").get<double>(), 0.5625);
+  EXPECT_DOUBLE_EQ(b.at("max").at("threshold").get<double>(), 0.51);
+
+  const json& w = r.at("overthinking").at("wasteful");
+  EXPECT_EQ(w.at("per_exit")[1].at("cumulative_correct"), 4);
+  EXPECT_NEAR(w.at("oracle_cost_nominal").get<double>(), 0.225, 1e-12);
+  EXPECT_NEAR(w.at("oracle_cost_measured").get<double>(), 0.45, 1e-12);
+  EXPECT_DOUBLE_EQ(w.at("ic_correct_fraction").get<double>(), 1.0);
+  const json& d = r.at("overthinking").at("destructive");
+  EXPECT_DOUBLE_EQ(d.at("rate").get<double>(), 1.0);
+  EXPECT_EQ(d.at("wrong_final"), 2);
+  EXPECT_EQ(d.at("per_exit").size(), 2u);
+  EXPECT_EQ(r.at("overthinking").at("only_first_ic_correct"), json({3}));
+
+  const json& c = r.at("confusion");
+  EXPECT_EQ(c.at("normalized_with"), "test");
+  for (const char* key :
+       {"mean_correct",
+        "mean_wrong",
+        "auroc",
+        "confidence_auroc",
+        "fnr_confusion",
+        "fnr_confidence",
+        "correct_above_wrong_mean",
+        "wrong_below_correct_mean",
+        "confidence"}) {
+    EXPECT_TRUE(c.contains(key)) << key;
+  }
+  EXPECT_EQ(c.at("histogram").at("edges").size(), 26u);
+  EXPECT_EQ(c.at("histogram").at("correct").size(), 25u);
+  EXPECT_EQ(c.at("histogram").at("wrong").size(), 25u);
+  EXPECT_FALSE(r.contains("backdoor"));
+  // The whole object serialises (no NaN left in it).
+  EXPECT_EQ(json::parse(r.dump()), r);
+}
+
+TEST(Report, SelectsOnValidationTrace) {
+  // Selecting on trace C and reporting on A: C's best accuracy under .75
+  // decides the threshold, A's figures are reported at it.
+  ReportInputs in;
+  in.trace = fixtures::trace_a();
+  in.val = fixtures::trace_c();
+  in.val->num_classes = 3; // Same shape of network: widen C to 3 classes.
+  in.val->probs.clear();
+  for (int64_t n = 0; n < 5; ++n) {
+    for (int64_t e = 0; e < 3; ++e) {
+      const ExitTrace c = fixtures::trace_c();
+      in.val->probs.push_back(c.prob(n, e, 0));
+      in.val->probs.push_back(c.prob(n, e, 1));
+      in.val->probs.push_back(0.0F);
+    }
+  }
+  ReportOptions o = options_for("A");
+  o.val_trace_dir = "C";
+  const json r = build_report(in, o);
+  EXPECT_EQ(r.at("selection"), "val");
+  const std::vector<SweepPoint> sel =
+      sweep(*in.val, NoExitRule::kMostConfident);
+  const auto choice =
+      choose_threshold(sel, in.trace, 0.75, NoExitRule::kMostConfident);
+  ASSERT_TRUE(choice.has_value());
+  EXPECT_DOUBLE_EQ(
+      r.at("budgets").at("0.75").at("threshold").get<double>(),
+      choice->threshold);
+  EXPECT_DOUBLE_EQ(
+      r.at("budgets").at("0.75").at("accuracy").get<double>(),
+      simulate(in.trace, choice->threshold).accuracy);
+  // A validation trace of another network shape is refused.
+  in.val = fixtures::trace_c();
+  EXPECT_THROW(build_report(in, o), sdn::Error);
+}
+
+TEST(Report, CnnTraceOmitsIcAnalyses) {
+  ReportInputs in;
+  in.trace = fixtures::make_trace(
+      {{{0.9F, 0.1F}}, {{0.2F, 0.8F}}, {{0.6F, 0.4F}}, {{0.3F, 0.7F}}},
+      {0, 1, 1, 1},
+      {1.0});
+  const json r = build_report(in, options_for("cnn"));
+  EXPECT_DOUBLE_EQ(r.at("cnn_accuracy").get<double>(), 75.0);
+  EXPECT_TRUE(r.at("sweep").is_null());
+  EXPECT_TRUE(r.at("budgets").is_null());
+  EXPECT_TRUE(r.at("overthinking").is_null());
+  EXPECT_TRUE(r.at("confusion").is_null());
+  std::ostringstream text;
+  print_report(text, r);
+  EXPECT_NE(text.str().find("final"), std::string::npos);
+}
+
+TEST(Report, CnnAndTrainTracesAndBackdoor) {
+  ReportInputs in;
+  in.trace = fixtures::trace_a();
+  // CNN on A's samples: right on s0, s1, s2; wrong on s3 -> 75 %.
+  in.cnn = fixtures::make_trace(
+      {{{0.8F, 0.1F, 0.1F}},
+       {{0.1F, 0.8F, 0.1F}},
+       {{0.1F, 0.1F, 0.8F}},
+       {{0.6F, 0.3F, 0.1F}}},
+      {0, 1, 2, 1},
+      {1.0});
+  in.train = fixtures::trace_a();
+  in.trigger = fixtures::trace_a();
+  ReportOptions o = options_for("A");
+  o.select_on = Selection::kTest;
+  o.target = 1;
+  const json r = build_report(in, o);
+  EXPECT_EQ(r.at("selection"), "test");
+  EXPECT_DOUBLE_EQ(r.at("cnn_accuracy").get<double>(), 75.0);
+  EXPECT_EQ(r.at("confusion").at("normalized_with"), "train");
+  EXPECT_EQ(r.at("confusion").at("confidence").at("source"), "cnn");
+  // Selecting on test by request: no fallback warning, and train is given.
+  EXPECT_TRUE(r.at("warnings").empty()) << r.at("warnings").dump();
+  // Backdoor with target 1 on A: attacked s0 (label 0) and s2 (label 2);
+  // IC1 says 0 and 0, IC2 0 and 2, final 0 and 0 -> no success anywhere.
+  ASSERT_TRUE(r.contains("backdoor"));
+  EXPECT_EQ(r.at("backdoor").at("num_attacked"), 2);
+  EXPECT_EQ(r.at("backdoor").at("attack_success"), json({0.0, 0.0, 0.0}));
+  std::ostringstream text;
+  print_report(text, r);
+  for (const char* part :
+       {"Budget table",
+        "<=25%",
+        "Max",
+        "Wasteful",
+        "Destructive",
+        "Confusion",
+        "Backdoor"}) {
+    EXPECT_NE(text.str().find(part), std::string::npos) << part;
+  }
+  // A CNN trace over other samples is refused.
+  in.cnn->labels = {0, 0, 0, 0};
+  EXPECT_THROW(build_report(in, o), sdn::Error);
+}
+
+TEST(Report, OptionsValidate) {
+  ReportOptions o;
+  EXPECT_THROW(o.validate(), sdn::Error);
+  EXPECT_THROW(parse_selection("train"), sdn::Error);
+  EXPECT_EQ(parse_selection("test"), Selection::kTest);
+}
+
+} // namespace
