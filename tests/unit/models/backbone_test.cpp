@@ -106,7 +106,8 @@ TEST_P(BackboneShapes, BlocksExitsAndStagedRunAgree) {
 INSTANTIATE_TEST_SUITE_P(
     AllArchs,
     BackboneShapes,
-    ::testing::Values("vgg16", "resnet56", "wrn32_4", "mobilenet"));
+    ::testing::Values("vgg16", "resnet56", "wrn32_4", "mobilenet"),
+    [](const auto& info) { return std::string(info.param); });
 
 class BackboneArch : public ::testing::TestWithParam<std::string> {};
 
@@ -134,7 +135,8 @@ TEST_P(BackboneArch, ChannelsLastInputGivesTheSameLogits) {
 INSTANTIATE_TEST_SUITE_P(
     AllArchs,
     BackboneArch,
-    ::testing::Values("vgg16", "resnet56", "wrn32_4", "mobilenet"));
+    ::testing::Values("vgg16", "resnet56", "wrn32_4", "mobilenet"),
+    [](const auto& info) { return std::string(info.param); });
 
 TEST(ResNet, IcSeesTheResidualSumBeforeTheRelu) {
   torch::manual_seed(3);

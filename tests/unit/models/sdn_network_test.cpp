@@ -201,7 +201,8 @@ TEST_P(SdnNetworkArch, CnnToSdnToCnnKeepsOutputsBitIdentical) {
 INSTANTIATE_TEST_SUITE_P(
     AllArchs,
     SdnNetworkArch,
-    ::testing::Values("vgg16", "resnet56", "wrn32_4", "mobilenet"));
+    ::testing::Values("vgg16", "resnet56", "wrn32_4", "mobilenet"),
+    [](const auto& info) { return std::string(info.param); });
 
 TEST(SdnNetwork, CopyRejectsADifferentBackbone) {
   SdnNetwork a(options_for("resnet56", 32, 10));
