@@ -34,7 +34,7 @@ class Progress {
   bool finished_ = false;
   int64_t done_ = 0;
   Timer timer_;
-  double last_draw_ = -1e9;
+  double last_draw_ = 0; ///< A first line only once work took a while.
 };
 
 } // namespace sdn
