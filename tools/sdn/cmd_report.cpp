@@ -4,6 +4,8 @@
 
 #include "sdn/analysis/early_exit.h"
 #include "sdn/report/console.h"
+#include "sdn/report/html.h"
+#include "sdn/report/image_grids.h"
 #include "sdn/report/report.h"
 
 #include <nlohmann/json.hpp>
@@ -22,13 +24,21 @@ struct ReportArgs {
   std::string select_on = "val";
   std::string no_exit_rule = "most-confident";
   bool json = false;
+  std::string html;
+  std::string title;
+  int64_t grid_images = 8;
 };
 
 void run_report(const ReportArgs& args) {
   report::ReportOptions options = args.options;
   options.select_on = report::parse_selection(args.select_on);
   options.no_exit_rule = analysis::parse_no_exit_rule(args.no_exit_rule);
-  const nlohmann::json result = report::build_report(options);
+  options.validate();
+  const auto inputs = report::load_report_inputs(options);
+  nlohmann::json result = report::build_report(inputs, options);
+  if (!args.title.empty()) {
+    result["title"] = args.title;
+  }
   for (const auto& warning : result.at("warnings")) {
     std::fprintf(stderr, "warning: %s\n", warning.get<std::string>().c_str());
   }
@@ -36,6 +46,24 @@ void run_report(const ReportArgs& args) {
     std::cout << result.dump(2) << "\n";
   } else {
     report::print_report(std::cout, result);
+  }
+  if (!args.html.empty()) {
+    report::HtmlSection section;
+    section.title = args.title;
+    section.report = result;
+    data::DatasetInfo info;
+    std::string why;
+    if (const auto images = report::trace_images(inputs.trace, info, why)) {
+      section.grids = report::make_image_grids(
+          inputs.trace, *images, info, args.grid_images);
+    } else {
+      std::fprintf(stderr, "warning: no image grids: %s\n", why.c_str());
+    }
+    report::HtmlOptions html;
+    html.title = args.title.empty() ? "sdn report" : args.title;
+    html.subtitle = "trace " + options.trace_dir;
+    report::write_html(args.html, {section}, html);
+    std::fprintf(stderr, "report: %s\n", args.html.c_str());
   }
 }
 
@@ -90,6 +118,16 @@ void setup_report(CLI::App& app) {
       ->check(CLI::IsMember({"most-confident", "final"}))
       ->capture_default_str();
   sub->add_flag("--json", args->json, "Print the report as JSON");
+  sub->add_option(
+      "--html",
+      args->html,
+      "Also write a self-contained HTML page with plots and image grids");
+  sub->add_option("--title", args->title, "Title of the report");
+  sub->add_option(
+         "--grid-images",
+         args->grid_images,
+         "Images per exit in the page's image grids")
+      ->capture_default_str();
   sub->callback([args] {
     apply_global_options();
     run_report(*args);

@@ -98,7 +98,7 @@ analysis::ExitTrace evaluate_checkpoint(const TraceOptions& options) {
       {"dataset", meta.dataset()},
       {"mode", train::mode_name(meta.mode())},
       {"epoch", meta.epoch()},
-      {"data", train::to_json(config)["data"]},
+      {"data", train::to_json(config.data)},
       {"max_samples", options.max_samples},
       {"trigger", options.trigger},
   };

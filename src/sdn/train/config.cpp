@@ -101,22 +101,45 @@ void apply_recipe(TrainConfig& config) {
   }
 }
 
+nlohmann::json to_json(const data::DataOptions& d) {
+  return {
+      {"dataset", d.name},
+      {"data_dir", d.data_dir},
+      {"val_size", d.val_size},
+      {"train_subset", d.train_subset},
+      {"seed", d.seed},
+      {"synthetic_train", d.synthetic_train},
+      {"synthetic_test", d.synthetic_test},
+      {"synthetic_classes", d.synthetic_classes},
+      {"synthetic_channels", d.synthetic_channels},
+      {"synthetic_side", d.synthetic_side}};
+}
+
+data::DataOptions data_options_from_json(const nlohmann::json& d) {
+  data::DataOptions o;
+  try {
+    o.name = d.at("dataset").get<std::string>();
+    o.data_dir = d.at("data_dir").get<std::string>();
+    o.val_size = d.at("val_size").get<int64_t>();
+    o.train_subset = d.at("train_subset").get<int64_t>();
+    o.seed = d.at("seed").get<uint64_t>();
+    o.synthetic_train = d.at("synthetic_train").get<int64_t>();
+    o.synthetic_test = d.at("synthetic_test").get<int64_t>();
+    o.synthetic_classes = d.at("synthetic_classes").get<int64_t>();
+    o.synthetic_channels = d.at("synthetic_channels").get<int64_t>();
+    o.synthetic_side = d.at("synthetic_side").get<int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    fail("data options: missing or malformed field (", e.what(), ")");
+  }
+  return o;
+}
+
 nlohmann::json to_json(const TrainConfig& c) {
   const auto& d = c.data;
   return {
       {"arch", c.arch},
       {"mode", mode_name(c.mode)},
-      {"data",
-       {{"dataset", d.name},
-        {"data_dir", d.data_dir},
-        {"val_size", d.val_size},
-        {"train_subset", d.train_subset},
-        {"seed", d.seed},
-        {"synthetic_train", d.synthetic_train},
-        {"synthetic_test", d.synthetic_test},
-        {"synthetic_classes", d.synthetic_classes},
-        {"synthetic_channels", d.synthetic_channels},
-        {"synthetic_side", d.synthetic_side}}},
+      {"data", to_json(c.data)},
       {"from", c.from},
       {"out", c.out},
       {"epochs", c.epochs},
@@ -148,17 +171,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   try {
     c.arch = j.at("arch").get<std::string>();
     c.mode = parse_mode(j.at("mode").get<std::string>());
-    const auto& d = j.at("data");
-    c.data.name = d.at("dataset").get<std::string>();
-    c.data.data_dir = d.at("data_dir").get<std::string>();
-    c.data.val_size = d.at("val_size").get<int64_t>();
-    c.data.train_subset = d.at("train_subset").get<int64_t>();
-    c.data.seed = d.at("seed").get<uint64_t>();
-    c.data.synthetic_train = d.at("synthetic_train").get<int64_t>();
-    c.data.synthetic_test = d.at("synthetic_test").get<int64_t>();
-    c.data.synthetic_classes = d.at("synthetic_classes").get<int64_t>();
-    c.data.synthetic_channels = d.at("synthetic_channels").get<int64_t>();
-    c.data.synthetic_side = d.at("synthetic_side").get<int64_t>();
+    c.data = data_options_from_json(j.at("data"));
     c.from = j.at("from").get<std::string>();
     c.out = j.at("out").get<std::string>();
     c.epochs = j.at("epochs").get<int64_t>();

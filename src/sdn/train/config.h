@@ -70,6 +70,11 @@ struct TrainConfig {
 /// recipe for config.arch and config.mode (spec 8.1).
 void apply_recipe(TrainConfig& config);
 
+/// Data options as JSON (inside configs and trace metadata).
+nlohmann::json to_json(const data::DataOptions& data);
+/// Reads data options written by to_json; throws sdn::Error on bad content.
+data::DataOptions data_options_from_json(const nlohmann::json& j);
+
 /// The config as JSON (stored in checkpoints and metrics).
 nlohmann::json to_json(const TrainConfig& config);
 /// Reads a config written by to_json; throws sdn::Error on bad content.

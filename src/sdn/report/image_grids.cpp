@@ -1,0 +1,153 @@
+#include "sdn/report/image_grids.h"
+
+#include "sdn/analysis/overthinking.h"
+#include "sdn/data/trigger.h"
+#include "sdn/inference/trace_builder.h"
+#include "sdn/train/config.h"
+#include "sdn/util/error.h"
+#include "sdn/util/png.h"
+
+#include <torch/torch.h>
+
+namespace sdn::report {
+
+std::string image_png(
+    const data::Dataset& images,
+    int64_t index,
+    int64_t scale) {
+  const auto img = images.images[index].contiguous(); // [C, H, W] uint8
+  const int64_t c = img.size(0);
+  const int64_t h = img.size(1);
+  const int64_t w = img.size(2);
+  const auto* p = img.data_ptr<uint8_t>();
+  std::vector<uint8_t> out(static_cast<size_t>(h * scale * w * scale * c));
+  for (int64_t y = 0; y < h * scale; ++y) {
+    for (int64_t x = 0; x < w * scale; ++x) {
+      for (int64_t k = 0; k < c; ++k) {
+        out[static_cast<size_t>((y * w * scale + x) * c + k)] =
+            p[(k * h + y / scale) * w + x / scale];
+      }
+    }
+  }
+  return encode_png(out, w * scale, h * scale, c);
+}
+
+namespace {
+
+std::string class_name(const data::DatasetInfo& info, int64_t k) {
+  if (k >= 0 && k < static_cast<int64_t>(info.class_names.size())) {
+    return info.class_names[static_cast<size_t>(k)];
+  }
+  return std::to_string(k);
+}
+
+std::string exit_name(const analysis::ExitTrace& trace, int64_t e) {
+  return e == trace.final_exit() ? "the final exit" : str_cat("IC", e + 1);
+}
+
+} // namespace
+
+std::vector<ImageGrid> make_image_grids(
+    const analysis::ExitTrace& trace,
+    const data::Dataset& images,
+    const data::DatasetInfo& info,
+    int64_t per_grid) {
+  check(
+      images.size() == trace.num_samples,
+      "images: expected ",
+      trace.num_samples,
+      " samples for the trace, got ",
+      images.size());
+  // 32-px images upscaled x3 read well beside the plots.
+  const int64_t scale = info.side <= 32 ? 3 : 2;
+  std::vector<ImageGrid> grids;
+  if (trace.num_ics() == 0) {
+    return grids;
+  }
+  const auto first = analysis::first_correct_exit(trace);
+  ImageGrid by_exit;
+  by_exit.title = "Samples first classified correctly at each exit";
+  by_exit.description =
+      "Per exit, the first samples of the split that this exit is the "
+      "shallowest to get right: simple inputs leave early, complex ones need "
+      "depth (the paper's figure).";
+  for (int64_t e = 0; e < trace.num_exits; ++e) {
+    int64_t shown = 0;
+    for (int64_t n = 0; n < trace.num_samples && shown < per_grid; ++n) {
+      if (first[static_cast<size_t>(n)] != e) {
+        continue;
+      }
+      by_exit.tiles.push_back(
+          {image_png(images, n, scale),
+           str_cat(
+               exit_name(trace, e),
+               ": ",
+               class_name(info, trace.labels[static_cast<size_t>(n)]))});
+      ++shown;
+    }
+  }
+  grids.push_back(std::move(by_exit));
+
+  ImageGrid only_first;
+  only_first.title = "Samples only IC1 gets right";
+  only_first.description =
+      "Destructive overthinking at its starkest: the first internal "
+      "classifier is right, every later exit (the final one included) is "
+      "wrong. Caption: true class, then the final exit's answer.";
+  const auto only = analysis::only_first_ic_correct(trace);
+  for (size_t i = 0; i < only.size() && static_cast<int64_t>(i) < per_grid * 2;
+       ++i) {
+    const int64_t n = only[i];
+    only_first.tiles.push_back(
+        {image_png(images, n, scale),
+         str_cat(
+             class_name(info, trace.labels[static_cast<size_t>(n)]),
+             " / final: ",
+             class_name(info, trace.prediction(n, trace.final_exit())))});
+  }
+  grids.push_back(std::move(only_first));
+  return grids;
+}
+
+std::optional<data::Dataset> trace_images(
+    const analysis::ExitTrace& trace,
+    data::DatasetInfo& info,
+    std::string& why) {
+  try {
+    check(
+        trace.meta.contains("data"),
+        "the trace's meta.json has no data options");
+    auto options = train::data_options_from_json(trace.meta.at("data"));
+    const auto splits = data::load_splits(options);
+    info = splits.info;
+    std::string split = trace.split;
+    data::Dataset images = inference::select_split(splits, split);
+    const int64_t max_samples = trace.meta.value("max_samples", int64_t{0});
+    if (max_samples > 0 && max_samples < images.size()) {
+      images.images = images.images.narrow(0, 0, max_samples);
+      images.labels = images.labels.narrow(0, 0, max_samples);
+    }
+    check(
+        images.size() == trace.num_samples,
+        "the data set now has ",
+        images.size(),
+        " samples in this split, the trace ",
+        trace.num_samples);
+    if (trace.meta.value("trigger", false) &&
+        trace.meta.contains("trigger_options")) {
+      const auto& t = trace.meta.at("trigger_options");
+      data::TriggerOptions to;
+      to.x = t.value("x", to.x);
+      to.y = t.value("y", to.y);
+      to.size = t.value("size", to.size);
+      to.target = t.value("target", to.target);
+      images.images = data::apply_trigger(images.images, to);
+    }
+    return images;
+  } catch (const std::exception& e) {
+    why = e.what();
+    return std::nullopt;
+  }
+}
+
+} // namespace sdn::report

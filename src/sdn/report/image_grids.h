@@ -1,0 +1,38 @@
+#pragma once
+
+#include "sdn/analysis/exit_trace.h"
+#include "sdn/data/dataset.h"
+#include "sdn/report/html.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sdn::report {
+
+/// Image grids for the HTML page, from a trace and the images it was made
+/// from: per exit, samples first classified correctly there (the paper's
+/// figure of increasingly complex inputs), and samples only IC1 gets right.
+std::vector<ImageGrid> make_image_grids(
+    const analysis::ExitTrace& trace,
+    const data::Dataset& images,
+    const data::DatasetInfo& info,
+    int64_t per_grid);
+
+/// Reloads the images a trace was made from, using the data options in its
+/// meta.json (`data`, `max_samples`, `trigger`). nullopt (with `why` set)
+/// when they cannot be read here (e.g. the data moved); never throws for
+/// missing data.
+std::optional<data::Dataset> trace_images(
+    const analysis::ExitTrace& trace,
+    data::DatasetInfo& info,
+    std::string& why);
+
+/// One tile: the image (upscaled x`scale`) as PNG bytes.
+std::string image_png(
+    const data::Dataset& images,
+    int64_t index,
+    int64_t scale);
+
+} // namespace sdn::report
