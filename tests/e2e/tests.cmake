@@ -3,3 +3,4 @@
 sdn_e2e_script(e2e_data_info e2e/data_info.sh)
 sdn_e2e_script(e2e_info e2e/info.sh)
 sdn_e2e_script(e2e_report_numpy e2e/report_numpy.sh)
+sdn_e2e_script(e2e_paper_quick e2e/paper_quick.sh)

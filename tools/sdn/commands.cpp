@@ -14,6 +14,7 @@ void apply_global_options() {
 }
 
 // Each subcommand lives in its own file; declare and call its setup here.
+void setup_paper(CLI::App& app);
 void setup_report(CLI::App& app);
 void setup_version(CLI::App& app);
 void setup_bench(CLI::App& app);
@@ -24,6 +25,7 @@ void setup_info(CLI::App& app);
 void setup_train(CLI::App& app);
 
 void register_commands(CLI::App& app) {
+  setup_paper(app);
   setup_data(app);
   setup_info(app);
   setup_train(app);

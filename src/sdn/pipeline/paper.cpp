@@ -1,0 +1,377 @@
+#include "sdn/pipeline/paper.h"
+
+#include "sdn/analysis/exit_trace.h"
+#include "sdn/inference/trace_builder.h"
+#include "sdn/report/console.h"
+#include "sdn/report/html.h"
+#include "sdn/report/image_grids.h"
+#include "sdn/report/report.h"
+#include "sdn/train/checkpoint.h"
+#include "sdn/train/trainer.h"
+#include "sdn/util/error.h"
+#include "sdn/util/files.h"
+#include "sdn/util/timer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+namespace sdn::pipeline {
+
+namespace {
+
+// "About half" of the errors (paper): we call a destructive rate within
+// these bounds consistent with the claim.
+constexpr double kAboutHalfLow = 0.35;
+constexpr double kAboutHalfHigh = 0.65;
+// The paper's "preserving accuracy": at most this many points below N.
+constexpr double kAccuracyTolerance = 1.0;
+
+void stage(const std::string& what) {
+  std::fprintf(stderr, "\n== %s\n", what.c_str());
+  std::fflush(stderr);
+}
+
+train::TrainConfig base_config(
+    const PaperOptions& o,
+    train::Mode mode,
+    const std::string& dir) {
+  train::TrainConfig c;
+  c.arch = o.arch;
+  c.mode = mode;
+  train::apply_recipe(c);
+  c.data = o.data;
+  c.out = dir;
+  c.seed = o.seed;
+  c.device = o.device;
+  c.batch_size = o.batch_size;
+  if (mode == train::Mode::kIcOnly) {
+    c.epochs = o.ic_epochs;
+    c.lr = o.ic_lr;
+    c.milestones = o.ic_milestones;
+  } else {
+    c.epochs = o.cnn_epochs;
+    c.lr = o.lr;
+    c.milestones = o.milestones;
+    c.warmup_steps = o.warmup_steps;
+  }
+  return c;
+}
+
+// Trains, resumes or skips one stage; returns the `last` checkpoint.
+std::string train_stage(const train::TrainConfig& config) {
+  const std::string last = config.out + "/last";
+  if (train::has_run(config.out)) {
+    const auto meta = train::read_checkpoint_meta(last);
+    if (meta.epoch() >= meta.config().epochs) {
+      std::fprintf(
+          stderr,
+          "done already: %s (epoch %lld)\n",
+          last.c_str(),
+          static_cast<long long>(meta.epoch()));
+      return last;
+    }
+    std::fprintf(
+        stderr,
+        "resuming %s after epoch %lld\n",
+        config.out.c_str(),
+        static_cast<long long>(meta.epoch()));
+    train::resume_training(config.out, 0, config.device);
+    return last;
+  }
+  train::run_training(config);
+  return last;
+}
+
+// Writes (or reuses) the trace of `checkpoint` on `split`.
+std::string trace_stage(
+    const std::string& checkpoint,
+    const std::string& split,
+    const std::string& dir,
+    int64_t max_samples,
+    const std::string& device) {
+  const auto meta = train::read_checkpoint_meta(checkpoint);
+  if (path_exists(dir + "/meta.json")) {
+    const auto existing = read_json(dir + "/meta.json");
+    if (existing.value("epoch", int64_t{-1}) == meta.epoch() &&
+        existing.value("max_samples", int64_t{-1}) == max_samples) {
+      std::fprintf(stderr, "done already: %s\n", dir.c_str());
+      return dir;
+    }
+  }
+  inference::TraceOptions t;
+  t.checkpoint = checkpoint;
+  t.split = split;
+  t.max_samples = max_samples;
+  t.eval.device = device;
+  t.eval.label = "trace " + split;
+  analysis::write_trace(dir, inference::evaluate_checkpoint(t));
+  return dir;
+}
+
+std::string fmt(double v, int precision) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", precision, v);
+  return buf;
+}
+
+double num(const nlohmann::json& j, const nlohmann::json::json_pointer& p) {
+  if (!j.contains(p) || !j.at(p).is_number()) {
+    return std::nan("");
+  }
+  return j.at(p).get<double>();
+}
+
+} // namespace
+
+const std::vector<std::string>& PaperOptions::quick_options() {
+  static const std::vector<std::string> names = {
+      "--train-subset",
+      "--val-size",
+      "--epochs",
+      "--ic-epochs",
+      "--milestones",
+      "--ic-milestones",
+      "--warmup-steps",
+      "--test-samples",
+      "--train-trace-samples"};
+  return names;
+}
+
+void PaperOptions::apply_quick(const std::set<std::string>& given) {
+  auto set = [&](const char* name, auto& field, auto value) {
+    if (given.count(name) == 0) {
+      field = value;
+    }
+  };
+  set("--train-subset", data.train_subset, int64_t{2000});
+  set("--val-size", data.val_size, int64_t{1000});
+  set("--epochs", cnn_epochs, int64_t{2});
+  set("--ic-epochs", ic_epochs, int64_t{2});
+  set("--milestones", milestones, std::vector<int64_t>{2});
+  set("--ic-milestones", ic_milestones, std::vector<int64_t>{2});
+  // Batch 32: enough optimiser steps (about 60 per epoch) to learn.
+  set("--batch-size", batch_size, int64_t{32});
+  set("--warmup-steps", warmup_steps, int64_t{30});
+  set("--test-samples", test_samples, int64_t{2000});
+  set("--train-trace-samples", train_trace_samples, int64_t{1000});
+}
+
+void PaperOptions::validate() const {
+  data.validate();
+  check(!out.empty(), "--out: an output directory is required");
+  check(batch_size > 0, "--batch-size must be > 0, got ", batch_size);
+  check(cnn_epochs > 0, "--epochs must be > 0, got ", cnn_epochs);
+  check(ic_epochs > 0, "--ic-epochs must be > 0, got ", ic_epochs);
+  check(lr > 0 && ic_lr > 0, "--lr and --ic-lr must be > 0");
+  check(warmup_steps >= 0, "--warmup-steps must be >= 0, got ", warmup_steps);
+  check(test_samples >= 0, "--test-samples must be >= 0, got ", test_samples);
+  check(
+      train_trace_samples > 0,
+      "--train-trace-samples must be > 0, got ",
+      train_trace_samples);
+  check(grid_images >= 0, "--grid-images must be >= 0, got ", grid_images);
+  check(
+      data.val_size > 0,
+      "--val-size must be > 0: thresholds are selected on validation");
+}
+
+nlohmann::json assess_claims(
+    const nlohmann::json& ic_only,
+    const nlohmann::json& sdn) {
+  using ptr = nlohmann::json::json_pointer;
+  nlohmann::json claims = nlohmann::json::array();
+  auto verdict = [](bool ok) { return ok ? "supported" : "not supported"; };
+
+  // 1. Early exits save at least half the cost at <= 1 point of accuracy.
+  for (const auto* r : {&sdn, &ic_only}) {
+    const std::string who = r == &sdn ? "SDN training" : "IC-only";
+    const double n = num(*r, ptr("/cnn_accuracy"));
+    const double acc = num(*r, ptr("/budgets/0.5/accuracy"));
+    const double cost = num(*r, ptr("/budgets/0.5/cost"));
+    nlohmann::json c = {
+        {"claim",
+         "Early exits (" + who +
+             ") cut the cost by at least half at no more than 1 "
+             "point of accuracy"}};
+    if (std::isnan(n) || std::isnan(acc)) {
+      c["measured"] = "no threshold within 50 % of the CNN's cost";
+      c["verdict"] = "not supported";
+    } else {
+      c["measured"] = "CNN " + fmt(n, 2) + " %, early exit " + fmt(acc, 2) +
+          " % at cost " + fmt(cost, 3) + " (" + fmt(acc - n, 2) + " points)";
+      c["verdict"] = verdict(cost <= 0.5 && acc >= n - kAccuracyTolerance);
+    }
+    claims.push_back(c);
+  }
+
+  // 2. SDN training makes the early ICs more accurate than IC-only.
+  {
+    const auto& a = ic_only.at("exit_accuracy");
+    const auto& b = sdn.at("exit_accuracy");
+    const size_t ics = std::min(a.size(), b.size()) - 1;
+    const size_t early = std::max<size_t>(1, ics / 2);
+    std::string measured;
+    int better = 0;
+    for (size_t i = 0; i < early; ++i) {
+      const double d = b[i].get<double>() - a[i].get<double>();
+      better += d > 0;
+      measured += (i ? ", " : "") + std::string("IC") + std::to_string(i + 1) +
+          " " + fmt(a[i].get<double>(), 1) + " -> " +
+          fmt(b[i].get<double>(), 1) + " %";
+    }
+    claims.push_back(
+        {{"claim",
+          "SDN training makes the early ICs more accurate than "
+          "IC-only training"},
+         {"measured", "IC-only -> SDN: " + measured},
+         {"verdict", verdict(better == static_cast<int>(early))}});
+  }
+
+  // 3. About half of the misclassifications are destructive overthinking.
+  for (const auto* r : {&ic_only, &sdn}) {
+    const std::string who = r == &sdn ? "SDN training" : "IC-only";
+    const double rate = num(*r, ptr("/overthinking/destructive/rate"));
+    claims.push_back(
+        {{"claim",
+          "About half of the final exit's errors (" + who +
+              ") were right at some IC (destructive overthinking)"},
+         {"measured", std::isnan(rate) ? "n/a" : fmt(100 * rate, 1) + " %"},
+         {"verdict",
+          std::isnan(rate) ?
+              "n/a" :
+              verdict(rate >= kAboutHalfLow && rate <= kAboutHalfHigh)}});
+  }
+
+  // 4. Confusion is higher on wrong predictions and flags them better than
+  // the CNN's confidence (fewer false negatives).
+  for (const auto* r : {&ic_only, &sdn}) {
+    const std::string who = r == &sdn ? "SDN training" : "IC-only";
+    const double mc = num(*r, ptr("/confusion/mean_correct"));
+    const double mw = num(*r, ptr("/confusion/mean_wrong"));
+    const double au = num(*r, ptr("/confusion/auroc"));
+    const double cau = num(*r, ptr("/confusion/confidence_auroc"));
+    const double fnr = num(*r, ptr("/confusion/fnr_confusion"));
+    const double cfnr = num(*r, ptr("/confusion/fnr_confidence"));
+    claims.push_back(
+        {{"claim",
+          "Confusion (" + who +
+              ") is higher on wrong predictions and misses fewer "
+              "of them than confidence"},
+         {"measured",
+          "mean " + fmt(mc, 2) + " (correct) vs " + fmt(mw, 2) +
+              " (wrong); AUROC " + fmt(au, 3) + " vs " + fmt(cau, 3) +
+              " for confidence; FNR " + fmt(100 * fnr, 1) + " % vs " +
+              fmt(100 * cfnr, 1) + " %"},
+         {"verdict", verdict(mw > mc && fnr < cfnr)}});
+  }
+  return claims;
+}
+
+PaperResult run_paper(const PaperOptions& o) {
+  o.validate();
+  Timer total;
+  make_dirs(o.out);
+  const std::string traces = o.out + "/traces";
+  make_dirs(traces);
+
+  stage("1/6 CNN training (" + o.arch + " on " + o.data.name + ")");
+  const auto cnn =
+      train_stage(base_config(o, train::Mode::kCnn, o.out + "/cnn"));
+
+  stage("2/6 IC-only training: internal classifiers on the frozen CNN");
+  auto ic_config = base_config(o, train::Mode::kIcOnly, o.out + "/ic_only");
+  ic_config.from = cnn;
+  const auto ic_only = train_stage(ic_config);
+
+  stage("3/6 SDN training from the CNN's initialisation");
+  const auto sdn =
+      train_stage(base_config(o, train::Mode::kSdn, o.out + "/sdn"));
+
+  stage("4/6 Exit traces (validation, test, train sample)");
+  trace_stage(cnn, "test", traces + "/cnn-test", o.test_samples, o.device);
+  for (const auto& [name, ckpt] :
+       {std::pair{std::string("ic_only"), ic_only},
+        std::pair{std::string("sdn"), sdn}}) {
+    trace_stage(ckpt, "val", traces + "/" + name + "-val", 0, o.device);
+    trace_stage(
+        ckpt, "test", traces + "/" + name + "-test", o.test_samples, o.device);
+    trace_stage(
+        ckpt,
+        "train",
+        traces + "/" + name + "-train",
+        o.train_trace_samples,
+        o.device);
+  }
+
+  stage("5/6 Analyses");
+  std::vector<report::HtmlSection> sections;
+  nlohmann::json reports;
+  for (const auto& [name, title] :
+       {std::pair{std::string("ic_only"), std::string("IC-only SDN")},
+        std::pair{std::string("sdn"), std::string("SDN training")}}) {
+    report::ReportOptions ro;
+    ro.trace_dir = traces + "/" + name + "-test";
+    ro.val_trace_dir = traces + "/" + name + "-val";
+    ro.cnn_trace_dir = traces + "/cnn-test";
+    ro.train_trace_dir = traces + "/" + name + "-train";
+    const auto inputs = report::load_report_inputs(ro);
+    auto r = report::build_report(inputs, ro);
+    r["title"] = title + ": " + o.arch + " on " + o.data.name;
+    write_json_atomic(o.out + "/report-" + name + ".json", r);
+    std::cout << "\n#### " << r["title"].get<std::string>() << "\n\n";
+    report::print_report(std::cout, r);
+    report::HtmlSection section;
+    section.title = r["title"];
+    section.report = r;
+    data::DatasetInfo info;
+    std::string why;
+    if (const auto images = report::trace_images(inputs.trace, info, why)) {
+      section.grids =
+          report::make_image_grids(inputs.trace, *images, info, o.grid_images);
+    } else {
+      std::fprintf(stderr, "warning: no image grids: %s\n", why.c_str());
+    }
+    sections.push_back(std::move(section));
+    reports[name] = std::move(r);
+  }
+
+  stage("6/6 The paper's claims on this run");
+  PaperResult result;
+  const auto claims = assess_claims(reports["ic_only"], reports["sdn"]);
+  std::cout << "\n#### The paper's claims on this run\n\n";
+  for (const auto& c : claims) {
+    std::cout << "- " << c["claim"].get<std::string>() << ": "
+              << c["verdict"].get<std::string>() << " ("
+              << c["measured"].get<std::string>() << ")\n";
+  }
+  const std::time_t now = std::time(nullptr);
+  char date[64];
+  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  result.summary = {
+      {"arch", o.arch},
+      {"dataset", o.data.name},
+      {"date", date},
+      {"seconds", total.seconds()},
+      {"claims", claims},
+      {"reports",
+       {{"ic_only", o.out + "/report-ic_only.json"},
+        {"sdn", o.out + "/report-sdn.json"}}}};
+  write_json_atomic(o.out + "/summary.json", result.summary);
+  report::HtmlOptions html;
+  html.title = "Shallow-Deep Networks: " + o.arch + " on " + o.data.name;
+  html.subtitle = std::string("sdn paper, ") + date + ", output " + o.out;
+  result.html = o.out + "/report.html";
+  report::write_html(result.html, sections, html);
+  std::fprintf(
+      stderr,
+      "\nreport: %s\nsummary: %s/summary.json\nthis invocation took "
+      "%.0f s\n",
+      result.html.c_str(),
+      o.out.c_str(),
+      total.seconds());
+  return result;
+}
+
+} // namespace sdn::pipeline

@@ -1,0 +1,4 @@
+# Sources of the pipeline area (the paper end to end).
+list(APPEND SDN_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/paper.cpp
+)
