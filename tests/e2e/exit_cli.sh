@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# train -> eval -> report -> exit -> bench, through the command line: real
+# early exit agrees with the trace analysis at the same threshold, budgets
+# pick thresholds on the validation trace, and bad input gives `error:`.
+set -euo pipefail
+sdn="$1"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+export OMP_WAIT_POLICY=PASSIVE
+data=(--dataset synthetic --synthetic-train 192 --synthetic-test 64
+      --synthetic-classes 4 --synthetic-channels 1 --val-size 64)
+"$sdn" --threads 1 train --arch resnet56 "${data[@]}" --mode sdn --epochs 1 \
+  --batch-size 32 --lr 0.02 --out "$dir/sdn" > /dev/null 2>&1
+for split in val test; do
+  "$sdn" --threads 1 eval --checkpoint "$dir/sdn/last" --split $split \
+    --out "$dir/trace-$split" 2> /dev/null
+done
+"$sdn" report --trace "$dir/trace-test" --val-trace "$dir/trace-val" --json \
+  > "$dir/report.json"
+"$sdn" --threads 1 exit --checkpoint "$dir/sdn/last" --threshold 0.5 \
+  --batch-size 16 --json > "$dir/exit.json" 2> /dev/null
+"$sdn" --threads 1 exit --checkpoint "$dir/sdn/last" --budget 0.9 \
+  --val-trace "$dir/trace-val" --json > "$dir/budget.json" 2> /dev/null
+/usr/bin/python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+report = json.load(open(f"{d}/report.json"))
+real = json.load(open(f"{d}/exit.json"))
+row = [r for r in report["sweep"] if abs(r["threshold"] - 0.5) < 1e-12][0]
+assert abs(row["accuracy"] - real["accuracy"]) < 1e-9, (row, real)
+assert abs(row["cost"] - real["cost"]) < 1e-9, (row, real)
+n = sum(real["exit_counts"])
+assert n == 64 and len(real["exit_counts"]) == 7
+for f, c in zip(row["exit_fraction"], real["exit_counts"]):
+    assert abs(f - c / n) < 1e-9
+assert real["images_per_second"] > 0 and real["seconds"] > 0
+budget = json.load(open(f"{d}/budget.json"))
+assert 0 <= budget["threshold"] <= 1
+PY
+"$sdn" --threads 1 bench exit --checkpoint "$dir/sdn/last" --batch-sizes 1,8 \
+  --samples 16 --samples-batch1 4 --repetitions 1 --json > "$dir/bench.json"
+/usr/bin/python3 - "$dir/bench.json" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert [r["variant"] for r in rows[:3]] == ["cnn", "sdn-all-exits", "early-exit"]
+assert len(rows) == 6 and all(r["images_per_second"] > 0 for r in rows)
+assert all(r["relative_time"] == 1.0 for r in rows if r["variant"] == "cnn")
+PY
+# Bad input: one error line naming the problem, non-zero exit.
+expect_error() {
+  local pattern="$1"; shift
+  if "$@" > "$dir/out" 2> "$dir/err"; then
+    echo "expected failure: $*"; exit 1
+  fi
+  grep -q "^error: .*$pattern" "$dir/err" || {
+    echo "missing '$pattern' in:"; cat "$dir/err"; exit 1; }
+}
+expect_error "exactly one of --threshold and --budget" \
+  "$sdn" exit --checkpoint "$dir/sdn/last"
+expect_error "/nonexistent" "$sdn" exit --checkpoint /nonexistent --threshold 0.5
+expect_error "--budget needs --val-trace" \
+  "$sdn" exit --checkpoint "$dir/sdn/last" --budget 0.5
+cp -r "$dir/trace-test" "$dir/bad-trace"
+/usr/bin/python3 -c "
+import numpy as np, sys
+p = np.load('$dir/bad-trace/probs.npy'); p[0, 0] *= 2
+np.save('$dir/bad-trace/probs.npy', p)"
+expect_error "sum" "$sdn" report --trace "$dir/bad-trace"
+expect_error "--split" "$sdn" eval --checkpoint "$dir/sdn/last" --split dev \
+  --out "$dir/x"
+echo "exit cli e2e: ok"
