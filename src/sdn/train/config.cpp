@@ -135,7 +135,6 @@ data::DataOptions data_options_from_json(const nlohmann::json& d) {
 }
 
 nlohmann::json to_json(const TrainConfig& c) {
-  const auto& d = c.data;
   return {
       {"arch", c.arch},
       {"mode", mode_name(c.mode)},
