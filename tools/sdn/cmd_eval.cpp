@@ -74,6 +74,13 @@ void setup_eval(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--device", o.eval.device, "cpu or cuda[:N]")
       ->capture_default_str();
+  sub->add_flag(
+      "!--no-channels-last", o.eval.channels_last, "NCHW convolutions");
+  sub->add_flag(
+      "!--no-fuse",
+      o.eval.fold_batch_norm,
+      "Keep BatchNorms separate (do not fold them into the convolutions; "
+      "probabilities differ only by float rounding)");
   sub->callback([cli] { run_eval(*cli); });
 }
 

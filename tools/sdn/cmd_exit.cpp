@@ -118,8 +118,51 @@ struct BenchExitCli {
   std::string split = "test";
   std::string data_dir;
   inference::ExitBenchOptions options;
+  int64_t stages = 0;
   bool json = false;
 };
+
+void print_stages(
+    const inference::ExitBenchOptions& options,
+    const std::vector<inference::StageRow>& rows,
+    int64_t batch_size,
+    bool json) {
+  if (json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& r : rows) {
+      j.push_back(
+          {{"exit", r.exit},
+           {"seconds", r.seconds},
+           {"cumulative_time", r.cumulative_time},
+           {"cumulative_cost", r.cumulative_cost}});
+    }
+    std::printf("%s\n", j.dump(2).c_str());
+    return;
+  }
+  std::printf(
+      "stages at batch %lld (%s, %s), no sample exits; cumulative vs the "
+      "CNN's forward\n",
+      static_cast<long long>(batch_size),
+      options.fold_batch_norm ? "BN folded" : "BN unfolded",
+      options.channels_last ? "channels-last" : "NCHW");
+  std::printf(
+      "%-8s %12s %14s %14s\n",
+      "exit",
+      "stage ms",
+      "time vs CNN",
+      "FLOPs vs CNN");
+  for (const auto& r : rows) {
+    const bool final = r.exit + 1 == static_cast<int64_t>(rows.size());
+    const std::string name =
+        final ? "final" : "IC" + std::to_string(r.exit + 1);
+    std::printf(
+        "%-8s %12.2f %14.3f %14.3f\n",
+        name.c_str(),
+        1e3 * r.seconds,
+        r.cumulative_time,
+        r.cumulative_cost);
+  }
+}
 
 void run_bench_exit(const BenchExitCli& cli) {
   apply_global_options();
@@ -137,41 +180,58 @@ void run_bench_exit(const BenchExitCli& cli) {
   const auto images =
       data::normalize(dataset.images.narrow(0, 0, count), splits.info);
   const auto costs = inference::relative_exit_costs(network, false);
+  if (cli.stages > 0) {
+    const auto rows = inference::bench_stages(
+        network, images, costs, cli.stages, cli.options);
+    print_stages(cli.options, rows, cli.stages, cli.json);
+    return;
+  }
   const auto rows = inference::bench_exit(network, images, costs, cli.options);
   if (cli.json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& r : rows) {
       j.push_back(
           {{"variant", r.variant},
+           {"build", r.build},
            {"batch_size", r.batch_size},
            {"images_per_second", r.images_per_second},
            {"relative_time", r.relative_time},
            {"relative_cost", r.relative_cost},
+           {"speedup_over_plain", r.speedup_over_plain},
            {"runs", r.runs}});
     }
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
   std::printf(
-      "threshold %.3f, %s, %lld threads\n",
+      "threshold %.3f, %s, %lld threads; optimised build: %s, %s\n",
       cli.options.threshold,
       meta.arch().c_str(),
-      static_cast<long long>(at::get_num_threads()));
+      static_cast<long long>(at::get_num_threads()),
+      cli.options.fold_batch_norm ? "BN folded" : "BN unfolded",
+      cli.options.channels_last ? "channels-last" : "NCHW");
   std::printf(
-      "%-14s %6s %12s %14s %14s\n",
+      "%-14s %-10s %6s %12s %12s %13s %10s\n",
       "variant",
+      "build",
       "batch",
       "images/s",
       "time vs CNN",
-      "FLOPs vs CNN");
+      "FLOPs vs CNN",
+      "vs plain");
   for (const auto& r : rows) {
     std::printf(
-        "%-14s %6lld %12.1f %14.3f %14.3f\n",
+        "%-14s %-10s %6lld %12.1f %12.3f %13.3f",
         r.variant.c_str(),
+        r.build.c_str(),
         static_cast<long long>(r.batch_size),
         r.images_per_second,
         r.relative_time,
         r.relative_cost);
+    if (r.speedup_over_plain > 0) {
+      std::printf(" %9.2fx", r.speedup_over_plain);
+    }
+    std::printf("\n");
   }
 }
 
@@ -221,6 +281,12 @@ void setup_exit(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--device", cli->options.device, "cpu or cuda[:N]")
       ->capture_default_str();
+  sub->add_flag(
+      "!--no-channels-last", cli->options.channels_last, "NCHW convolutions");
+  sub->add_flag(
+      "!--no-fuse",
+      cli->options.fold_batch_norm,
+      "Keep BatchNorms separate (do not fold them into the convolutions)");
   sub->add_flag("--json", cli->json, "JSON output");
   sub->callback([cli] { run_exit(*cli); });
 }
@@ -231,8 +297,12 @@ void setup_bench_exit(CLI::App& bench) {
       "exit",
       "Wall-clock of the plain CNN, the SDN with all exits and real early "
       "exit at batch sizes 1, 32 and 256, relative to the CNN, beside the "
-      "FLOPs-relative cost. Warm-up, then the median of repetitions.\n"
-      "Example: sdn bench exit --checkpoint runs/sdn/last --threshold 0.9");
+      "FLOPs-relative cost. Warm-up, then the median of repetitions. "
+      "--compare adds the plain build (BN unfolded, NCHW); --stages B "
+      "shows where the time of one forward goes.\n"
+      "Examples:\n"
+      "  sdn bench exit --checkpoint runs/sdn/last --threshold 0.9 --compare\n"
+      "  sdn bench exit --checkpoint runs/sdn/last --stages 256");
   auto& o = cli->options;
   sub->add_option("--checkpoint", cli->checkpoint, "SDN checkpoint directory")
       ->required();
@@ -257,6 +327,20 @@ void setup_bench_exit(CLI::App& bench) {
   sub->add_option("--repetitions", o.repetitions, "Timed passes (median)")
       ->capture_default_str();
   sub->add_flag("!--no-channels-last", o.channels_last, "NCHW convolutions");
+  sub->add_flag(
+      "!--no-fuse",
+      o.fold_batch_norm,
+      "Keep BatchNorms separate (do not fold them into the convolutions)");
+  sub->add_flag(
+      "--compare",
+      o.compare_plain,
+      "Also time the plain build (BN unfolded, NCHW) in the same process");
+  sub->add_option(
+         "--stages",
+         cli->stages,
+         "Instead: time each stage of one full forward at this batch size "
+         "(where the time goes, against FLOPs)")
+      ->capture_default_str();
   sub->add_option("--device", o.device, "cpu or cuda[:N]")
       ->capture_default_str();
   sub->add_flag("--json", cli->json, "JSON output");

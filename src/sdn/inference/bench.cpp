@@ -1,10 +1,12 @@
 #include "sdn/inference/bench.h"
 
 #include "sdn/inference/early_exit.h"
+#include "sdn/network/inference_copy.h"
 #include "sdn/network/memory_format.h"
 #include "sdn/util/error.h"
 #include "sdn/util/timer.h"
 
+#include <c10/core/InferenceMode.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -32,31 +34,57 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// images/s of `run_batch` over the first `count` images in batches of `b`:
-// one untimed warm-up pass, then `reps` timed passes.
-std::vector<double> time_passes(
+// One build of the networks: inference copies of the SDN and of its CNN,
+// and the images in the matching layout.
+struct Build {
+  std::string name;
+  network::SdnNetwork sdn{nullptr};
+  network::SdnNetwork cnn{nullptr};
+  torch::Tensor images;
+};
+
+Build make_build(
+    const network::SdnNetwork& network,
     const torch::Tensor& images,
-    int64_t count,
-    int64_t b,
-    int64_t reps,
-    bool cuda,
-    const std::function<void(const torch::Tensor&)>& run_batch) {
-  auto pass = [&] {
-    for (int64_t start = 0; start < count; start += b) {
-      run_batch(images.narrow(0, start, std::min(b, count - start)));
-    }
-    if (cuda) {
-      torch::cuda::synchronize();
-    }
-  };
-  pass();
-  std::vector<double> rates;
-  for (int64_t r = 0; r < reps; ++r) {
-    Timer timer;
-    pass();
-    rates.push_back(static_cast<double>(count) / timer.seconds());
+    const std::string& name,
+    bool fold,
+    bool channels_last,
+    const std::string& device) {
+  network::InferenceCopyOptions o;
+  o.fold_batch_norm = fold;
+  o.channels_last = channels_last;
+  o.device = device;
+  // The plain CNN is the SDN's own backbone without its ICs.
+  auto cnn_options = network->options();
+  cnn_options.with_ics = false;
+  network::SdnNetwork cnn(cnn_options);
+  cnn->copy_backbone_from(*network);
+  Build b;
+  b.name = name;
+  b.sdn = network::inference_copy(*network, o);
+  b.cnn = network::inference_copy(*cnn, o);
+  b.images = network::maybe_channels_last(
+      images.to(torch::Device(device)), channels_last);
+  return b;
+}
+
+struct Variant {
+  std::string name;
+  const Build* build;
+  double relative_cost;
+  std::function<void(const torch::Tensor&)> run_batch;
+  std::vector<double> runs = {};
+};
+
+// Runs `v` over the first `count` images in batches of `b`.
+void pass(const Variant& v, int64_t count, int64_t b, bool cuda) {
+  const auto& images = v.build->images;
+  for (int64_t start = 0; start < count; start += b) {
+    v.run_batch(images.narrow(0, start, std::min(b, count - start)));
   }
-  return rates;
+  if (cuda) {
+    torch::cuda::synchronize();
+  }
 }
 
 } // namespace
@@ -75,39 +103,37 @@ std::vector<ExitBenchRow> bench_exit(
       network->num_exits(),
       " entries, got ",
       exit_cost.size());
-  torch::NoGradGuard no_grad;
-  const torch::Device device(options.device);
-  const bool cuda = device.is_cuda();
-  // The plain CNN is the SDN's own backbone without its ICs.
-  auto cnn_options = network->options();
-  cnn_options.with_ics = false;
-  network::SdnNetwork cnn(cnn_options);
-  cnn->copy_backbone_from(*network);
-  for (auto* net : {&network, &cnn}) {
-    (*net)->eval();
-    (*net)->to(device);
-    if (options.channels_last) {
-      network::to_channels_last(**net);
-    }
+  const bool cuda = torch::Device(options.device).is_cuda();
+  std::vector<Build> builds;
+  builds.push_back(make_build(
+      network,
+      images,
+      "optimised",
+      options.fold_batch_norm,
+      options.channels_last,
+      options.device));
+  if (options.compare_plain) {
+    builds.push_back(make_build(
+        network, images, "plain", /*fold=*/false, false, options.device));
   }
-  const auto data =
-      network::maybe_channels_last(images.to(device), options.channels_last);
   const MaxProbabilityPolicy policy(options.threshold);
+  const auto rule = analysis::NoExitRule::kMostConfident;
 
   std::vector<ExitBenchRow> rows;
+  std::vector<int64_t> idx;
+  std::vector<int64_t> pred;
   for (const int64_t b : options.batch_sizes) {
     const int64_t count = std::min<int64_t>(
-        data.size(0), b == 1 ? options.samples_batch1 : options.samples);
+        images.size(0), b == 1 ? options.samples_batch1 : options.samples);
     // The early-exit cost of these very images, for the FLOPs column.
-    std::vector<int64_t> idx;
-    std::vector<int64_t> pred;
     double cost = 0;
     for (int64_t start = 0; start < count; start += 256) {
+      auto& first = builds.front();
       early_exit_batch(
-          network,
-          data.narrow(0, start, std::min<int64_t>(256, count - start)),
+          first.sdn,
+          first.images.narrow(0, start, std::min<int64_t>(256, count - start)),
           policy,
-          analysis::NoExitRule::kMostConfident,
+          rule,
           idx,
           pred);
       for (const int64_t e : idx) {
@@ -116,37 +142,130 @@ std::vector<ExitBenchRow> bench_exit(
     }
     cost /= static_cast<double>(count);
 
-    ExitBenchRow cnn_row{"cnn", b, 0, 1.0, 1.0, {}};
-    cnn_row.runs = time_passes(
-        data, count, b, options.repetitions, cuda, [&](const torch::Tensor& x) {
-          cnn->forward(x);
-        });
-    cnn_row.images_per_second = median(cnn_row.runs);
-
-    ExitBenchRow all_row{"sdn-all-exits", b, 0, 0, exit_cost.back(), {}};
-    all_row.runs = time_passes(
-        data, count, b, options.repetitions, cuda, [&](const torch::Tensor& x) {
-          network->forward(x);
-        });
-    all_row.images_per_second = median(all_row.runs);
-
-    ExitBenchRow exit_row{"early-exit", b, 0, 0, cost, {}};
-    exit_row.runs = time_passes(
-        data, count, b, options.repetitions, cuda, [&](const torch::Tensor& x) {
-          early_exit_batch(
-              network,
-              x,
-              policy,
-              analysis::NoExitRule::kMostConfident,
-              idx,
-              pred);
-        });
-    exit_row.images_per_second = median(exit_row.runs);
-
-    for (auto* row : {&cnn_row, &all_row, &exit_row}) {
-      row->relative_time = cnn_row.images_per_second / row->images_per_second;
-      rows.push_back(*row);
+    std::vector<Variant> variants;
+    for (auto& build : builds) {
+      auto* bp = &build;
+      variants.push_back({"cnn", bp, 1.0, [bp](const torch::Tensor& x) {
+                            c10::InferenceMode inference;
+                            bp->cnn->forward(x);
+                          }});
+      variants.push_back(
+          {"sdn-all-exits", bp, exit_cost.back(), [bp](const torch::Tensor& x) {
+             c10::InferenceMode inference;
+             bp->sdn->forward(x);
+           }});
+      variants.push_back(
+          {"early-exit", bp, cost, [&, bp](const torch::Tensor& x) {
+             early_exit_batch(bp->sdn, x, policy, rule, idx, pred);
+           }});
     }
+    for (const auto& v : variants) {
+      pass(v, count, b, cuda); // warm-up
+    }
+    for (int64_t r = 0; r < options.repetitions; ++r) {
+      for (auto& v : variants) {
+        Timer timer;
+        pass(v, count, b, cuda);
+        v.runs.push_back(static_cast<double>(count) / timer.seconds());
+      }
+    }
+    std::vector<ExitBenchRow> batch_rows;
+    for (const auto& v : variants) {
+      ExitBenchRow row;
+      row.variant = v.name;
+      row.build = v.build->name;
+      row.batch_size = b;
+      row.images_per_second = median(v.runs);
+      row.relative_cost = v.relative_cost;
+      row.runs = v.runs;
+      batch_rows.push_back(row);
+    }
+    auto find = [&](const std::string& variant, const std::string& build) {
+      for (const auto& r : batch_rows) {
+        if (r.variant == variant && r.build == build) {
+          return &r;
+        }
+      }
+      return static_cast<const ExitBenchRow*>(nullptr);
+    };
+    for (auto& row : batch_rows) {
+      row.relative_time =
+          find("cnn", row.build)->images_per_second / row.images_per_second;
+      const auto* plain = find(row.variant, "plain");
+      if (plain != nullptr && row.build != "plain") {
+        row.speedup_over_plain =
+            row.images_per_second / plain->images_per_second;
+      }
+      rows.push_back(row);
+    }
+  }
+  return rows;
+}
+
+std::vector<StageRow> bench_stages(
+    network::SdnNetwork& network,
+    const torch::Tensor& images,
+    const std::vector<double>& exit_cost,
+    int64_t batch_size,
+    const ExitBenchOptions& options) {
+  options.validate();
+  check(batch_size > 0, "--stages batch size must be > 0, got ", batch_size);
+  check(
+      static_cast<int64_t>(exit_cost.size()) == network->num_exits(),
+      "exit costs: expected ",
+      network->num_exits(),
+      " entries, got ",
+      exit_cost.size());
+  const bool cuda = torch::Device(options.device).is_cuda();
+  auto build = make_build(
+      network,
+      images,
+      "optimised",
+      options.fold_batch_norm,
+      options.channels_last,
+      options.device);
+  const auto x = build.images.narrow(
+      0, 0, std::min<int64_t>(batch_size, build.images.size(0)));
+  const int64_t exits = build.sdn->num_exits();
+  c10::InferenceMode inference;
+  auto sync = [&] {
+    if (cuda) {
+      torch::cuda::synchronize();
+    }
+  };
+  std::vector<std::vector<double>> stage_runs(static_cast<size_t>(exits));
+  std::vector<double> cnn_runs;
+  for (int64_t r = 0; r <= options.repetitions; ++r) { // r = 0: warm-up
+    Timer cnn_timer;
+    build.cnn->forward(x);
+    sync();
+    const double cnn_seconds = cnn_timer.seconds();
+    Timer timer;
+    auto state = build.sdn->start(x);
+    for (int64_t e = 0; e < exits; ++e) {
+      state = build.sdn->step(e, state).second;
+      sync();
+      const double t = timer.seconds();
+      timer.reset();
+      if (r > 0) {
+        stage_runs[static_cast<size_t>(e)].push_back(t);
+      }
+    }
+    if (r > 0) {
+      cnn_runs.push_back(cnn_seconds);
+    }
+  }
+  const double cnn = median(cnn_runs);
+  std::vector<StageRow> rows;
+  double cumulative = 0;
+  for (int64_t e = 0; e < exits; ++e) {
+    StageRow row;
+    row.exit = e;
+    row.seconds = median(stage_runs[static_cast<size_t>(e)]);
+    cumulative += row.seconds;
+    row.cumulative_time = cumulative / cnn;
+    row.cumulative_cost = exit_cost[static_cast<size_t>(e)];
+    rows.push_back(row);
   }
   return rows;
 }

@@ -1,12 +1,16 @@
 #include "sdn/inference/early_exit.h"
 
 #include "sdn/data/loader.h"
+#include "sdn/network/inference_copy.h"
 #include "sdn/network/memory_format.h"
 #include "sdn/util/error.h"
 #include "sdn/util/progress.h"
 #include "sdn/util/timer.h"
 
+#include <c10/core/InferenceMode.h>
 #include <torch/torch.h>
+
+#include <numeric>
 
 namespace sdn::inference {
 
@@ -26,67 +30,89 @@ void early_exit_batch(
     analysis::NoExitRule no_exit,
     std::vector<int64_t>& exit_index,
     std::vector<int64_t>& prediction) {
-  torch::NoGradGuard no_grad;
+  // No autograd bookkeeping at all (cheaper per op than NoGradGuard, which
+  // matters at batch size 1, where dispatch overhead dominates).
+  c10::InferenceMode inference;
   const int64_t b = images.size(0);
   const int64_t exits = network->num_exits();
   exit_index.assign(static_cast<size_t>(b), exits - 1);
   prediction.assign(static_cast<size_t>(b), -1);
   // Positions (in this batch) of the samples still running, and the most
   // confident answer each has had so far (for the original's no-exit rule).
-  auto active = torch::arange(b, torch::kLong);
-  torch::Tensor best_conf;
-  torch::Tensor best_pred;
+  // Bookkeeping is plain C++: a handful of tensor ops per exit would cost
+  // more than the arithmetic at small batch sizes.
+  std::vector<int64_t> active(static_cast<size_t>(b));
+  std::iota(active.begin(), active.end(), int64_t{0});
+  std::vector<float> best_conf;
+  std::vector<int64_t> best_pred;
+  std::vector<int64_t> keep;
+  keep.reserve(static_cast<size_t>(b));
   auto state = network->start(images);
   for (int64_t e = 0; e < exits; ++e) {
     auto [logits, next] = network->step(e, state);
+    // The same softmax kernel over the same logits as the evaluator's trace,
+    // so the decisions below match the trace simulation's.
     const auto probs = logits.softmax(/*dim=*/1).to(torch::kFloat32);
-    auto [conf, pred] = probs.max(/*dim=*/1);
-    conf = conf.to(torch::kCPU);
-    pred = pred.to(torch::kCPU);
+    auto [conf_t, pred_t] = probs.max(/*dim=*/1);
+    conf_t = conf_t.to(torch::kCPU).contiguous();
+    pred_t = pred_t.to(torch::kCPU).contiguous();
+    const auto* conf = conf_t.data_ptr<float>();
+    const auto* pred = pred_t.data_ptr<int64_t>();
+    const size_t m = active.size();
     if (e == 0) {
-      best_conf = conf;
-      best_pred = pred;
+      best_conf.assign(conf, conf + m);
+      best_pred.assign(pred, pred + m);
     } else {
-      // Strictly greater: ties keep the earlier exit (argmax's first max).
-      const auto better = conf.gt(best_conf);
-      best_conf = torch::where(better, conf, best_conf);
-      best_pred = torch::where(better, pred, best_pred);
+      for (size_t i = 0; i < m; ++i) {
+        // Strictly greater: ties keep the earlier exit (argmax's first max).
+        if (conf[i] > best_conf[i]) {
+          best_conf[i] = conf[i];
+          best_pred[i] = pred[i];
+        }
+      }
     }
-    const auto* active_ptr = active.data_ptr<int64_t>();
     if (e == exits - 1) {
-      const auto& answer =
-          no_exit == analysis::NoExitRule::kFinal ? pred : best_pred;
-      const auto* p = answer.data_ptr<int64_t>();
-      for (int64_t i = 0; i < active.size(0); ++i) {
-        prediction[static_cast<size_t>(active_ptr[i])] = p[i];
+      const bool final_rule = no_exit == analysis::NoExitRule::kFinal;
+      for (size_t i = 0; i < m; ++i) {
+        prediction[static_cast<size_t>(active[i])] =
+            final_rule ? pred[i] : best_pred[i];
       }
       break;
     }
-    const auto mask = policy.exit_mask(probs).to(torch::kCPU);
-    const auto* m = mask.data_ptr<bool>();
-    const auto* p = pred.data_ptr<int64_t>();
-    std::vector<int64_t> keep;
-    keep.reserve(static_cast<size_t>(active.size(0)));
-    for (int64_t i = 0; i < active.size(0); ++i) {
-      if (m[i]) {
-        exit_index[static_cast<size_t>(active_ptr[i])] = e;
-        prediction[static_cast<size_t>(active_ptr[i])] = p[i];
+    const auto mask_t = policy.exit_mask(probs).to(torch::kCPU).contiguous();
+    const auto* mask = mask_t.data_ptr<bool>();
+    keep.clear();
+    for (size_t i = 0; i < m; ++i) {
+      if (mask[i]) {
+        exit_index[static_cast<size_t>(active[i])] = e;
+        prediction[static_cast<size_t>(active[i])] = pred[i];
       } else {
-        keep.push_back(i);
+        keep.push_back(static_cast<int64_t>(i));
       }
     }
     if (keep.empty()) {
       return;
     }
-    if (static_cast<int64_t>(keep.size()) < active.size(0)) {
-      // Compact: later blocks run on the remaining samples only.
-      const auto keep_t = torch::tensor(keep, torch::kLong);
-      active = active.index_select(0, keep_t);
-      best_conf = best_conf.index_select(0, keep_t);
-      best_pred = best_pred.index_select(0, keep_t);
-      next = next.index_select(0, keep_t.to(next.device()));
+    if (keep.size() < m) {
+      // Compact: later blocks run on the remaining samples only. Keep the
+      // state's memory format (index_select returns a contiguous tensor).
+      const auto format = next.suggest_memory_format();
+      const auto keep_t =
+          torch::from_blob(
+              keep.data(), {static_cast<int64_t>(keep.size())}, torch::kLong)
+              .to(next.device());
+      next = next.index_select(0, keep_t).contiguous(format);
+      for (size_t j = 0; j < keep.size(); ++j) {
+        const auto i = static_cast<size_t>(keep[j]);
+        active[j] = active[i];
+        best_conf[j] = best_conf[i];
+        best_pred[j] = best_pred[i];
+      }
+      active.resize(keep.size());
+      best_conf.resize(keep.size());
+      best_pred.resize(keep.size());
     }
-    state = next;
+    state = std::move(next);
   }
 }
 
@@ -106,11 +132,13 @@ EarlyExitResult run_early_exit(
       " entries, got ",
       exit_cost.size());
   const torch::Device device(options.device);
-  network->eval();
-  network->to(device);
-  if (options.channels_last) {
-    network::to_channels_last(*network);
-  }
+  // An eval-mode copy, BN folded and channels-last as asked; the caller's
+  // network is left as it is.
+  network::InferenceCopyOptions copy_options;
+  copy_options.fold_batch_norm = options.fold_batch_norm;
+  copy_options.channels_last = options.channels_last;
+  copy_options.device = options.device;
+  auto net = network::inference_copy(*network, copy_options);
   const int64_t n = dataset.size();
   EarlyExitResult result;
   result.exit_index.assign(static_cast<size_t>(n), -1);
@@ -128,7 +156,7 @@ EarlyExitResult run_early_exit(
     Timer timer;
     const auto images = network::maybe_channels_last(
         batch.images.to(device), options.channels_last);
-    early_exit_batch(network, images, policy, options.no_exit, idx, pred);
+    early_exit_batch(net, images, policy, options.no_exit, idx, pred);
     if (device.is_cuda()) {
       torch::cuda::synchronize();
     }

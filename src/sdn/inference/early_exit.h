@@ -18,6 +18,9 @@ struct EarlyExitOptions {
   int64_t batch_size = 256; ///< 1 = one sample at a time.
   std::string device = "cpu";
   bool channels_last = true; ///< NHWC convolutions (faster on CPU).
+  /// Run a copy with BatchNorms folded into the convolutions (probabilities
+  /// equal within float rounding; see network::inference_copy).
+  bool fold_batch_norm = true;
   analysis::NoExitRule no_exit = analysis::NoExitRule::kMostConfident;
   bool progress = true;
 
@@ -36,10 +39,13 @@ struct EarlyExitResult {
   double images_per_second = 0;
 };
 
-/// Runs `network` block by block over a batch. At each IC the samples the
-/// policy lets exit leave the batch, so later blocks compute only on the
-/// remaining ones. `images` are normalised float [B, C, H, W]. Fills
-/// exit_index and prediction for the batch (sizes B). `exit_cost` is not used.
+/// Runs `network` (as it is: eval mode, device and layout are the caller's)
+/// block by block over a batch. At each IC the samples the policy lets exit
+/// leave the batch, so later blocks compute only on the remaining ones.
+/// `images` are normalised float [B, C, H, W]. Fills exit_index and
+/// prediction for the batch (sizes B). Samples no IC takes are answered by
+/// the most confident exit (strictly greater, so ties keep the earlier exit)
+/// or by the final exit, per `no_exit`.
 void early_exit_batch(
     network::SdnNetwork& network,
     const torch::Tensor& images,
@@ -49,7 +55,9 @@ void early_exit_batch(
     std::vector<int64_t>& prediction);
 
 /// Runs early exit over a whole split in batches of options.batch_size and
-/// measures it. `exit_cost` (E entries, relative to the CNN) prices each exit.
+/// measures it, on an inference copy of `network` (network::inference_copy;
+/// `network` is not changed). `exit_cost` (E entries, relative to the CNN)
+/// prices each exit.
 EarlyExitResult run_early_exit(
     network::SdnNetwork& network,
     const data::Dataset& dataset,

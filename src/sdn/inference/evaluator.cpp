@@ -1,10 +1,12 @@
 #include "sdn/inference/evaluator.h"
 
 #include "sdn/data/loader.h"
+#include "sdn/network/inference_copy.h"
 #include "sdn/network/memory_format.h"
 #include "sdn/util/error.h"
 #include "sdn/util/progress.h"
 
+#include <c10/core/InferenceMode.h>
 #include <torch/torch.h>
 
 namespace sdn::inference {
@@ -25,15 +27,14 @@ torch::Tensor exit_probabilities(
     const EvalOptions& options) {
   options.validate();
   const torch::Device device(options.device);
-  torch::NoGradGuard no_grad;
-  network->eval();
-  network->to(device);
-  if (options.channels_last) {
-    network::to_channels_last(*network);
-  }
+  network::InferenceCopyOptions copy_options;
+  copy_options.fold_batch_norm = options.fold_batch_norm;
+  copy_options.channels_last = options.channels_last;
+  copy_options.device = options.device;
+  auto net = network::inference_copy(*network, copy_options);
   const int64_t n = dataset.size();
-  const int64_t exits = network->num_exits();
-  const int64_t classes = network->options().backbone.num_classes;
+  const int64_t exits = net->num_exits();
+  const int64_t classes = net->options().backbone.num_classes;
   auto probs = torch::empty({n, exits, classes}, torch::kFloat32);
   data::LoaderOptions lo;
   lo.batch_size = options.batch_size;
@@ -41,7 +42,8 @@ torch::Tensor exit_probabilities(
   Progress progress(options.label, n, "img", options.progress);
   data::Batch batch;
   while (loader.next(batch)) {
-    const auto outputs = network->forward(network::maybe_channels_last(
+    c10::InferenceMode inference;
+    const auto outputs = net->forward(network::maybe_channels_last(
         batch.images.to(device), options.channels_last));
     const auto stacked =
         torch::stack(outputs, /*dim=*/1).softmax(/*dim=*/2).to(torch::kCPU);

@@ -16,6 +16,9 @@ struct EvalOptions {
   int64_t batch_size = 256;
   std::string device = "cpu";
   bool channels_last = true; ///< NHWC convolutions (faster on CPU).
+  /// Run a copy with BatchNorms folded into the convolutions (probabilities
+  /// equal within float rounding; see network::inference_copy).
+  bool fold_batch_norm = true;
   bool progress = true; ///< Progress bar on stderr.
   std::string label = "eval"; ///< Progress bar label.
 
@@ -23,7 +26,8 @@ struct EvalOptions {
   void validate() const;
 };
 
-/// Runs `network` in eval mode over every sample of `dataset` (normalised, no
+/// Runs an eval-mode inference copy of `network` (network::inference_copy;
+/// `network` is not changed) over every sample of `dataset` (normalised, no
 /// augmentation) and returns the softmax probabilities of every exit:
 /// float32 [N, E, K] on the CPU, exits shallowest first, final last.
 torch::Tensor exit_probabilities(

@@ -3,6 +3,9 @@
 
 #include "sdn/util/error.h"
 
+#include <torch/types.h>
+#include <torch/utils.h>
+
 #include <algorithm>
 
 namespace sdn::models {
@@ -55,9 +58,43 @@ torch::Tensor BackboneImpl::forward(const torch::Tensor& x) {
   torch::Tensor h = stem(x);
   const int64_t n = num_blocks();
   for (int64_t i = 0; i < n; ++i) {
-    h = block(i, h).first;
+    h = block_output(i, h);
   }
   return head(h);
+}
+
+torch::nn::Conv2d fold_conv_bn(
+    const torch::nn::Conv2d& conv,
+    const torch::nn::BatchNorm2d& bn) {
+  check(
+      bn->running_mean.defined() && bn->running_var.defined() &&
+          bn->weight.defined(),
+      "fold_conv_bn: the BatchNorm needs running statistics and affine "
+      "parameters");
+  torch::NoGradGuard no_grad;
+  const auto& source = conv->options;
+  torch::nn::Conv2d folded(
+      torch::nn::Conv2dOptions(
+          source.in_channels(), source.out_channels(), source.kernel_size())
+          .stride(source.stride())
+          .padding(source.padding())
+          .dilation(source.dilation())
+          .groups(source.groups())
+          .padding_mode(source.padding_mode())
+          .bias(true));
+  const auto target = conv->weight.options();
+  const auto scale = bn->weight.to(torch::kFloat64) /
+      (bn->running_var.to(torch::kFloat64) + bn->options.eps()).sqrt();
+  auto shift = conv->bias.defined() ? conv->bias.to(torch::kFloat64) :
+                                      torch::zeros_like(scale);
+  shift = (shift - bn->running_mean.to(torch::kFloat64)) * scale +
+      bn->bias.to(torch::kFloat64);
+  folded->weight.set_data(
+      (conv->weight.to(torch::kFloat64) * scale.view({-1, 1, 1, 1}))
+          .to(target)
+          .contiguous());
+  folded->bias.set_data(shift.to(target));
+  return folded;
 }
 
 } // namespace sdn::models

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
 #include <torch/types.h>
 
 #include <cstdint>
@@ -63,8 +65,24 @@ class BackboneImpl : public torch::nn::Module {
   virtual std::pair<torch::Tensor, torch::Tensor> block(
       int64_t i,
       const torch::Tensor& x) = 0;
+  /// Runs block `i` and returns only its output: block(i, x).first. ResNet
+  /// overrides it to apply its last ReLU in place when no IC needs the sum.
+  virtual torch::Tensor block_output(int64_t i, const torch::Tensor& x) {
+    return block(i, x).first;
+  }
   /// The head: from the last block's output to the final logits.
   virtual torch::Tensor head(const torch::Tensor& x) = 0;
+
+  /// Folds every BatchNorm that directly follows a convolution into that
+  /// convolution with its running statistics (fold_conv_bn), for inference:
+  /// the outputs then equal the eval-mode outputs within float rounding.
+  /// Afterwards the folded BNs are skipped, so the backbone must not be
+  /// trained. Draws from the default generator (new Conv2d modules).
+  virtual void fold_batch_norm() = 0;
+  /// Whether fold_batch_norm() has run.
+  bool folded() const {
+    return folded_;
+  }
 
   /// Blocks after which an IC is attached (spec section 6), ascending.
   virtual std::vector<int64_t> ic_blocks() const = 0;
@@ -95,7 +113,16 @@ class BackboneImpl : public torch::nn::Module {
   /// Throws sdn::Error unless `x` is [N, in_channels, side, side].
   void check_input(const torch::Tensor& x) const;
   BackboneOptions options_;
+  bool folded_ = false; ///< Set by fold_batch_norm().
 };
+
+/// A new convolution with bias whose output equals `bn(conv(x))` with `bn`
+/// in eval mode (running statistics), within float rounding: the BN's scale
+/// gamma / sqrt(var + eps) is folded into the weights and its shift into the
+/// bias (computed in double). Same dtype and device, contiguous weights.
+torch::nn::Conv2d fold_conv_bn(
+    const torch::nn::Conv2d& conv,
+    const torch::nn::BatchNorm2d& bn);
 
 /// Builds a backbone by architecture name (the registry). Throws sdn::Error
 /// for an unknown name, listing the known ones.

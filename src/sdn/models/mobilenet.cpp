@@ -45,8 +45,22 @@ MobileBlockImpl::MobileBlockImpl(int64_t in, int64_t out, int64_t stride) {
 }
 
 torch::Tensor MobileBlockImpl::forward(const torch::Tensor& x) {
+  if (folded_) {
+    return pw_conv_(dw_conv_(x).relu_()).relu_();
+  }
   torch::Tensor h = dw_bn_(dw_conv_(x)).relu_();
   return pw_bn_(pw_conv_(h)).relu_();
+}
+
+void MobileBlockImpl::fold_batch_norm() {
+  if (folded_) {
+    return;
+  }
+  dw_conv_ = torch::nn::Conv2d(
+      replace_module("dw_conv", fold_conv_bn(dw_conv_, dw_bn_)));
+  pw_conv_ = torch::nn::Conv2d(
+      replace_module("pw_conv", fold_conv_bn(pw_conv_, pw_bn_)));
+  folded_ = true;
 }
 
 MobileNetImpl::MobileNetImpl(BackboneOptions options)
@@ -110,7 +124,22 @@ int64_t MobileNetImpl::num_blocks() const {
 
 torch::Tensor MobileNetImpl::stem(const torch::Tensor& x) {
   check_input(x);
+  if (folded_) {
+    return stem_conv_(x).relu_();
+  }
   return stem_bn_(stem_conv_(x)).relu_();
+}
+
+void MobileNetImpl::fold_batch_norm() {
+  if (folded_) {
+    return;
+  }
+  stem_conv_ = torch::nn::Conv2d(
+      replace_module("stem_conv", fold_conv_bn(stem_conv_, stem_bn_)));
+  for (auto& b : blocks_) {
+    b->fold_batch_norm();
+  }
+  folded_ = true;
 }
 
 std::pair<torch::Tensor, torch::Tensor> MobileNetImpl::block(

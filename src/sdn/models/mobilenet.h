@@ -23,8 +23,11 @@ class MobileBlockImpl : public torch::nn::Module {
   MobileBlockImpl(int64_t in, int64_t out, int64_t stride);
   /// The block's output.
   torch::Tensor forward(const torch::Tensor& x);
+  /// Folds both BNs into their convolutions.
+  void fold_batch_norm();
 
  private:
+  bool folded_ = false;
   torch::nn::Conv2d dw_conv_{nullptr};
   torch::nn::BatchNorm2d dw_bn_{nullptr};
   torch::nn::Conv2d pw_conv_{nullptr};
@@ -46,6 +49,7 @@ class MobileNetImpl : public BackboneImpl {
       int64_t i,
       const torch::Tensor& x) override;
   torch::Tensor head(const torch::Tensor& x) override;
+  void fold_batch_norm() override;
   std::vector<int64_t> ic_blocks() const override;
   std::vector<int64_t> block_feature_shape(int64_t i) const override;
   int64_t head_features() const override;

@@ -38,16 +38,46 @@ ResNetBlockImpl::ResNetBlockImpl(int64_t in, int64_t out, int64_t stride) {
   }
 }
 
+torch::Tensor ResNetBlockImpl::sum(const torch::Tensor& x) {
+  torch::Tensor s;
+  if (folded_) {
+    s = conv2_(conv1_(x).relu_());
+    s.add_(has_projection() ? shortcut_conv_(x) : x);
+    return s;
+  }
+  s = bn2_(conv2_(bn1_(conv1_(x)).relu_()));
+  if (has_projection()) {
+    s.add_(shortcut_bn_(shortcut_conv_(x)));
+  } else {
+    s.add_(x);
+  }
+  return s;
+}
+
 std::pair<torch::Tensor, torch::Tensor> ResNetBlockImpl::forward(
     const torch::Tensor& x) {
-  torch::Tensor sum = bn2_(conv2_(bn1_(conv1_(x)).relu_()));
-  if (has_projection()) {
-    sum.add_(shortcut_bn_(shortcut_conv_(x)));
-  } else {
-    sum.add_(x);
-  }
+  torch::Tensor s = sum(x);
   // The IC sees the sum before the ReLU, so the ReLU cannot be in place.
-  return {torch::relu(sum), sum};
+  return {torch::relu(s), s};
+}
+
+torch::Tensor ResNetBlockImpl::output(const torch::Tensor& x) {
+  return sum(x).relu_();
+}
+
+void ResNetBlockImpl::fold_batch_norm() {
+  if (folded_) {
+    return;
+  }
+  conv1_ =
+      torch::nn::Conv2d(replace_module("conv1", fold_conv_bn(conv1_, bn1_)));
+  conv2_ =
+      torch::nn::Conv2d(replace_module("conv2", fold_conv_bn(conv2_, bn2_)));
+  if (has_projection()) {
+    shortcut_conv_ = torch::nn::Conv2d(replace_module(
+        "shortcut_conv", fold_conv_bn(shortcut_conv_, shortcut_bn_)));
+  }
+  folded_ = true;
 }
 
 ResNetImpl::ResNetImpl(BackboneOptions options)
@@ -127,6 +157,9 @@ int64_t ResNetImpl::num_blocks() const {
 
 torch::Tensor ResNetImpl::stem(const torch::Tensor& x) {
   check_input(x);
+  if (folded_) {
+    return stem_conv_(x).relu_();
+  }
   return stem_bn_(stem_conv_(x)).relu_();
 }
 
@@ -135,6 +168,23 @@ std::pair<torch::Tensor, torch::Tensor> ResNetImpl::block(
     const torch::Tensor& x) {
   profile_.check_block(i);
   return blocks_[static_cast<size_t>(i)]->forward(x);
+}
+
+torch::Tensor ResNetImpl::block_output(int64_t i, const torch::Tensor& x) {
+  profile_.check_block(i);
+  return blocks_[static_cast<size_t>(i)]->output(x);
+}
+
+void ResNetImpl::fold_batch_norm() {
+  if (folded_) {
+    return;
+  }
+  stem_conv_ = torch::nn::Conv2d(
+      replace_module("stem_conv", fold_conv_bn(stem_conv_, stem_bn_)));
+  for (auto& b : blocks_) {
+    b->fold_batch_norm();
+  }
+  folded_ = true;
 }
 
 torch::Tensor ResNetImpl::head(const torch::Tensor& x) {

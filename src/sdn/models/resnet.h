@@ -23,12 +23,20 @@ class ResNetBlockImpl : public torch::nn::Module {
   ResNetBlockImpl(int64_t in, int64_t out, int64_t stride);
   /// {ReLU(sum), sum}: the output and the pre-ReLU sum an IC sees (spec 5).
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x);
+  /// ReLU(sum) alone, the ReLU in place (no copy of the sum kept).
+  torch::Tensor output(const torch::Tensor& x);
+  /// Folds bn1, bn2 and the shortcut BN into their convolutions.
+  void fold_batch_norm();
   /// Whether the shortcut is a projection (Conv1x1 -> BN).
   bool has_projection() const {
     return !shortcut_conv_.is_empty();
   }
 
  private:
+  /// The residual sum before the final ReLU.
+  torch::Tensor sum(const torch::Tensor& x);
+
+  bool folded_ = false;
   torch::nn::Conv2d conv1_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr};
   torch::nn::Conv2d conv2_{nullptr};
@@ -50,7 +58,9 @@ class ResNetImpl : public BackboneImpl {
   std::pair<torch::Tensor, torch::Tensor> block(
       int64_t i,
       const torch::Tensor& x) override;
+  torch::Tensor block_output(int64_t i, const torch::Tensor& x) override;
   torch::Tensor head(const torch::Tensor& x) override;
+  void fold_batch_norm() override;
   std::vector<int64_t> ic_blocks() const override;
   std::vector<int64_t> block_feature_shape(int64_t i) const override;
   int64_t head_features() const override;

@@ -43,11 +43,19 @@ VggBlockImpl::VggBlockImpl(int64_t in, int64_t out, bool pool) : pool_(pool) {
 }
 
 torch::Tensor VggBlockImpl::forward(const torch::Tensor& x) {
-  torch::Tensor h = bn_(conv_(x)).relu_();
+  torch::Tensor h = folded_ ? conv_(x).relu_() : bn_(conv_(x)).relu_();
   if (pool_) {
     h = torch::max_pool2d(h, {2, 2}, {2, 2});
   }
   return h;
+}
+
+void VggBlockImpl::fold_batch_norm() {
+  if (folded_) {
+    return;
+  }
+  conv_ = torch::nn::Conv2d(replace_module("conv", fold_conv_bn(conv_, bn_)));
+  folded_ = true;
 }
 
 VggImpl::VggImpl(BackboneOptions options) : BackboneImpl(std::move(options)) {
@@ -127,6 +135,13 @@ torch::Tensor VggImpl::head(const torch::Tensor& x) {
   torch::Tensor h = fc1_(x.flatten(1)).relu_();
   h = fc2_(drop1_(h));
   return fc3_(drop2_(h));
+}
+
+void VggImpl::fold_batch_norm() {
+  for (auto& b : blocks_) {
+    b->fold_batch_norm();
+  }
+  folded_ = true;
 }
 
 std::vector<int64_t> VggImpl::ic_blocks() const {

@@ -24,11 +24,14 @@ class VggBlockImpl : public torch::nn::Module {
   VggBlockImpl(int64_t in, int64_t out, bool pool);
   /// The block's output.
   torch::Tensor forward(const torch::Tensor& x);
+  /// Folds the BN into the convolution.
+  void fold_batch_norm();
 
  private:
   torch::nn::Conv2d conv_{nullptr};
   torch::nn::BatchNorm2d bn_{nullptr};
   bool pool_;
+  bool folded_ = false;
 };
 TORCH_MODULE(VggBlock);
 
@@ -46,6 +49,7 @@ class VggImpl : public BackboneImpl {
       int64_t i,
       const torch::Tensor& x) override;
   torch::Tensor head(const torch::Tensor& x) override;
+  void fold_batch_norm() override;
   std::vector<int64_t> ic_blocks() const override;
   std::vector<int64_t> block_feature_shape(int64_t i) const override;
   int64_t head_features() const override;

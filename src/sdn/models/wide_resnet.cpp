@@ -50,11 +50,20 @@ WideBlockImpl::WideBlockImpl(
 
 torch::Tensor WideBlockImpl::forward(const torch::Tensor& x) {
   torch::Tensor h = conv1_(bn1_(x).relu_());
-  h = conv2_(bn2_(dropout_(h)).relu_());
+  h = folded_ ? conv2_(h.relu_()) : conv2_(bn2_(dropout_(h)).relu_());
   if (has_projection()) {
     return h.add_(shortcut_(x));
   }
   return h.add_(x);
+}
+
+void WideBlockImpl::fold_batch_norm() {
+  if (folded_) {
+    return;
+  }
+  conv1_ =
+      torch::nn::Conv2d(replace_module("conv1", fold_conv_bn(conv1_, bn2_)));
+  folded_ = true;
 }
 
 WideResNetImpl::WideResNetImpl(BackboneOptions options)
@@ -144,6 +153,13 @@ std::pair<torch::Tensor, torch::Tensor> WideResNetImpl::block(
   profile_.check_block(i);
   torch::Tensor h = blocks_[static_cast<size_t>(i)]->forward(x);
   return {h, h};
+}
+
+void WideResNetImpl::fold_batch_norm() {
+  for (auto& b : blocks_) {
+    b->fold_batch_norm();
+  }
+  folded_ = true;
 }
 
 torch::Tensor WideResNetImpl::head(const torch::Tensor& x) {

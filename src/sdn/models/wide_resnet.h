@@ -29,8 +29,12 @@ class WideBlockImpl : public torch::nn::Module {
   bool has_projection() const {
     return !shortcut_.is_empty();
   }
+  /// Folds bn2 into conv1 (dropout between them is the identity in eval
+  /// mode); bn1 follows the previous block's sum and stays.
+  void fold_batch_norm();
 
  private:
+  bool folded_ = false;
   torch::nn::BatchNorm2d bn1_{nullptr};
   torch::nn::Conv2d conv1_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
@@ -54,6 +58,7 @@ class WideResNetImpl : public BackboneImpl {
       int64_t i,
       const torch::Tensor& x) override;
   torch::Tensor head(const torch::Tensor& x) override;
+  void fold_batch_norm() override;
   std::vector<int64_t> ic_blocks() const override;
   std::vector<int64_t> block_feature_shape(int64_t i) const override;
   int64_t head_features() const override;

@@ -71,12 +71,14 @@ std::vector<torch::Tensor> SdnNetworkImpl::forward(const torch::Tensor& x) {
   const int64_t n = backbone_->num_blocks();
   size_t next_ic = 0;
   for (int64_t i = 0; i < n; ++i) {
-    auto [out, features] = backbone_->block(i, h);
     if (next_ic < ic_blocks_.size() && ic_blocks_[next_ic] == i) {
+      auto [out, features] = backbone_->block(i, h);
       outputs.push_back(ics_[next_ic]->forward(features));
       ++next_ic;
+      h = std::move(out);
+    } else {
+      h = backbone_->block_output(i, h);
     }
-    h = std::move(out);
   }
   outputs.push_back(backbone_->head(h));
   return outputs;
@@ -101,16 +103,14 @@ std::pair<torch::Tensor, torch::Tensor> SdnNetworkImpl::step(
   const bool final_exit = exit == num_ics();
   const int64_t last = final_exit ? backbone_->num_blocks() - 1 : ic_blocks_[e];
   torch::Tensor h = state;
-  torch::Tensor features;
-  for (int64_t i = first; i <= last; ++i) {
-    auto [out, f] = backbone_->block(i, h);
-    h = std::move(out);
-    features = std::move(f);
+  for (int64_t i = first; i < last; ++i) {
+    h = backbone_->block_output(i, h);
   }
   if (final_exit) {
-    return {backbone_->head(h), torch::Tensor()};
+    return {backbone_->head(backbone_->block_output(last, h)), torch::Tensor()};
   }
-  return {ics_[e]->forward(features), h};
+  auto [out, features] = backbone_->block(last, h);
+  return {ics_[e]->forward(features), out};
 }
 
 std::vector<torch::Tensor> SdnNetworkImpl::backbone_parameters() const {
@@ -129,6 +129,9 @@ std::vector<torch::Tensor> SdnNetworkImpl::ic_parameters(int64_t i) const {
 }
 
 void SdnNetworkImpl::copy_backbone_from(const SdnNetworkImpl& other) {
+  check(
+      !folded() && !other.folded(),
+      "cannot copy backbones of a network whose BatchNorms are folded");
   check(
       same_architecture(options_.backbone, other.options_.backbone),
       "cannot copy the backbone of ",
@@ -176,6 +179,23 @@ void SdnNetworkImpl::copy_backbone_from(const SdnNetworkImpl& other) {
       source.size(),
       " tensors, this one ",
       copied);
+}
+
+void SdnNetworkImpl::fold_batch_norm() {
+  eval();
+  backbone_->fold_batch_norm();
+}
+
+bool SdnNetworkImpl::folded() const {
+  return backbone_->folded();
+}
+
+void SdnNetworkImpl::train(bool on) {
+  check(
+      !on || !folded(),
+      "a network whose BatchNorms are folded into its convolutions is for "
+      "inference only and cannot be trained");
+  torch::nn::Module::train(on);
 }
 
 CostTable SdnNetworkImpl::costs() const {

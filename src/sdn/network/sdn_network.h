@@ -63,6 +63,16 @@ class SdnNetworkImpl : public torch::nn::Module {
   /// Cumulative costs per exit.
   CostTable costs() const;
 
+  /// Folds the backbone's BatchNorms into its convolutions for inference
+  /// (models::BackboneImpl::fold_batch_norm) and switches to eval mode:
+  /// outputs equal the eval-mode outputs within float rounding. The network
+  /// cannot be trained afterwards: train() throws sdn::Error.
+  void fold_batch_norm();
+  /// Whether fold_batch_norm() has run.
+  bool folded() const;
+  /// Module::train, refused (sdn::Error) for a folded network.
+  void train(bool on = true) override;
+
   /// The options it was built with.
   const NetworkOptions& options() const {
     return options_;

@@ -3,6 +3,7 @@
 #include "sdn/network/memory_format.h"
 #include "sdn/network/sdn_network.h"
 #include "sdn/train/schedules.h"
+#include "sdn/train/trainer.h"
 #include "sdn/util/error.h"
 #include "sdn/util/timer.h"
 
@@ -18,6 +19,15 @@ void TrainBenchOptions::validate() const {
   check(repetitions > 0, "--repetitions must be > 0, got ", repetitions);
   check(warmup_steps >= 0, "--warmup must be >= 0, got ", warmup_steps);
 }
+
+namespace {
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+} // namespace
 
 TrainBenchResult bench_train_step(const TrainBenchOptions& options) {
   options.validate();
@@ -47,14 +57,15 @@ TrainBenchResult bench_train_step(const TrainBenchOptions& options) {
       torch::randint(options.classes, {options.batch_size}, torch::kLong)
           .to(device);
   const auto tau = ic_weights_at_epoch(1, 100, net->num_ics());
+  const auto mode = options.with_ics ? Mode::kSdn : Mode::kCnn;
   auto step = [&] {
-    sgd.zero_grad();
-    const auto outputs = net->forward(images);
-    auto loss = torch::nn::functional::cross_entropy(outputs.back(), labels);
-    for (size_t i = 0; i + 1 < outputs.size(); ++i) {
-      loss = loss +
-          tau[i] * torch::nn::functional::cross_entropy(outputs[i], labels);
+    if (options.set_to_none) {
+      clear_gradients(sgd);
+    } else {
+      sgd.zero_grad();
     }
+    const auto outputs = net->forward(images);
+    auto loss = training_loss(mode, outputs, labels, tau);
     loss.backward();
     sgd.step();
     if (device.is_cuda()) {
@@ -74,10 +85,29 @@ TrainBenchResult bench_train_step(const TrainBenchOptions& options) {
         static_cast<double>(options.steps * options.batch_size) /
         timer.seconds());
   }
-  auto sorted = result.images_per_second;
-  std::sort(sorted.begin(), sorted.end());
-  result.median = sorted[sorted.size() / 2];
+  result.median = median_of(result.images_per_second);
   return result;
+}
+
+std::vector<TrainBenchResult> bench_train_variants(
+    const std::vector<TrainBenchOptions>& variants,
+    int64_t rounds) {
+  check(rounds > 0, "--rounds must be > 0, got ", rounds);
+  std::vector<TrainBenchResult> results(variants.size());
+  for (int64_t r = 0; r < rounds; ++r) {
+    for (size_t v = 0; v < variants.size(); ++v) {
+      const auto one = bench_train_step(variants[v]);
+      auto& all = results[v].images_per_second;
+      all.insert(
+          all.end(),
+          one.images_per_second.begin(),
+          one.images_per_second.end());
+    }
+  }
+  for (auto& result : results) {
+    result.median = median_of(result.images_per_second);
+  }
+  return results;
 }
 
 } // namespace sdn::train

@@ -17,7 +17,9 @@ struct TrainBenchOptions {
   int64_t warmup_steps = 2; ///< Untimed steps first.
   int64_t steps = 5; ///< Timed steps per repetition.
   int64_t repetitions = 3;
-  bool channels_last = true;
+  bool channels_last = true; ///< NHWC weights and images.
+  /// Drop gradients before each step (clear_gradients) instead of zeroing.
+  bool set_to_none = true;
   std::string device = "cpu";
 
   /// Throws sdn::Error naming the first bad parameter.
@@ -30,8 +32,17 @@ struct TrainBenchResult {
   double median = 0;
 };
 
-/// Times full SDN-training steps (forward through every exit, the weighted
-/// loss, backward, SGD step) on a fixed random batch.
+/// Times full training steps as the trainer runs them (forward through every
+/// exit, training_loss, backward, SGD step with momentum and weight decay)
+/// on a fixed random batch: `warmup_steps` untimed, then `repetitions` times
+/// `steps` timed steps.
 TrainBenchResult bench_train_step(const TrainBenchOptions& options);
+
+/// Runs bench_train_step for every variant in turn, `rounds` times over
+/// (interleaved, so load drift on a shared machine hits all variants alike),
+/// and pools each variant's repetitions: the median is over all of them.
+std::vector<TrainBenchResult> bench_train_variants(
+    const std::vector<TrainBenchOptions>& variants,
+    int64_t rounds);
 
 } // namespace sdn::train

@@ -244,36 +244,6 @@ class Run {
     }
   }
 
-  torch::Tensor loss_of(
-      const std::vector<torch::Tensor>& outputs,
-      const torch::Tensor& labels,
-      const std::vector<double>& tau) {
-    namespace F = torch::nn::functional;
-    const int64_t ics = static_cast<int64_t>(outputs.size()) - 1;
-    switch (config_.mode) {
-      case Mode::kCnn:
-        return F::cross_entropy(outputs.back(), labels);
-      case Mode::kSdn: {
-        auto loss = F::cross_entropy(outputs.back(), labels);
-        for (int64_t i = 0; i < ics; ++i) {
-          loss = loss +
-              tau[static_cast<size_t>(i)] *
-                  F::cross_entropy(outputs[static_cast<size_t>(i)], labels);
-        }
-        return loss;
-      }
-      case Mode::kIcOnly: {
-        auto loss = F::cross_entropy(outputs[0], labels);
-        for (int64_t i = 1; i < ics; ++i) {
-          loss =
-              loss + F::cross_entropy(outputs[static_cast<size_t>(i)], labels);
-        }
-        return loss;
-      }
-    }
-    fail("unknown training mode");
-  }
-
   EpochMetrics run_epoch(int64_t epoch) {
     EpochMetrics m;
     m.epoch = epoch;
@@ -310,9 +280,9 @@ class Run {
       const auto images = network::maybe_channels_last(
           batch.images.to(device_), config_.channels_last);
       const auto labels = batch.labels.to(device_);
-      optimizer_->zero_grad();
+      clear_gradients(*optimizer_);
       const auto outputs = net_->forward(images);
-      auto loss = loss_of(outputs, labels, m.ic_weights);
+      auto loss = training_loss(config_.mode, outputs, labels, m.ic_weights);
       const double value = loss.item<double>();
       if (!std::isfinite(value)) {
         progress.finish();
@@ -455,6 +425,51 @@ nlohmann::json to_json(const EpochMetrics& m) {
       {"val_accuracy", m.val_accuracy},
       {"seconds", m.seconds},
       {"images_per_second", m.images_per_second}};
+}
+
+torch::Tensor training_loss(
+    Mode mode,
+    const std::vector<torch::Tensor>& outputs,
+    const torch::Tensor& labels,
+    const std::vector<double>& tau) {
+  namespace F = torch::nn::functional;
+  check(!outputs.empty(), "training_loss: no outputs");
+  const size_t ics = outputs.size() - 1;
+  switch (mode) {
+    case Mode::kCnn:
+      return F::cross_entropy(outputs.back(), labels);
+    case Mode::kSdn: {
+      check(
+          tau.size() == ics,
+          "training_loss: ",
+          ics,
+          " ICs but ",
+          tau.size(),
+          " weights");
+      auto loss = F::cross_entropy(outputs.back(), labels);
+      for (size_t i = 0; i < ics; ++i) {
+        loss = loss + tau[i] * F::cross_entropy(outputs[i], labels);
+      }
+      return loss;
+    }
+    case Mode::kIcOnly: {
+      check(ics > 0, "training_loss: IC-only training needs ICs");
+      auto loss = F::cross_entropy(outputs[0], labels);
+      for (size_t i = 1; i < ics; ++i) {
+        loss = loss + F::cross_entropy(outputs[i], labels);
+      }
+      return loss;
+    }
+  }
+  fail("unknown training mode");
+}
+
+void clear_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& p : group.params()) {
+      p.mutable_grad() = torch::Tensor();
+    }
+  }
 }
 
 bool has_run(const std::string& out_dir) {

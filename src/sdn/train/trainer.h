@@ -3,6 +3,8 @@
 #include "sdn/train/config.h"
 
 #include <nlohmann/json.hpp>
+#include <torch/optim/optimizer.h>
+#include <torch/types.h>
 
 #include <cstdint>
 #include <string>
@@ -57,5 +59,20 @@ TrainResult resume_training(
 
 /// True when `out_dir` holds a resumable run (a `last` checkpoint).
 bool has_run(const std::string& out_dir);
+
+/// The training loss of `mode` (spec 8) from every exit's logits (final
+/// last): cnn: CE(final); sdn: CE(final) + sum_i tau_i CE(IC i); ic-only:
+/// sum_i CE(IC i). `tau` has one weight per IC (sdn only).
+torch::Tensor training_loss(
+    Mode mode,
+    const std::vector<torch::Tensor>& outputs,
+    const torch::Tensor& labels,
+    const std::vector<double>& tau);
+
+/// Drops every gradient the optimiser holds (PyTorch's
+/// zero_grad(set_to_none=True)): backward then stores fresh gradients instead
+/// of adding them to zeroed ones. The optimisers skip undefined gradients, so
+/// updates are the same as after zero_grad().
+void clear_gradients(torch::optim::Optimizer& optimizer);
 
 } // namespace sdn::train
