@@ -1,3 +1,4 @@
 sdn_test_binary(sdn_integration integration
   ${CMAKE_CURRENT_LIST_DIR}/train_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/distributed_test.cpp
 )
