@@ -1,4 +1,5 @@
 sdn_test_binary(sdn_integration integration
   ${CMAKE_CURRENT_LIST_DIR}/early_exit_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/train_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/distributed_test.cpp
 )

@@ -17,6 +17,10 @@ namespace {
 
 struct TrainCli {
   train::TrainConfig config;
+  train::DistributedOptions dist;
+  CLI::Option* world_size_opt = nullptr;
+  CLI::Option* rank_opt = nullptr;
+  CLI::Option* master_opt = nullptr;
   std::string mode = "cnn";
   std::string resume;
   // Overrides of the recipe; applied only when given.
@@ -32,17 +36,47 @@ struct TrainCli {
   CLI::Option* optimizer_opt = nullptr;
 };
 
+// The environment (WORLD_SIZE, RANK, ..., as `sdn launch` and schedulers
+// set it) under the flags given on the command line.
+train::DistributedOptions distributed_options(const TrainCli& cli) {
+  const auto env = train::distributed_options_from_env(cli.dist);
+  auto d = cli.dist;
+  if (cli.world_size_opt->count() == 0) {
+    d.world_size = env.world_size;
+  }
+  if (cli.rank_opt->count() == 0) {
+    d.rank = env.rank;
+  }
+  if (cli.master_opt->count() == 0) {
+    d.master = env.master;
+  }
+  d.local_rank = env.local_rank;
+  d.validate();
+  return d;
+}
+
+void report(
+    const train::TrainResult& result,
+    const train::DistributedOptions& d) {
+  if (d.rank != 0) {
+    return;
+  }
+  std::fprintf(
+      stderr,
+      "checkpoint: %s (epoch %lld%s)\n",
+      result.last_dir.c_str(),
+      static_cast<long long>(result.epochs_done),
+      result.finished ? ", finished" : "");
+}
+
 void run_train(TrainCli& cli) {
   apply_global_options();
+  const auto dist = distributed_options(cli);
   if (!cli.resume.empty()) {
-    const auto result = train::resume_training(
-        cli.resume, cli.config.stop_after, cli.config.device);
-    std::fprintf(
-        stderr,
-        "checkpoint: %s (epoch %lld%s)\n",
-        result.last_dir.c_str(),
-        static_cast<long long>(result.epochs_done),
-        result.finished ? ", finished" : "");
+    report(
+        train::resume_training(
+            cli.resume, cli.config.stop_after, cli.config.device, {}, dist),
+        dist);
     return;
   }
   auto& config = cli.config;
@@ -69,13 +103,7 @@ void run_train(TrainCli& cli) {
     config.optimizer = cli.optimizer == "sgd" ? train::OptimizerKind::kSgd :
                                                 train::OptimizerKind::kAdam;
   }
-  const auto result = train::run_training(config);
-  std::fprintf(
-      stderr,
-      "checkpoint: %s (epoch %lld%s)\n",
-      result.last_dir.c_str(),
-      static_cast<long long>(result.epochs_done),
-      result.finished ? ", finished" : "");
+  report(train::run_training(config, {}, dist), dist);
 }
 
 } // namespace
@@ -91,7 +119,9 @@ void setup_train(CLI::App& app) {
       "runs/cnn\n"
       "  sdn train --arch resnet56 --dataset cifar10 --mode ic-only --from "
       "runs/cnn/last --out runs/ic\n"
-      "  sdn train --resume runs/cnn");
+      "  sdn train --resume runs/cnn\n"
+      "  sdn launch -n 2 -- train --mode sdn --batch-size 64 --out runs/sdn"
+      "   (data-parallel)");
   sub->set_config("--config", "", "TOML file with any of these options");
   auto& c = cli->config;
   sub->add_option("--arch", c.arch, "vgg16, resnet56, wrn32_4, mobilenet")
@@ -173,6 +203,24 @@ void setup_train(CLI::App& app) {
          "--stop-after",
          c.stop_after,
          "Stop after this many epochs (resume later with --resume)")
+      ->capture_default_str();
+  auto& d = cli->dist;
+  cli->world_size_opt = sub->add_option(
+      "--world-size",
+      d.world_size,
+      "Data-parallel processes (default: $WORLD_SIZE or 1); --batch-size is "
+      "per process");
+  cli->rank_opt = sub->add_option(
+      "--rank", d.rank, "This process's rank (default: $RANK or 0)");
+  cli->master_opt = sub->add_option(
+      "--master",
+      d.master,
+      "Rendezvous HOST:PORT hosted by rank 0, or file:PATH (default: "
+      "$MASTER_ADDR:$MASTER_PORT or 127.0.0.1:29500)");
+  sub->add_option(
+         "--dist-timeout",
+         d.timeout_seconds,
+         "Seconds to wait for the other ranks before stopping with an error")
       ->capture_default_str();
   sub->callback([cli] { run_train(*cli); });
 }

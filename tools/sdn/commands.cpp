@@ -23,12 +23,14 @@ void setup_eval(CLI::App& app);
 void setup_exit(CLI::App& app);
 void setup_info(CLI::App& app);
 void setup_train(CLI::App& app);
+void setup_launch(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   setup_paper(app);
   setup_data(app);
   setup_info(app);
   setup_train(app);
+  setup_launch(app);
   setup_eval(app);
   setup_exit(app);
   setup_bench(app);

@@ -175,9 +175,15 @@ BatchLoader::BatchLoader(
   }
   // Every rank gets the same count: the last n % world_size samples of the
   // epoch's order are dropped (a different few each epoch when shuffled).
+  // Rank r takes every world_size-th sample from position r, as PyTorch's
+  // DistributedSampler does, so the ranks' k-th batches together are exactly
+  // the k-th batch of one process with world_size times the batch size.
   const int64_t per_rank = n / options.world_size;
-  const auto first = order.begin() + options.rank * per_rank;
-  s.order.assign(first, first + per_rank);
+  s.order.reserve(static_cast<size_t>(per_rank));
+  for (int64_t i = 0; i < per_rank; ++i) {
+    s.order.push_back(
+        order[static_cast<size_t>(i * options.world_size + options.rank)]);
+  }
   s.num_batches = options.drop_last ?
       per_rank / options.batch_size :
       (per_rank + options.batch_size - 1) / options.batch_size;

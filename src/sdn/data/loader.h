@@ -29,7 +29,9 @@ struct LoaderOptions {
   uint64_t seed = 1221; ///< Shuffle and augmentation derive from (seed, epoch).
   int64_t epoch = 0;
   int prefetch = 2; ///< Batches prepared ahead on a background thread.
-  int64_t rank = 0; ///< Data-parallel shard of this process...
+  /// Data-parallel shard of this process: every world_size-th sample of the
+  /// epoch's order, from position rank (the last n % world_size dropped)...
+  int64_t rank = 0;
   int64_t world_size = 1; ///< ...out of this many.
 
   /// Throws sdn::Error naming the first bad parameter.

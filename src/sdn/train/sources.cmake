@@ -3,6 +3,7 @@ list(APPEND SDN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/bench.cpp
   ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/config.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/distributed.cpp
   ${CMAKE_CURRENT_LIST_DIR}/schedules.cpp
   ${CMAKE_CURRENT_LIST_DIR}/trainer.cpp
 )

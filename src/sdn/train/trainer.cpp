@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <sstream>
 
@@ -51,8 +52,18 @@ std::string format_list(const std::vector<double>& v, int precision) {
 // The state of one run: everything an epoch needs.
 class Run {
  public:
-  Run(TrainConfig config, const TrainHooks& hooks)
-      : config_(std::move(config)), hooks_(hooks), device_(config_.device) {}
+  Run(TrainConfig config,
+      const TrainHooks& hooks,
+      const DistributedOptions& distributed)
+      : config_(std::move(config)),
+        hooks_(hooks),
+        device_(device_for_rank(config_.device, distributed)),
+        comm_(distributed, device_.str()) {
+    if (!comm_.is_main()) {
+      hooks_.print_table = false;
+      hooks_.progress = false;
+    }
+  }
 
   void prepare_fresh() {
     load_data();
@@ -161,7 +172,10 @@ class Run {
         p.set_requires_grad(false);
       }
     }
-    make_dirs(config_.out);
+    sync_initial_state();
+    if (comm_.is_main()) {
+      make_dirs(config_.out);
+    }
     TrainResult result;
     result.last_dir = config_.out + "/last";
     result.best_dir = config_.out + "/best";
@@ -185,10 +199,38 @@ class Run {
       ++ran;
     }
     result.finished = result.epochs_done >= config_.epochs;
+    // No rank returns before rank 0 has written the last checkpoint.
+    comm_.barrier();
     return result;
   }
 
  private:
+  std::vector<torch::Tensor> state_tensors() {
+    auto state = net_->parameters();
+    for (const auto& b : net_->buffers()) {
+      state.push_back(b);
+    }
+    return state;
+  }
+
+  // Every rank must run the same options and start from the same state. The
+  // ranks build (or load) identical weights already; the broadcast from rank
+  // 0 makes sure of it and the check proves it.
+  void sync_initial_state() {
+    if (comm_.world_size() == 1) {
+      return;
+    }
+    auto options = to_json(config_);
+    options.erase("device"); // cuda:<local rank> differs between ranks
+    comm_.check_same(
+        std::hash<std::string>{}(options.dump()),
+        "the training options (start every rank with the same options)");
+    const auto state = state_tensors();
+    comm_.broadcast(state);
+    comm_.check_same(
+        state, "the weights and buffers after the broadcast from rank 0");
+  }
+
   void load_data() {
     splits_ = data::load_splits(config_.data);
     if (config_.poison_rate > 0) {
@@ -229,6 +271,12 @@ class Run {
               .momentum(config_.momentum)
               .weight_decay(wd));
     }
+    trainable_.clear();
+    for (auto& group : optimizer_->param_groups()) {
+      for (auto& p : group.params()) {
+        trainable_.push_back(p);
+      }
+    }
   }
 
   void set_lr(double lr) {
@@ -260,15 +308,19 @@ class Run {
     lo.augment = config_.augment;
     lo.seed = config_.seed;
     lo.epoch = epoch;
+    lo.rank = comm_.rank();
+    lo.world_size = comm_.world_size();
     data::BatchLoader loader(splits_.train, splits_.info, lo);
     const int64_t batches = loader.num_batches();
     const int64_t exits = net_->num_exits();
     std::vector<int64_t> correct(static_cast<size_t>(exits), 0);
     int64_t seen = 0;
     double loss_sum = 0;
+    // Every rank trains on an equal shard; the bar counts all of them.
+    const int64_t world = comm_.world_size();
     Progress progress(
         str_cat("epoch ", epoch, "/", config_.epochs),
-        loader.num_samples(),
+        loader.num_samples() * world,
         "img",
         hooks_.progress);
     Timer timer;
@@ -283,7 +335,8 @@ class Run {
       clear_gradients(*optimizer_);
       const auto outputs = net_->forward(images);
       auto loss = training_loss(config_.mode, outputs, labels, m.ic_weights);
-      const double value = loss.item<double>();
+      // The mean over the ranks: all of them stop together on a bad loss.
+      const double value = comm_.mean(loss.item<double>());
       if (!std::isfinite(value)) {
         progress.finish();
         fail(
@@ -298,6 +351,7 @@ class Run {
             "/last (lower --lr or add --warmup-steps)");
       }
       loss.backward();
+      comm_.average_gradients(trainable_);
       optimizer_->step();
       {
         torch::NoGradGuard no_grad;
@@ -313,9 +367,25 @@ class Run {
       seen += n;
       loss_sum += value;
       ++b;
-      progress.advance(n, str_cat("loss ", value));
+      progress.advance(n * world, str_cat("loss ", value));
     }
     m.seconds = timer.seconds();
+    // BatchNorm running statistics are rank 0's, as DistributedDataParallel
+    // keeps them (it broadcasts buffers from rank 0).
+    comm_.broadcast(net_->buffers());
+    // Identical averaged gradients keep the ranks' weights bit-identical;
+    // a cheap check per epoch proves it.
+    comm_.check_same(
+        state_tensors(), str_cat("the weights after epoch ", epoch));
+    std::vector<double> totals = {static_cast<double>(seen)};
+    for (const int64_t c : correct) {
+      totals.push_back(static_cast<double>(c));
+    }
+    totals = comm_.sum(totals);
+    seen = static_cast<int64_t>(totals[0]);
+    for (size_t e = 0; e < correct.size(); ++e) {
+      correct[e] = static_cast<int64_t>(totals[e + 1]);
+    }
     progress.finish(str_cat("loss ", b ? loss_sum / b : 0.0));
     set_lr(m.lr);
     m.loss = b ? loss_sum / static_cast<double>(b) : 0.0;
@@ -332,16 +402,48 @@ class Run {
     }
     inference::EvalOptions eo;
     eo.batch_size = config_.eval_batch_size;
-    eo.device = config_.device;
+    eo.device = device_.str();
     eo.channels_last = config_.channels_last;
     eo.progress = hooks_.progress;
     eo.label = "validate";
-    const auto probs =
-        inference::exit_probabilities(net_, splits_.val, splits_.info, eo);
-    m.val_accuracy = inference::exit_accuracy(probs, splits_.val.labels);
+    // Each rank evaluates a contiguous shard; summed counts give exactly the
+    // accuracy over the whole split.
+    const int64_t n = splits_.val.size();
+    const int64_t w = comm_.world_size();
+    const int64_t r = comm_.rank();
+    std::vector<int64_t> indices;
+    for (int64_t i = r * n / w; i < (r + 1) * n / w; ++i) {
+      indices.push_back(i);
+    }
+    const auto shard =
+        w == 1 ? splits_.val : data::subset(splits_.val, indices);
+    const auto k = static_cast<double>(shard.size());
+    std::vector<double> counts(static_cast<size_t>(net_->num_exits() + 1), 0);
+    counts[0] = k;
+    if (shard.size() > 0) {
+      const auto probs =
+          inference::exit_probabilities(net_, shard, splits_.info, eo);
+      const auto acc = inference::exit_accuracy(probs, shard.labels);
+      for (size_t e = 0; e < acc.size(); ++e) {
+        counts[e + 1] = std::round(acc[e] * k / 100.0);
+      }
+    }
+    counts = comm_.sum(counts);
+    for (size_t e = 1; e < counts.size(); ++e) {
+      m.val_accuracy.push_back(100.0 * counts[e] / counts[0]);
+    }
   }
 
   void save(int64_t epoch, const EpochMetrics& m) {
+    const double val_final =
+        m.val_accuracy.empty() ? -1.0 : m.val_accuracy.back();
+    const bool is_best = m.val_accuracy.empty() || val_final > best_val_;
+    if (is_best) {
+      best_val_ = val_final;
+    }
+    if (!comm_.is_main()) {
+      return;
+    }
     metrics_lines_.push_back(to_json(m).dump());
     std::string all;
     for (const auto& line : metrics_lines_) {
@@ -349,14 +451,9 @@ class Run {
     }
     write_file_atomic(config_.out + "/metrics.jsonl", all);
 
-    const double val_final =
-        m.val_accuracy.empty() ? -1.0 : m.val_accuracy.back();
-    const bool is_best = m.val_accuracy.empty() || val_final > best_val_;
-    if (is_best) {
-      best_val_ = val_final;
-    }
     auto meta = make_checkpoint_meta(net_, config_, epoch, to_json(m));
     meta["best_val_accuracy"] = best_val_;
+    meta["world_size"] = comm_.world_size();
     std::ostringstream opt;
     {
       torch::serialize::OutputArchive archive;
@@ -405,9 +502,11 @@ class Run {
   TrainConfig config_;
   TrainHooks hooks_;
   torch::Device device_;
+  Communicator comm_;
   data::Splits splits_;
   network::SdnNetwork net_{nullptr};
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::vector<torch::Tensor> trainable_; // the optimiser's parameters
   int64_t start_epoch_ = 1;
   double best_val_ = -1.0;
   std::vector<std::string> metrics_lines_;
@@ -477,8 +576,12 @@ bool has_run(const std::string& out_dir) {
       path_exists(out_dir + "/last.old/meta.json");
 }
 
-TrainResult run_training(const TrainConfig& config, const TrainHooks& hooks) {
+TrainResult run_training(
+    const TrainConfig& config,
+    const TrainHooks& hooks,
+    const DistributedOptions& distributed) {
   config.validate();
+  distributed.validate();
   check(
       !has_run(config.out),
       "--out ",
@@ -486,7 +589,7 @@ TrainResult run_training(const TrainConfig& config, const TrainHooks& hooks) {
       " already holds a training run; continue it with --resume ",
       config.out,
       " or choose another directory");
-  Run run(config, hooks);
+  Run run(config, hooks, distributed);
   run.prepare_fresh();
   return run.train();
 }
@@ -495,7 +598,9 @@ TrainResult resume_training(
     const std::string& out_dir,
     int64_t stop_after,
     const std::string& device,
-    const TrainHooks& hooks) {
+    const TrainHooks& hooks,
+    const DistributedOptions& distributed) {
+  distributed.validate();
   check(
       has_run(out_dir),
       "--resume ",
@@ -504,7 +609,7 @@ TrainResult resume_training(
   TrainConfig config;
   config.device = device;
   config.stop_after = stop_after;
-  Run run(config, hooks);
+  Run run(config, hooks, distributed);
   run.prepare_resume(out_dir);
   return run.train();
 }

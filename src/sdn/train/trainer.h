@@ -1,6 +1,7 @@
 #pragma once
 
 #include "sdn/train/config.h"
+#include "sdn/train/distributed.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/optim/optimizer.h>
@@ -38,24 +39,31 @@ struct TrainResult {
 
 /// Hooks for callers that embed training (the paper pipeline, tests).
 struct TrainHooks {
-  bool print_table = true; ///< Per-epoch table on stdout.
-  bool progress = true; ///< Progress bar on stderr.
+  bool print_table = true; ///< Per-epoch table on stdout (rank 0 only).
+  bool progress = true; ///< Progress bar on stderr (rank 0 only).
 };
 
 /// Trains from scratch (cnn, sdn) or from config.from (ic-only) into
-/// config.out. Refuses an out directory that already holds a run.
+/// config.out. Refuses an out directory that already holds a run. With
+/// `distributed` of world size N, this process is one of N data-parallel
+/// ranks started with the same config (batch_size is per rank); rank 0 alone
+/// writes the output directory.
 TrainResult run_training(
     const TrainConfig& config,
-    const TrainHooks& hooks = {});
+    const TrainHooks& hooks = {},
+    const DistributedOptions& distributed = {});
 
 /// Continues the run in `out_dir` exactly where its last checkpoint stopped
 /// (same lr, IC weights, optimiser state and random streams). `stop_after`
-/// and `device` may differ from the original invocation.
+/// and `device` may differ from the original invocation, and so may the
+/// world size (the run is then no longer bit-identical to an uninterrupted
+/// one: the effective batch changes).
 TrainResult resume_training(
     const std::string& out_dir,
     int64_t stop_after,
     const std::string& device,
-    const TrainHooks& hooks = {});
+    const TrainHooks& hooks = {},
+    const DistributedOptions& distributed = {});
 
 /// True when `out_dir` holds a resumable run (a `last` checkpoint).
 bool has_run(const std::string& out_dir);

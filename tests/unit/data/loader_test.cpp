@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 using namespace sdn::data;
@@ -120,6 +121,43 @@ TEST(Loader, ShardsAreDisjointAndEqual) {
     }
   }
   EXPECT_EQ(seen.size(), 48u);
+}
+
+TEST(Loader, RanksTogetherFormTheBatchOfOneProcess) {
+  // Data-parallel equivalence: the k-th batches of W ranks with batch B hold
+  // the samples (and augmentations) of the k-th batch of one process with
+  // batch W * B.
+  const Fixture f = make(48);
+  LoaderOptions one;
+  one.batch_size = 8;
+  one.shuffle = true;
+  one.augment = true;
+  one.epoch = 3;
+  const Epoch whole = run(f, one);
+  LoaderOptions o = one;
+  o.batch_size = 4;
+  o.world_size = 2;
+  std::vector<Epoch> ranks;
+  for (int64_t r = 0; r < 2; ++r) {
+    o.rank = r;
+    ranks.push_back(run(f, o));
+  }
+  ASSERT_EQ(ranks[0].images.size(), whole.images.size());
+  for (size_t k = 0; k < whole.images.size(); ++k) {
+    std::map<int64_t, torch::Tensor> expected;
+    for (int64_t j = 0; j < 8; ++j) {
+      expected[whole.indices[k * 8 + j]] = whole.images[k][j];
+    }
+    for (const auto& rank : ranks) {
+      for (int64_t j = 0; j < 4; ++j) {
+        const int64_t index = rank.indices[k * 4 + j];
+        ASSERT_EQ(expected.count(index), 1u) << "batch " << k;
+        EXPECT_TRUE(torch::equal(expected[index], rank.images[k][j]));
+        expected.erase(index);
+      }
+    }
+    EXPECT_TRUE(expected.empty());
+  }
 }
 
 TEST(Loader, StopsCleanlyMidEpochAndValidates) {
