@@ -349,10 +349,8 @@ TEST(Distributed, AKilledRankStopsRankZeroAndTheRunResumes) {
       << sdn::read_file(dir + "/rank0.log");
   kill(ranks[1], SIGKILL);
   waitpid(ranks[1], nullptr, 0);
-  const auto killed_at = Clock::now();
   const int status = wait_for(ranks[0], 60);
   ASSERT_NE(status, -1) << "rank 0 still running 60 s after rank 1 died";
-  EXPECT_LT(Clock::now() - killed_at, std::chrono::seconds(60));
   EXPECT_NE(exit_code(status), 0);
   const auto log = sdn::read_file(dir + "/rank0.log");
   EXPECT_NE(log.find("error: rank 0 of 2"), std::string::npos) << log;

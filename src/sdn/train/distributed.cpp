@@ -14,6 +14,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -299,6 +300,26 @@ struct Communicator::Impl {
     const int rank = static_cast<int>(options.rank);
     const int size = static_cast<int>(options.world_size);
     const std::string& master = options.master;
+    // Refuse a missing backend before waiting for the other ranks.
+    const bool cuda = torch::Device(device_name).is_cuda();
+    const auto backends = available_backends();
+    const bool have =
+        std::find(backends.begin(), backends.end(), cuda ? "nccl" : "gloo") !=
+        backends.end();
+    check(
+        have || !cuda,
+        "--device ",
+        device_name,
+        " with --world-size ",
+        size,
+        " needs NCCL, and this LibTorch was built without it (Debian's "
+        "libtorch is CPU-only): train on --device cpu (Gloo) or build sdn "
+        "against a CUDA LibTorch");
+    check(
+        have || cuda,
+        "--world-size ",
+        size,
+        ": this sdn was built without Gloo (install libgloo-dev and rebuild)");
     HostPort hp;
     try {
       if (is_file_master(master)) {
@@ -315,7 +336,7 @@ struct Communicator::Impl {
         store = c10::make_intrusive<c10d::TCPStore>(hp.host, so);
       }
       store->setTimeout(timeout);
-      if (torch::Device(device_name).is_cuda()) {
+      if (cuda) {
 #ifdef USE_C10D_NCCL
         // Without it a dead peer leaves NCCL waiting forever (1.13 name,
         // then 2.x name); an explicit setting by the user wins.
@@ -328,14 +349,7 @@ struct Communicator::Impl {
             c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size, o));
         backend = "nccl";
 #else
-        fail(
-            "--device ",
-            device_name,
-            " with --world-size ",
-            size,
-            " needs NCCL, and this LibTorch was built without it (Debian's "
-            "libtorch is CPU-only): train on --device cpu (Gloo) or build sdn "
-            "against a CUDA LibTorch");
+        fail("unreachable: no NCCL");
 #endif
       } else {
 #ifdef USE_C10D_GLOO
@@ -356,11 +370,7 @@ struct Communicator::Impl {
             c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, o));
         backend = "gloo";
 #else
-        fail(
-            "--world-size ",
-            size,
-            ": this sdn was built without Gloo (install libgloo-dev and "
-            "rebuild)");
+        fail("unreachable: no Gloo");
 #endif
       }
     } catch (const sdn::Error&) {

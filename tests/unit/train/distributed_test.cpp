@@ -259,8 +259,11 @@ TEST(Distributed, CudaWithoutNcclIsRefusedClearly) {
   if (std::find(b.begin(), b.end(), "nccl") != b.end()) {
     GTEST_SKIP() << "this LibTorch has NCCL";
   }
-  const auto msg = error_of(
-      [] { Communicator comm(rank_options(0, store_file("cuda")), "cuda:0"); });
+  // Refused before the rendezvous: waiting for the absent rank 1 would end
+  // in a rendezvous error instead.
+  auto o = rank_options(0, "127.0.0.1:29533");
+  o.timeout_seconds = 2;
+  const auto msg = error_of([&] { Communicator comm(o, "cuda:0"); });
   EXPECT_NE(msg.find("needs NCCL"), std::string::npos) << msg;
 }
 
