@@ -1,14 +1,17 @@
 // The `sdn` command: wires the subcommands, catches every error and turns it
 // into one `error: ...` line and a non-zero exit.
 #include "commands.h"
+#include "config_file.h"
 
 #include "sdn/util/error.h"
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -35,7 +38,12 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   sdn::cli::register_commands(app);
   try {
-    app.parse(argc, argv);
+    // Subcommands' --config files (CLI11 reads only the main app's); then
+    // CLI11's vector parse, which takes the arguments in reverse order.
+    auto args = sdn::cli::expand_config_files(
+        app, std::vector<std::string>(argv + 1, argv + argc));
+    std::reverse(args.begin(), args.end());
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

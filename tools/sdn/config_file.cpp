@@ -1,0 +1,146 @@
+#include "config_file.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace sdn::cli {
+
+namespace {
+
+/// Whether `args[from..]` (up to a lone `--`) gives option `opt` by any of
+/// its long or short names.
+bool given_on_command_line(
+    const CLI::Option& opt,
+    const std::vector<std::string>& args,
+    size_t from) {
+  std::vector<std::string> names;
+  for (const auto& n : opt.get_lnames()) {
+    names.push_back("--" + n);
+  }
+  for (const auto& n : opt.get_snames()) {
+    names.push_back("-" + n);
+  }
+  for (size_t i = from; i < args.size() && args[i] != "--"; ++i) {
+    for (const auto& n : names) {
+      if (args[i] == n || args[i].rfind(n + "=", 0) == 0) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  return s;
+}
+
+} // namespace
+
+std::vector<std::string> expand_config_files(
+    CLI::App& app,
+    std::vector<std::string> args) {
+  // Walk down the subcommand chain named on the command line.
+  CLI::App* sub = &app;
+  size_t sub_at = args.size();
+  for (size_t i = 0; i < args.size() && args[i] != "--"; ++i) {
+    CLI::App* next = nullptr;
+    try {
+      next = sub->get_subcommand(args[i]);
+    } catch (const CLI::OptionNotFound&) {
+      next = nullptr;
+    }
+    if (next != nullptr) {
+      sub = next;
+      sub_at = i;
+    }
+  }
+  if (sub == &app) {
+    return args;
+  }
+  CLI::Option* config = sub->get_option_no_throw("--config");
+  if (config == nullptr) {
+    return args;
+  }
+  std::string file;
+  for (size_t i = sub_at + 1; i < args.size() && args[i] != "--"; ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      file = args[i + 1];
+    } else if (args[i].rfind("--config=", 0) == 0) {
+      file = args[i].substr(9);
+    }
+  }
+  if (file.empty()) {
+    return args;
+  }
+  if (!std::ifstream(file).good()) {
+    throw CLI::FileError("--config " + file + ": no such readable file");
+  }
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_file(file);
+  } catch (const CLI::Error& e) {
+    throw CLI::ConfigError(
+        "--config " + file + ": not a valid TOML file (" + e.what() + ")");
+  }
+  const std::string where = "--config " + file + ": ";
+  const std::string cmd = "`sdn " + sub->get_name() + "`";
+  std::vector<std::string> expanded;
+  for (const auto& item : items) {
+    if (item.name == "++" || item.name == "--" || !item.parents.empty()) {
+      const std::string section =
+          item.parents.empty() ? item.name : item.parents.front();
+      throw CLI::ConfigError(
+          where + "sections ([" + section +
+          "]) are not supported: put the keys of " + cmd + " at the top level");
+    }
+    CLI::Option* opt = sub->get_option_no_throw("--" + item.name);
+    if (opt == nullptr || opt == config) {
+      throw CLI::ConfigError(
+          where + "unknown key '" + item.name + "' for " + cmd +
+          " (keys are its long options without the dashes; see --help)");
+    }
+    if (given_on_command_line(*opt, args, sub_at + 1)) {
+      continue;
+    }
+    const std::string flag = opt->get_lnames().empty() ?
+        "-" + opt->get_snames().front() :
+        "--" + opt->get_lnames().front();
+    if (opt->get_expected_min() == 0) {
+      const std::string v =
+          item.inputs.empty() ? "true" : lower(item.inputs[0]);
+      if (v == "true" || v == "1" || v == "yes" || v == "on") {
+        expanded.push_back(flag);
+      } else if (!(v == "false" || v == "0" || v == "no" || v == "off")) {
+        throw CLI::ConfigError(
+            where + "key '" + item.name + "' is a flag: expected true or " +
+            "false, got '" + item.inputs[0] + "'");
+      }
+      continue;
+    }
+    if (item.inputs.empty()) {
+      throw CLI::ConfigError(where + "key '" + item.name + "' has no value");
+    }
+    if (item.inputs.size() == 1) {
+      // One token, so that a negative number is not taken for an option.
+      expanded.push_back(flag + "=" + item.inputs[0]);
+    } else {
+      expanded.push_back(flag);
+      for (const auto& v : item.inputs) {
+        expanded.push_back(v);
+      }
+    }
+  }
+  args.insert(
+      args.begin() + static_cast<std::ptrdiff_t>(sub_at + 1),
+      expanded.begin(),
+      expanded.end());
+  return args;
+}
+
+} // namespace sdn::cli

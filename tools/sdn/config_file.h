@@ -1,0 +1,29 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace sdn::cli {
+
+/// Expands `--config FILE` given to a subcommand into the options the TOML
+/// file holds, for `app.parse`.
+///
+/// CLI11 (2.1, Debian's) reads a `set_config` file only for the main app,
+/// never for a subcommand, so `sdn train --config F` and `sdn paper --config
+/// F` would silently ignore F. This reads F with CLI11's own TOML parser and
+/// inserts `--key value...` after the subcommand's name for every key, except
+/// keys also given on the command line: the command line wins. Booleans turn
+/// flags on (`true`) or leave them off (`false`); arrays become several
+/// values. An unknown key, a `[section]`, a missing or unreadable file, or
+/// a bad boolean throws `CLI::ConfigError`/`CLI::FileError` naming the file
+/// and the key. Arguments after a lone `--` (`sdn launch -n 2 -- train ...`)
+/// are left alone: the launched processes expand their own.
+///
+/// `args` excludes the program name and is in command-line order.
+std::vector<std::string> expand_config_files(
+    CLI::App& app,
+    std::vector<std::string> args);
+
+} // namespace sdn::cli
