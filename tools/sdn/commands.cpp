@@ -1,6 +1,10 @@
 #include "commands.h"
 
+#include "sdn/util/allocator.h"
 #include "sdn/util/threads.h"
+
+#include <cstdlib>
+#include <string>
 
 namespace sdn::cli {
 
@@ -11,6 +15,12 @@ GlobalOptions& global_options() {
 
 void apply_global_options() {
   configure_threads(global_options().threads);
+  // SDN_KEEP_FREED_MEMORY=0 keeps glibc's default malloc tuning (for A/B
+  // measurements; see docs/performance.md).
+  const char* keep = std::getenv("SDN_KEEP_FREED_MEMORY");
+  if (keep == nullptr || std::string(keep) != "0") {
+    keep_freed_memory();
+  }
 }
 
 // Each subcommand lives in its own file; declare and call its setup here.

@@ -1,10 +1,14 @@
 // The internal classifier of the original `aux_funcs.InternalClassifier`.
 #include "sdn/heads/internal_classifier.h"
 
+#include "sdn/heads/max_avg_pool.h"
+
 #include "sdn/models/cost.h"
 #include "sdn/util/error.h"
 
 #include <torch/nn/functional/pooling.h>
+
+#include <tuple>
 
 namespace sdn::heads {
 
@@ -78,8 +82,8 @@ torch::Tensor InternalClassifierImpl::forward(const torch::Tensor& x) {
   torch::Tensor avg_pooled = x;
   if (kernel_ > 1) {
     // Kernel 1 pools are identities (side 4): skip the two copies.
-    max_pooled = torch::max_pool2d(x, {kernel_, kernel_}, {kernel_, kernel_});
-    avg_pooled = torch::avg_pool2d(x, {kernel_, kernel_}, {kernel_, kernel_});
+    // Both pools in one pass over x (and one over its gradient) on CPU.
+    std::tie(max_pooled, avg_pooled) = max_avg_pool(x, kernel_);
   }
   // alpha * max + (1 - alpha) * avg in one kernel.
   return linear_(torch::lerp(avg_pooled, max_pooled, alpha_).flatten(1));

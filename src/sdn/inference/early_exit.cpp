@@ -94,14 +94,21 @@ void early_exit_batch(
       return;
     }
     if (keep.size() < m) {
-      // Compact: later blocks run on the remaining samples only. Keep the
-      // state's memory format (index_select returns a contiguous tensor).
-      const auto format = next.suggest_memory_format();
+      // Compact: later blocks run on the remaining samples only.
       const auto keep_t =
           torch::from_blob(
               keep.data(), {static_cast<int64_t>(keep.size())}, torch::kLong)
               .to(next.device());
-      next = next.index_select(0, keep_t).contiguous(format);
+      if (next.dim() == 4 &&
+          next.suggest_memory_format() == torch::MemoryFormat::ChannelsLast) {
+        // index_select returns a contiguous (NCHW) tensor: select in the
+        // NHWC view instead, so the state stays channels-last in one copy.
+        next = next.permute({0, 2, 3, 1})
+                   .index_select(0, keep_t)
+                   .permute({0, 3, 1, 2});
+      } else {
+        next = next.index_select(0, keep_t);
+      }
       for (size_t j = 0; j < keep.size(); ++j) {
         const auto i = static_cast<size_t>(keep[j]);
         active[j] = active[i];
