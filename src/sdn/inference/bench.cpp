@@ -1,4 +1,5 @@
 #include "sdn/inference/bench.h"
+#include "sdn/util/device.h"
 
 #include "sdn/inference/early_exit.h"
 #include "sdn/network/inference_copy.h"
@@ -103,7 +104,7 @@ std::vector<ExitBenchRow> bench_exit(
       network->num_exits(),
       " entries, got ",
       exit_cost.size());
-  const bool cuda = torch::Device(options.device).is_cuda();
+  const bool cuda = checked_device(options.device).is_cuda();
   std::vector<Build> builds;
   builds.push_back(make_build(
       network,
@@ -216,7 +217,7 @@ std::vector<StageRow> bench_stages(
       network->num_exits(),
       " entries, got ",
       exit_cost.size());
-  const bool cuda = torch::Device(options.device).is_cuda();
+  const bool cuda = checked_device(options.device).is_cuda();
   auto build = make_build(
       network,
       images,

@@ -1,4 +1,5 @@
 #include "sdn/inference/early_exit.h"
+#include "sdn/util/device.h"
 
 #include "sdn/data/loader.h"
 #include "sdn/network/inference_copy.h"
@@ -138,7 +139,7 @@ EarlyExitResult run_early_exit(
       exits,
       " entries, got ",
       exit_cost.size());
-  const torch::Device device(options.device);
+  const torch::Device device = checked_device(options.device);
   // An eval-mode copy, BN folded and channels-last as asked; the caller's
   // network is left as it is.
   network::InferenceCopyOptions copy_options;

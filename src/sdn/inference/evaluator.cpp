@@ -1,4 +1,5 @@
 #include "sdn/inference/evaluator.h"
+#include "sdn/util/device.h"
 
 #include "sdn/data/loader.h"
 #include "sdn/network/inference_copy.h"
@@ -26,7 +27,7 @@ torch::Tensor exit_probabilities(
     const data::DatasetInfo& info,
     const EvalOptions& options) {
   options.validate();
-  const torch::Device device(options.device);
+  const torch::Device device = checked_device(options.device);
   network::InferenceCopyOptions copy_options;
   copy_options.fold_batch_norm = options.fold_batch_norm;
   copy_options.channels_last = options.channels_last;

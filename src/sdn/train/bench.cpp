@@ -1,4 +1,5 @@
 #include "sdn/train/bench.h"
+#include "sdn/util/device.h"
 
 #include "sdn/network/memory_format.h"
 #include "sdn/network/sdn_network.h"
@@ -31,7 +32,7 @@ double median_of(std::vector<double> v) {
 
 TrainBenchResult bench_train_step(const TrainBenchOptions& options) {
   options.validate();
-  const torch::Device device(options.device);
+  const torch::Device device = checked_device(options.device);
   torch::manual_seed(1221);
   network::NetworkOptions no;
   no.backbone.arch = options.arch;

@@ -1,4 +1,5 @@
 #include "sdn/train/trainer.h"
+#include "sdn/util/device.h"
 
 #include "sdn/data/loader.h"
 #include "sdn/data/trigger.h"
@@ -57,7 +58,7 @@ class Run {
       const DistributedOptions& distributed)
       : config_(std::move(config)),
         hooks_(hooks),
-        device_(device_for_rank(config_.device, distributed)),
+        device_(checked_device(device_for_rank(config_.device, distributed))),
         comm_(distributed, device_.str()) {
     if (!comm_.is_main()) {
       hooks_.print_table = false;
