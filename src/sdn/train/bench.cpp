@@ -1,10 +1,10 @@
 #include "sdn/train/bench.h"
-#include "sdn/util/device.h"
 
 #include "sdn/network/memory_format.h"
 #include "sdn/network/sdn_network.h"
 #include "sdn/train/schedules.h"
 #include "sdn/train/trainer.h"
+#include "sdn/util/device.h"
 #include "sdn/util/error.h"
 #include "sdn/util/timer.h"
 

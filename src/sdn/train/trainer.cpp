@@ -1,5 +1,4 @@
 #include "sdn/train/trainer.h"
-#include "sdn/util/device.h"
 
 #include "sdn/data/loader.h"
 #include "sdn/data/trigger.h"
@@ -7,6 +6,7 @@
 #include "sdn/network/memory_format.h"
 #include "sdn/train/checkpoint.h"
 #include "sdn/train/schedules.h"
+#include "sdn/util/device.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 #include "sdn/util/progress.h"
