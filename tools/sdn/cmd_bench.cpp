@@ -25,13 +25,15 @@ struct BenchTrainCli {
 
 void run_bench_train(const BenchTrainCli& cli) {
   apply_global_options();
-  // The plain step has none of the optimisations: NCHW, zeroed gradients.
+  // The plain step has none of the optimisations: NCHW, zeroed gradients,
+  // the BLAS's own thread count.
   std::vector<train::TrainBenchOptions> variants = {cli.options};
   std::vector<std::string> names = {"optimised"};
   if (cli.compare) {
     auto plain = cli.options;
     plain.channels_last = false;
     plain.set_to_none = false;
+    plain.library_blas_threads = true;
     variants.push_back(plain);
     names.emplace_back("plain");
   }
@@ -47,6 +49,7 @@ void run_bench_train(const BenchTrainCli& cli) {
          {"channels_last", o.channels_last},
          {"set_to_none", o.set_to_none},
          {"threads", at::get_num_threads()},
+         {"blas_threads", results[v].blas_threads},
          {"images_per_second", results[v].images_per_second},
          {"median_images_per_second", results[v].median}});
   }
@@ -96,7 +99,8 @@ void setup_bench(CLI::App& app) {
       "Images/s of full SDN-training steps (forward through every exit, "
       "weighted loss, backward, SGD) on a random batch, optimised "
       "(channels-last unless --no-channels-last, gradients dropped instead of "
-      "zeroed unless --zero-grad) and plain (NCHW, zeroed gradients) in the "
+      "zeroed unless --zero-grad, single-threaded BLAS unless --threaded-blas) "
+      "and plain (NCHW, zeroed gradients, the BLAS's default threads) in the "
       "same process.\n"
       "Example: sdn bench train --arch resnet56 --batch-size 128");
   auto& o = cli->options;
@@ -127,6 +131,10 @@ void setup_bench(CLI::App& app) {
       "!--zero-grad",
       o.set_to_none,
       "Optimised run zeroes gradients instead of dropping them");
+  t->add_flag(
+      "--threaded-blas",
+      o.library_blas_threads,
+      "Optimised run keeps the BLAS's default thread count");
   t->add_flag("!--no-compare", cli->compare, "Skip the plain comparison run");
   t->add_option("--device", o.device, "cpu or cuda")->capture_default_str();
   t->add_flag("--json", cli->json, "JSON output");

@@ -6,6 +6,7 @@
 #include "sdn/train/trainer.h"
 #include "sdn/util/device.h"
 #include "sdn/util/error.h"
+#include "sdn/util/threads.h"
 #include "sdn/util/timer.h"
 
 #include <torch/torch.h>
@@ -28,10 +29,29 @@ double median_of(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+/// Restores the BLAS thread count in force when it was made.
+class BlasThreadsGuard {
+ public:
+  explicit BlasThreadsGuard(bool library_default) : saved_(blas_threads()) {
+    if (library_default) {
+      set_blas_threads(0);
+    }
+  }
+  ~BlasThreadsGuard() { set_blas_threads(saved_); }
+  BlasThreadsGuard(const BlasThreadsGuard&) = delete;
+  BlasThreadsGuard& operator=(const BlasThreadsGuard&) = delete;
+  BlasThreadsGuard(BlasThreadsGuard&&) = delete;
+  BlasThreadsGuard& operator=(BlasThreadsGuard&&) = delete;
+
+ private:
+  int saved_;
+};
+
 } // namespace
 
 TrainBenchResult bench_train_step(const TrainBenchOptions& options) {
   options.validate();
+  const BlasThreadsGuard blas_guard(options.library_blas_threads);
   const torch::Device device = checked_device(options.device);
   torch::manual_seed(1221);
   network::NetworkOptions no;
@@ -77,6 +97,7 @@ TrainBenchResult bench_train_step(const TrainBenchOptions& options) {
     step();
   }
   TrainBenchResult result;
+  result.blas_threads = blas_threads();
   for (int64_t r = 0; r < options.repetitions; ++r) {
     Timer timer;
     for (int64_t i = 0; i < options.steps; ++i) {
@@ -98,6 +119,7 @@ std::vector<TrainBenchResult> bench_train_variants(
   for (int64_t r = 0; r < rounds; ++r) {
     for (size_t v = 0; v < variants.size(); ++v) {
       const auto one = bench_train_step(variants[v]);
+      results[v].blas_threads = one.blas_threads;
       auto& all = results[v].images_per_second;
       all.insert(
           all.end(),

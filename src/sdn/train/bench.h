@@ -20,6 +20,10 @@ struct TrainBenchOptions {
   bool channels_last = true; ///< NHWC weights and images.
   /// Drop gradients before each step (clear_gradients) instead of zeroing.
   bool set_to_none = true;
+  /// Run the BLAS with its own default thread count (as LibTorch leaves it)
+  /// instead of the count configure_threads set: one thread unless
+  /// OPENBLAS_NUM_THREADS is set.
+  bool library_blas_threads = false;
   std::string device = "cpu";
 
   /// Throws sdn::Error naming the first bad parameter.
@@ -30,6 +34,7 @@ struct TrainBenchOptions {
 struct TrainBenchResult {
   std::vector<double> images_per_second;
   double median = 0;
+  int blas_threads = 0; ///< BLAS threads during the run; 0: unknown BLAS.
 };
 
 /// Times full training steps as the trainer runs them (forward through every
