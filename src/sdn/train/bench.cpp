@@ -37,7 +37,9 @@ class BlasThreadsGuard {
       set_blas_threads(0);
     }
   }
-  ~BlasThreadsGuard() { set_blas_threads(saved_); }
+  ~BlasThreadsGuard() {
+    set_blas_threads(saved_);
+  }
   BlasThreadsGuard(const BlasThreadsGuard&) = delete;
   BlasThreadsGuard& operator=(const BlasThreadsGuard&) = delete;
   BlasThreadsGuard(BlasThreadsGuard&&) = delete;
