@@ -46,6 +46,21 @@ assert [r["variant"] for r in rows[:3]] == ["cnn", "sdn-all-exits", "early-exit"
 assert len(rows) == 6 and all(r["images_per_second"] > 0 for r in rows)
 assert all(r["relative_time"] == 1.0 for r in rows if r["variant"] == "cnn")
 PY
+# The training-step benchmark: optimised and plain rows; the optimised run
+# has the single BLAS thread sdn sets, the plain one the BLAS's default.
+tiny=(--batch-size 4 --channels 1 --steps 1 --repetitions 1 --warmup 0)
+env -u OPENBLAS_NUM_THREADS "$sdn" --threads 1 bench train "${tiny[@]}" \
+  --json > "$dir/bench-train.json"
+/usr/bin/python3 - "$dir/bench-train.json" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert [r["variant"] for r in rows] == ["optimised", "plain"], rows
+assert all(r["median_images_per_second"] > 0 for r in rows)
+assert rows[0]["channels_last"] and not rows[1]["channels_last"]
+if rows[1]["blas_threads"] > 0:  # OpenBLAS: its thread count is known
+    assert rows[0]["blas_threads"] == 1, rows
+PY
+"$sdn" --threads 1 bench train "${tiny[@]}" --no-compare | grep -q '^optimised '
 # Bad input: one error line naming the problem, non-zero exit.
 expect_error() {
   local pattern="$1"; shift

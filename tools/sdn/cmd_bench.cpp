@@ -64,19 +64,22 @@ void run_bench_train(const BenchTrainCli& cli) {
       static_cast<long long>(at::get_num_threads()),
       static_cast<long long>(cli.rounds));
   std::printf(
-      "%-16s %-10s %5s %6s %12s\n",
+      "%-16s %-10s %5s %6s %5s %12s\n",
       "variant",
       "arch",
       "sdn",
       "batch",
+      "blas",
       "median img/s");
   for (const auto& row : out) {
+    const int blas = row["blas_threads"].get<int>();
     std::printf(
-        "%-16s %-10s %5s %6lld %12.1f\n",
+        "%-16s %-10s %5s %6lld %5s %12.1f\n",
         row["variant"].get<std::string>().c_str(),
         row["arch"].get<std::string>().c_str(),
         row["sdn"].get<bool>() ? "yes" : "no",
         static_cast<long long>(row["batch_size"].get<int64_t>()),
+        blas > 0 ? std::to_string(blas).c_str() : "?",
         row["median_images_per_second"].get<double>());
   }
   if (plain > 0) {

@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
   app.add_option(
          "--threads",
          sdn::cli::global_options().threads,
-         "Intra-op threads (default: one per core)")
+         "Intra-op threads (default: one per core); the BLAS runs one "
+         "thread unless OPENBLAS_NUM_THREADS is set")
       ->check(CLI::NonNegativeNumber);
   sdn::cli::register_commands(app);
   try {
