@@ -2,10 +2,11 @@
 // two ranks match one process with twice the batch, a two-rank SDN run
 // checkpoints and resumes, a killed rank stops the others with an error, and
 // `sdn launch` stops every rank when one fails or it is signalled.
+#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/network/sdn_network.h"
-#include "sdn/train/checkpoint.h"
 #include "sdn/train/trainer.h"
 #include "sdn/util/files.h"
+#include "temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -30,10 +31,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 std::string temp_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("sdn_dist_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
+  return sdn::testing::unique_temp_dir("dist_" + name);
 }
 
 // The tiny synthetic problem every run here trains on.
@@ -225,10 +223,10 @@ TEST(Distributed, TwoRanksMatchOneProcessWithTwiceTheBatch) {
       0)
       << sdn::read_file(dir + "/one.log");
 
-  sdn::train::CheckpointMeta meta;
-  auto two = sdn::train::load_network(dir + "/two/last", meta);
-  auto one = sdn::train::load_network(dir + "/one/last");
-  auto cnn = sdn::train::load_network(dir + "/cnn/last");
+  sdn::checkpoint::CheckpointMeta meta;
+  auto two = sdn::checkpoint::load_network(dir + "/two/last", meta);
+  auto one = sdn::checkpoint::load_network(dir + "/one/last");
+  auto cnn = sdn::checkpoint::load_network(dir + "/cnn/last");
   // The ICs both runs started from: built after seeding with the default
   // --seed, as the trainer does.
   torch::manual_seed(1221);
@@ -301,7 +299,7 @@ TEST(Distributed, TwoRankSdnTrainingCheckpointsAndResumes) {
       data_args());
   ASSERT_EQ(run_sdn(args, dir + "/first.log"), 0)
       << sdn::read_file(dir + "/first.log");
-  const auto meta = sdn::train::read_checkpoint_meta(dir + "/run/last");
+  const auto meta = sdn::checkpoint::read_checkpoint_meta(dir + "/run/last");
   EXPECT_EQ(meta.epoch(), 1);
   EXPECT_TRUE(meta.with_ics());
   EXPECT_EQ(meta.json["world_size"], 2);
@@ -317,7 +315,8 @@ TEST(Distributed, TwoRankSdnTrainingCheckpointsAndResumes) {
           dir + "/resume.log"),
       0)
       << sdn::read_file(dir + "/resume.log");
-  EXPECT_EQ(sdn::train::read_checkpoint_meta(dir + "/run/last").epoch(), 2);
+  EXPECT_EQ(
+      sdn::checkpoint::read_checkpoint_meta(dir + "/run/last").epoch(), 2);
   const auto m = metrics(dir + "/run");
   ASSERT_EQ(m.size(), 2u);
   EXPECT_EQ(m[1]["val_accuracy"].size(), 7u);
@@ -356,7 +355,8 @@ TEST(Distributed, AKilledRankStopsRankZeroAndTheRunResumes) {
   EXPECT_NE(log.find("error: rank 0 of 2"), std::string::npos) << log;
 
   // The run continues from its last checkpoint.
-  const int64_t done = sdn::train::read_checkpoint_meta(out + "/last").epoch();
+  const int64_t done =
+      sdn::checkpoint::read_checkpoint_meta(out + "/last").epoch();
   ASSERT_EQ(
       run_sdn(
           {"launch",
@@ -371,7 +371,8 @@ TEST(Distributed, AKilledRankStopsRankZeroAndTheRunResumes) {
           dir + "/resume.log"),
       0)
       << sdn::read_file(dir + "/resume.log");
-  EXPECT_EQ(sdn::train::read_checkpoint_meta(out + "/last").epoch(), done + 1);
+  EXPECT_EQ(
+      sdn::checkpoint::read_checkpoint_meta(out + "/last").epoch(), done + 1);
 }
 
 TEST(Distributed, LaunchStopsEveryRankWhenOneFailsOrOnASignal) {

@@ -1,10 +1,11 @@
 // Tiny synthetic training runs in each mode, resume equivalence, the clean
 // IC-only variant, and bad checkpoints.
+#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/network/sdn_network.h"
-#include "sdn/train/checkpoint.h"
 #include "sdn/train/trainer.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
+#include "temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -12,24 +13,23 @@
 #include <filesystem>
 
 namespace fs = std::filesystem;
-using sdn::train::Mode;
-using sdn::train::TrainConfig;
+using sdn::checkpoint::Mode;
+using sdn::checkpoint::TrainConfig;
 
 namespace {
 
 constexpr int64_t kClasses = 4;
 
 std::string temp_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / ("sdn_train_" + name);
-  fs::remove_all(dir);
-  return dir.string();
+  // A path inside a fresh unique folder; the run creates it.
+  return sdn::testing::unique_temp_dir("train_" + name) + "/run";
 }
 
 TrainConfig tiny(Mode mode, const std::string& out) {
   TrainConfig c;
   c.arch = "resnet56";
   c.mode = mode;
-  sdn::train::apply_recipe(c);
+  sdn::checkpoint::apply_recipe(c);
   c.data.name = "synthetic";
   c.data.synthetic_train = 512;
   c.data.synthetic_test = 64;
@@ -102,7 +102,7 @@ TEST_F(TrainModes, CnnLearns) {
   EXPECT_LT(cnn_.history.back().loss, cnn_.history.front().loss);
   ASSERT_EQ(cnn_.history.back().val_accuracy.size(), 1u);
   EXPECT_GT(cnn_.history.back().val_accuracy[0], 100.0 / kClasses + 15);
-  auto meta = sdn::train::read_checkpoint_meta(cnn_dir_ + "/last");
+  auto meta = sdn::checkpoint::read_checkpoint_meta(cnn_dir_ + "/last");
   EXPECT_EQ(meta.epoch(), 5);
   EXPECT_FALSE(meta.with_ics());
   EXPECT_TRUE(sdn::path_exists(cnn_dir_ + "/best/model.pt"));
@@ -119,8 +119,8 @@ TEST_F(TrainModes, IcOnlyTrainsEveryIcAboveChance) {
     EXPECT_GT(acc, 100.0 / kClasses + 10);
   }
   // The original keeps the frozen backbone in train mode: BN stats drift.
-  auto cnn = sdn::train::load_network(cnn_dir_ + "/last");
-  auto ic = sdn::train::load_network(c.out + "/last");
+  auto cnn = sdn::checkpoint::load_network(cnn_dir_ + "/last");
+  auto ic = sdn::checkpoint::load_network(c.out + "/last");
   bool drift = false;
   auto cb = cnn->backbone()->named_buffers();
   for (const auto& item : ic->backbone()->named_buffers()) {
@@ -140,8 +140,8 @@ TEST_F(TrainModes, CleanIcOnlyLeavesBackboneBitIdentical) {
   c.epochs = 1;
   c.ic_only_clean = true;
   sdn::train::run_training(c, quiet());
-  auto cnn = sdn::train::load_network(cnn_dir_ + "/last");
-  auto ic = sdn::train::load_network(c.out + "/last");
+  auto cnn = sdn::checkpoint::load_network(cnn_dir_ + "/last");
+  auto ic = sdn::checkpoint::load_network(c.out + "/last");
   expect_same_state(*cnn->backbone(), *ic->backbone());
 }
 
@@ -176,7 +176,7 @@ TEST_F(TrainModes, BadCheckpointsAreRejectedByName) {
   sdn::write_file_atomic(corrupt + "/model.pt", "garbage");
   EXPECT_NE(
       error_of([&] {
-        sdn::train::load_network(corrupt);
+        sdn::checkpoint::load_network(corrupt);
       }).find(corrupt + "/model.pt"),
       std::string::npos);
   // Missing sidecar field.
@@ -184,7 +184,7 @@ TEST_F(TrainModes, BadCheckpointsAreRejectedByName) {
   meta.erase("arch");
   sdn::write_json_atomic(corrupt + "/meta.json", meta);
   EXPECT_NE(
-      error_of([&] { sdn::train::load_network(corrupt); }).find("'arch'"),
+      error_of([&] { sdn::checkpoint::load_network(corrupt); }).find("'arch'"),
       std::string::npos);
   // A fresh run refuses a directory that already holds one.
   EXPECT_NE(
@@ -226,8 +226,8 @@ TEST(Train, ResumeEqualsUninterruptedRun) {
   EXPECT_TRUE(rest.finished);
   EXPECT_EQ(rest.history.size(), 1u);
 
-  auto a = sdn::train::load_network(full.out + "/last");
-  auto b = sdn::train::load_network(part.out + "/last");
+  auto a = sdn::checkpoint::load_network(full.out + "/last");
+  auto b = sdn::checkpoint::load_network(part.out + "/last");
   expect_same_state(*a, *b);
   // metrics.jsonl holds both epochs once.
   const auto lines = sdn::read_file(part.out + "/metrics.jsonl");

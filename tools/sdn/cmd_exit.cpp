@@ -8,7 +8,7 @@
 #include "sdn/inference/bench.h"
 #include "sdn/inference/early_exit.h"
 #include "sdn/inference/trace_builder.h"
-#include "sdn/train/checkpoint.h"
+#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/util/error.h"
 
 #include <nlohmann/json.hpp>
@@ -57,8 +57,8 @@ void run_exit(ExitCli& cli) {
   apply_global_options();
   cli.options.no_exit = analysis::parse_no_exit_rule(cli.no_exit);
   const double q = choose_threshold(cli);
-  train::CheckpointMeta meta;
-  auto network = train::load_network(cli.checkpoint, meta);
+  checkpoint::CheckpointMeta meta;
+  auto network = checkpoint::load_network(cli.checkpoint, meta);
   check(
       network->num_ics() > 0,
       "--checkpoint ",
@@ -166,8 +166,8 @@ void print_stages(
 
 void run_bench_exit(const BenchExitCli& cli) {
   apply_global_options();
-  train::CheckpointMeta meta;
-  auto network = train::load_network(cli.checkpoint, meta);
+  checkpoint::CheckpointMeta meta;
+  auto network = checkpoint::load_network(cli.checkpoint, meta);
   auto config = meta.config();
   if (!cli.data_dir.empty()) {
     config.data.data_dir = cli.data_dir;

@@ -5,7 +5,7 @@
 #include "commands.h"
 
 #include "sdn/util/error.h"
-#include "sdn/util/threads.h"
+#include "sdn/device/threads.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

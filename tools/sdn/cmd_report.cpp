@@ -5,7 +5,7 @@
 #include "sdn/analysis/early_exit.h"
 #include "sdn/report/console.h"
 #include "sdn/report/html.h"
-#include "sdn/report/image_grids.h"
+#include "sdn/app/image_grids.h"
 #include "sdn/report/report.h"
 
 #include <nlohmann/json.hpp>
@@ -53,8 +53,8 @@ void run_report(const ReportArgs& args) {
     section.report = result;
     data::DatasetInfo info;
     std::string why;
-    if (const auto images = report::trace_images(inputs.trace, info, why)) {
-      section.grids = report::make_image_grids(
+    if (const auto images = app::trace_images(inputs.trace, info, why)) {
+      section.grids = app::make_image_grids(
           inputs.trace, *images, info, args.grid_images);
     } else {
       std::fprintf(stderr, "warning: no image grids: %s\n", why.c_str());

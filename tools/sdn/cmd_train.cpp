@@ -16,7 +16,7 @@ namespace sdn::cli {
 namespace {
 
 struct TrainCli {
-  train::TrainConfig config;
+  checkpoint::TrainConfig config;
   train::DistributedOptions dist;
   CLI::Option* world_size_opt = nullptr;
   CLI::Option* rank_opt = nullptr;
@@ -80,8 +80,8 @@ void run_train(TrainCli& cli) {
     return;
   }
   auto& config = cli.config;
-  config.mode = train::parse_mode(cli.mode);
-  train::apply_recipe(config);
+  config.mode = checkpoint::parse_mode(cli.mode);
+  checkpoint::apply_recipe(config);
   if (cli.epochs_opt->count() > 0) {
     config.epochs = cli.epochs;
   }
@@ -100,8 +100,8 @@ void run_train(TrainCli& cli) {
         "--optimizer must be sgd or adam, got '",
         cli.optimizer,
         "'");
-    config.optimizer = cli.optimizer == "sgd" ? train::OptimizerKind::kSgd :
-                                                train::OptimizerKind::kAdam;
+    config.optimizer = cli.optimizer == "sgd" ? checkpoint::OptimizerKind::kSgd :
+                                                checkpoint::OptimizerKind::kAdam;
   }
   report(train::run_training(config, {}, dist), dist);
 }

@@ -1,7 +1,7 @@
 #include "commands.h"
 
 #include "sdn/util/allocator.h"
-#include "sdn/util/threads.h"
+#include "sdn/device/threads.h"
 
 #include <cstdlib>
 #include <string>

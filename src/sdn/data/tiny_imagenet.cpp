@@ -5,7 +5,7 @@
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 #include "sdn/util/progress.h"
-#include "sdn/util/threads.h"
+#include "sdn/device/threads.h"
 
 // jpeglib.h uses size_t and FILE without including their headers.
 #include <cstddef>

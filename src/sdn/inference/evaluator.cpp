@@ -3,7 +3,7 @@
 #include "sdn/data/loader.h"
 #include "sdn/network/inference_copy.h"
 #include "sdn/network/memory_format.h"
-#include "sdn/util/device.h"
+#include "sdn/device/device.h"
 #include "sdn/util/error.h"
 #include "sdn/util/progress.h"
 

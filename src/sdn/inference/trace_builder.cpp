@@ -1,6 +1,6 @@
 #include "sdn/inference/trace_builder.h"
 
-#include "sdn/train/checkpoint.h"
+#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/util/error.h"
 
 #include <torch/torch.h>
@@ -55,8 +55,8 @@ std::vector<double> relative_exit_costs(
 
 analysis::ExitTrace evaluate_checkpoint(const TraceOptions& options) {
   options.validate();
-  train::CheckpointMeta meta;
-  auto network = train::load_network(options.checkpoint, meta);
+  checkpoint::CheckpointMeta meta;
+  auto network = checkpoint::load_network(options.checkpoint, meta);
   auto config = meta.config();
   if (!options.data_dir.empty()) {
     config.data.data_dir = options.data_dir;
@@ -96,9 +96,9 @@ analysis::ExitTrace evaluate_checkpoint(const TraceOptions& options) {
   trace.meta = {
       {"arch", meta.arch()},
       {"dataset", meta.dataset()},
-      {"mode", train::mode_name(meta.mode())},
+      {"mode", checkpoint::mode_name(meta.mode())},
       {"epoch", meta.epoch()},
-      {"data", train::to_json(config.data)},
+      {"data", checkpoint::to_json(config.data)},
       {"max_samples", options.max_samples},
       {"trigger", options.trigger},
   };

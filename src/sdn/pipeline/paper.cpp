@@ -4,9 +4,9 @@
 #include "sdn/inference/trace_builder.h"
 #include "sdn/report/console.h"
 #include "sdn/report/html.h"
-#include "sdn/report/image_grids.h"
+#include "sdn/app/image_grids.h"
 #include "sdn/report/report.h"
-#include "sdn/train/checkpoint.h"
+#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/train/trainer.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
@@ -33,20 +33,20 @@ void stage(const std::string& what) {
   std::fflush(stderr);
 }
 
-train::TrainConfig base_config(
+checkpoint::TrainConfig base_config(
     const PaperOptions& o,
-    train::Mode mode,
+    checkpoint::Mode mode,
     const std::string& dir) {
-  train::TrainConfig c;
+  checkpoint::TrainConfig c;
   c.arch = o.arch;
   c.mode = mode;
-  train::apply_recipe(c);
+  checkpoint::apply_recipe(c);
   c.data = o.data;
   c.out = dir;
   c.seed = o.seed;
   c.device = o.device;
   c.batch_size = o.batch_size;
-  if (mode == train::Mode::kIcOnly) {
+  if (mode == checkpoint::Mode::kIcOnly) {
     c.epochs = o.ic_epochs;
     c.lr = o.ic_lr;
     c.milestones = o.ic_milestones;
@@ -60,10 +60,10 @@ train::TrainConfig base_config(
 }
 
 // Trains, resumes or skips one stage; returns the `last` checkpoint.
-std::string train_stage(const train::TrainConfig& config) {
+std::string train_stage(const checkpoint::TrainConfig& config) {
   const std::string last = config.out + "/last";
   if (train::has_run(config.out)) {
-    const auto meta = train::read_checkpoint_meta(last);
+    const auto meta = checkpoint::read_checkpoint_meta(last);
     if (meta.epoch() >= meta.config().epochs) {
       std::fprintf(
           stderr,
@@ -91,7 +91,7 @@ std::string trace_stage(
     const std::string& dir,
     int64_t max_samples,
     const std::string& device) {
-  const auto meta = train::read_checkpoint_meta(checkpoint);
+  const auto meta = checkpoint::read_checkpoint_meta(checkpoint);
   if (path_exists(dir + "/meta.json")) {
     const auto existing = read_json(dir + "/meta.json");
     if (existing.value("epoch", int64_t{-1}) == meta.epoch() &&
@@ -278,16 +278,16 @@ PaperResult run_paper(const PaperOptions& o) {
 
   stage("1/6 CNN training (" + o.arch + " on " + o.data.name + ")");
   const auto cnn =
-      train_stage(base_config(o, train::Mode::kCnn, o.out + "/cnn"));
+      train_stage(base_config(o, checkpoint::Mode::kCnn, o.out + "/cnn"));
 
   stage("2/6 IC-only training: internal classifiers on the frozen CNN");
-  auto ic_config = base_config(o, train::Mode::kIcOnly, o.out + "/ic_only");
+  auto ic_config = base_config(o, checkpoint::Mode::kIcOnly, o.out + "/ic_only");
   ic_config.from = cnn;
   const auto ic_only = train_stage(ic_config);
 
   stage("3/6 SDN training from the CNN's initialisation");
   const auto sdn =
-      train_stage(base_config(o, train::Mode::kSdn, o.out + "/sdn"));
+      train_stage(base_config(o, checkpoint::Mode::kSdn, o.out + "/sdn"));
 
   stage("4/6 Exit traces (validation, test, train sample)");
   trace_stage(cnn, "test", traces + "/cnn-test", o.test_samples, o.device);
@@ -327,9 +327,9 @@ PaperResult run_paper(const PaperOptions& o) {
     section.report = r;
     data::DatasetInfo info;
     std::string why;
-    if (const auto images = report::trace_images(inputs.trace, info, why)) {
+    if (const auto images = app::trace_images(inputs.trace, info, why)) {
       section.grids =
-          report::make_image_grids(inputs.trace, *images, info, o.grid_images);
+          app::make_image_grids(inputs.trace, *images, info, o.grid_images);
     } else {
       std::fprintf(stderr, "warning: no image grids: %s\n", why.c_str());
     }

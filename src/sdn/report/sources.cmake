@@ -1,7 +1,6 @@
 # Sources of the report area.
 list(APPEND SDN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/console.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/image_grids.cpp
   ${CMAKE_CURRENT_LIST_DIR}/report.cpp
   ${CMAKE_CURRENT_LIST_DIR}/html.cpp
   ${CMAKE_CURRENT_LIST_DIR}/html_analyses.cpp

@@ -4,9 +4,9 @@
 #include "sdn/data/trigger.h"
 #include "sdn/inference/evaluator.h"
 #include "sdn/network/memory_format.h"
-#include "sdn/train/checkpoint.h"
+#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/train/schedules.h"
-#include "sdn/util/device.h"
+#include "sdn/device/device.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 #include "sdn/util/progress.h"
@@ -53,7 +53,7 @@ std::string format_list(const std::vector<double>& v, int precision) {
 // The state of one run: everything an epoch needs.
 class Run {
  public:
-  Run(TrainConfig config,
+  Run(checkpoint::TrainConfig config,
       const TrainHooks& hooks,
       const DistributedOptions& distributed)
       : config_(std::move(config)),
@@ -74,19 +74,19 @@ class Run {
     options.backbone.in_channels = splits_.info.channels;
     options.backbone.input_side = splits_.info.side;
     options.backbone.num_classes = splits_.info.num_classes;
-    options.with_ics = config_.mode != Mode::kCnn;
+    options.with_ics = config_.mode != checkpoint::Mode::kCnn;
     // The backbone is built first from the same seed, so an SDN run starts
     // from exactly the CNN run's initial backbone (spec 8.1).
     net_ = network::SdnNetwork(options);
-    if (config_.mode == Mode::kIcOnly) {
-      CheckpointMeta from_meta;
-      auto cnn = load_network(config_.from, from_meta);
+    if (config_.mode == checkpoint::Mode::kIcOnly) {
+      checkpoint::CheckpointMeta from_meta;
+      auto cnn = checkpoint::load_network(config_.from, from_meta);
       check(
-          !from_meta.with_ics() && from_meta.mode() == Mode::kCnn,
+          !from_meta.with_ics() && from_meta.mode() == checkpoint::Mode::kCnn,
           "--from ",
           config_.from,
           ": IC-only training needs a CNN checkpoint, got a ",
-          mode_name(from_meta.mode()),
+          checkpoint::mode_name(from_meta.mode()),
           " checkpoint");
       check(
           from_meta.arch() == config_.arch,
@@ -113,9 +113,9 @@ class Run {
   }
 
   void prepare_resume(const std::string& out_dir) {
-    CheckpointMeta meta;
+    checkpoint::CheckpointMeta meta;
     const std::string last = out_dir + "/last";
-    net_ = load_network(last, meta);
+    net_ = checkpoint::load_network(last, meta);
     const auto saved = meta.config();
     config_.arch = saved.arch;
     const std::string device = config_.device;
@@ -126,7 +126,7 @@ class Run {
     config_.out = out_dir;
     load_data();
     build_optimizer();
-    const std::string opt_file = resolve_checkpoint_dir(last) + "/optimizer.pt";
+    const std::string opt_file = checkpoint::resolve_checkpoint_dir(last) + "/optimizer.pt";
     check(
         path_exists(opt_file),
         opt_file,
@@ -168,7 +168,7 @@ class Run {
     if (config_.channels_last) {
       network::to_channels_last(*net_);
     }
-    if (config_.mode == Mode::kIcOnly) {
+    if (config_.mode == checkpoint::Mode::kIcOnly) {
       for (auto& p : net_->backbone_parameters()) {
         p.set_requires_grad(false);
       }
@@ -243,10 +243,10 @@ class Run {
 
   void build_optimizer() {
     const double wd = config_.weight_decay;
-    if (config_.optimizer == OptimizerKind::kAdam) {
+    if (config_.optimizer == checkpoint::OptimizerKind::kAdam) {
       // One parameter group per IC, as the original (spec 8.3).
       std::vector<torch::optim::OptimizerParamGroup> groups;
-      if (config_.mode == Mode::kIcOnly) {
+      if (config_.mode == checkpoint::Mode::kIcOnly) {
         for (int64_t i = 0; i < net_->num_ics(); ++i) {
           groups.emplace_back(net_->ic_parameters(i));
         }
@@ -257,7 +257,7 @@ class Run {
           groups, torch::optim::AdamOptions(config_.lr).weight_decay(wd));
     } else {
       std::vector<torch::Tensor> params;
-      if (config_.mode == Mode::kIcOnly) {
+      if (config_.mode == checkpoint::Mode::kIcOnly) {
         for (int64_t i = 0; i < net_->num_ics(); ++i) {
           for (auto& p : net_->ic_parameters(i)) {
             params.push_back(p);
@@ -288,7 +288,7 @@ class Run {
 
   void set_train_mode() {
     net_->train();
-    if (config_.mode == Mode::kIcOnly && config_.ic_only_clean) {
+    if (config_.mode == checkpoint::Mode::kIcOnly && config_.ic_only_clean) {
       net_->backbone()->eval();
     }
   }
@@ -297,7 +297,7 @@ class Run {
     EpochMetrics m;
     m.epoch = epoch;
     m.lr = lr_at_epoch(config_.lr, config_.milestones, config_.gamma, epoch);
-    if (config_.mode == Mode::kSdn) {
+    if (config_.mode == checkpoint::Mode::kSdn) {
       m.ic_weights =
           ic_weights_at_epoch(epoch, config_.epochs, net_->num_ics());
     }
@@ -452,7 +452,7 @@ class Run {
     }
     write_file_atomic(config_.out + "/metrics.jsonl", all);
 
-    auto meta = make_checkpoint_meta(net_, config_, epoch, to_json(m));
+    auto meta = checkpoint::make_checkpoint_meta(net_, config_, epoch, to_json(m));
     meta["best_val_accuracy"] = best_val_;
     meta["world_size"] = comm_.world_size();
     std::ostringstream opt;
@@ -463,9 +463,9 @@ class Run {
     }
     // Checkpoints are written from the CPU so they load anywhere.
     net_->to(torch::kCPU);
-    write_checkpoint(config_.out + "/last", net_, meta, opt.str());
+    checkpoint::write_checkpoint(config_.out + "/last", net_, meta, opt.str());
     if (is_best) {
-      write_checkpoint(config_.out + "/best", net_, meta, "");
+      checkpoint::write_checkpoint(config_.out + "/best", net_, meta, "");
     }
     net_->to(device_);
   }
@@ -500,7 +500,7 @@ class Run {
     std::fflush(stdout);
   }
 
-  TrainConfig config_;
+  checkpoint::TrainConfig config_;
   TrainHooks hooks_;
   torch::Device device_;
   Communicator comm_;
@@ -528,7 +528,7 @@ nlohmann::json to_json(const EpochMetrics& m) {
 }
 
 torch::Tensor training_loss(
-    Mode mode,
+    checkpoint::Mode mode,
     const std::vector<torch::Tensor>& outputs,
     const torch::Tensor& labels,
     const std::vector<double>& tau) {
@@ -536,9 +536,9 @@ torch::Tensor training_loss(
   check(!outputs.empty(), "training_loss: no outputs");
   const size_t ics = outputs.size() - 1;
   switch (mode) {
-    case Mode::kCnn:
+    case checkpoint::Mode::kCnn:
       return F::cross_entropy(outputs.back(), labels);
-    case Mode::kSdn: {
+    case checkpoint::Mode::kSdn: {
       check(
           tau.size() == ics,
           "training_loss: ",
@@ -552,7 +552,7 @@ torch::Tensor training_loss(
       }
       return loss;
     }
-    case Mode::kIcOnly: {
+    case checkpoint::Mode::kIcOnly: {
       check(ics > 0, "training_loss: IC-only training needs ICs");
       auto loss = F::cross_entropy(outputs[0], labels);
       for (size_t i = 1; i < ics; ++i) {
@@ -578,7 +578,7 @@ bool has_run(const std::string& out_dir) {
 }
 
 TrainResult run_training(
-    const TrainConfig& config,
+    const checkpoint::TrainConfig& config,
     const TrainHooks& hooks,
     const DistributedOptions& distributed) {
   config.validate();
@@ -607,7 +607,7 @@ TrainResult resume_training(
       "--resume ",
       out_dir,
       ": no training run to resume there (no last/meta.json)");
-  TrainConfig config;
+  checkpoint::TrainConfig config;
   config.device = device;
   config.stop_after = stop_after;
   Run run(config, hooks, distributed);

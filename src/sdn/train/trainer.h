@@ -1,6 +1,6 @@
 #pragma once
 
-#include "sdn/train/config.h"
+#include "sdn/checkpoint/config.h"
 #include "sdn/train/distributed.h"
 
 #include <nlohmann/json.hpp>
@@ -49,7 +49,7 @@ struct TrainHooks {
 /// ranks started with the same config (batch_size is per rank); rank 0 alone
 /// writes the output directory.
 TrainResult run_training(
-    const TrainConfig& config,
+    const checkpoint::TrainConfig& config,
     const TrainHooks& hooks = {},
     const DistributedOptions& distributed = {});
 
@@ -72,7 +72,7 @@ bool has_run(const std::string& out_dir);
 /// last): cnn: CE(final); sdn: CE(final) + sum_i tau_i CE(IC i); ic-only:
 /// sum_i CE(IC i). `tau` has one weight per IC (sdn only).
 torch::Tensor training_loss(
-    Mode mode,
+    checkpoint::Mode mode,
     const std::vector<torch::Tensor>& outputs,
     const torch::Tensor& labels,
     const std::vector<double>& tau);

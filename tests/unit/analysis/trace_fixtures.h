@@ -5,6 +5,7 @@
 // hand from the comments.
 
 #include "sdn/analysis/exit_trace.h"
+#include "temp_dir.h"
 
 #include <cmath>
 #include <cstdint>
@@ -119,12 +120,7 @@ inline ExitTrace random_trace(
 
 /// A fresh, empty temporary directory for one test (unique per process).
 inline std::string temp_dir(const std::string& name) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() /
-      ("sdn_analysis_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
+  return sdn::testing::unique_temp_dir("analysis_" + name);
 }
 
 } // namespace sdn::analysis::fixtures

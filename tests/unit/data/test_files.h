@@ -5,6 +5,7 @@
 
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
+#include "temp_dir.h"
 
 // jpeglib.h uses size_t and FILE without including their headers.
 #include <cstddef>
@@ -25,28 +26,7 @@ namespace sdn::data::testing {
 
 namespace fs = std::filesystem;
 
-/// A fresh folder under the system temp dir, removed on destruction.
-class TempDir {
- public:
-  explicit TempDir(const std::string& name)
-      : path_(
-            fs::temp_directory_path() /
-            ("sdn_data_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  /// The folder, or a path inside it.
-  std::string str(const std::string& child = "") const {
-    return child.empty() ? path_.string() : (path_ / child).string();
-  }
-
- private:
-  fs::path path_;
-};
+using sdn::testing::TempDir;
 
 /// Writes bytes to a file, creating its folder.
 inline void write_bytes(const std::string& path, const std::string& bytes) {

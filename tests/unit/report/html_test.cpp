@@ -3,6 +3,7 @@
 #include "sdn/util/files.h"
 
 #include "report_test_util.h"
+#include "temp_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -224,9 +225,7 @@ TEST(Html, RejectsBadInput) {
 }
 
 TEST(Html, WriteHtmlWritesTheRenderedPage) {
-  const fs::path dir = fs::temp_directory_path() / "sdn_report_html_test";
-  fs::remove_all(dir);
-  sdn::make_dirs(dir.string());
+  const fs::path dir = sdn::testing::unique_temp_dir("report_html_test");
   const std::vector<HtmlSection> sections = {{"T", fixture(), {}}};
   const std::string path = (dir / "r.html").string();
   sdn::report::write_html(path, sections, {});

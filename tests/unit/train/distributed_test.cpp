@@ -2,6 +2,7 @@
 // this process (Gloo over a file store or loopback TCP).
 #include "sdn/train/distributed.h"
 #include "sdn/util/error.h"
+#include "temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -29,10 +30,7 @@ std::string error_of(const std::function<void()>& f) {
 
 // A fresh rendezvous file (a file store must not outlive its run).
 std::string store_file(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / "sdn_dist_unit";
-  fs::create_directories(dir);
-  const auto path = dir / name;
-  fs::remove(path);
+  const auto path = fs::path(sdn::testing::unique_temp_dir("dist_unit")) / name;
   return "file:" + path.string();
 }
 

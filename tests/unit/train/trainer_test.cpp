@@ -22,16 +22,20 @@ TEST(TrainingLoss, WeighsTheExitsPerMode) {
     return F::cross_entropy(outputs[i], labels).item<double>();
   };
   EXPECT_DOUBLE_EQ(
-      training_loss(Mode::kCnn, outputs, labels, {}).item<double>(), ce(2));
+      training_loss(checkpoint::Mode::kCnn, outputs, labels, {}).item<double>(),
+      ce(2));
   EXPECT_NEAR(
-      training_loss(Mode::kSdn, outputs, labels, {0.25, 0.5}).item<double>(),
+      training_loss(checkpoint::Mode::kSdn, outputs, labels, {0.25, 0.5})
+          .item<double>(),
       ce(2) + 0.25 * ce(0) + 0.5 * ce(1),
       1e-6);
   EXPECT_NEAR(
-      training_loss(Mode::kIcOnly, outputs, labels, {}).item<double>(),
+      training_loss(checkpoint::Mode::kIcOnly, outputs, labels, {})
+          .item<double>(),
       ce(0) + ce(1),
       1e-6);
-  EXPECT_THROW(training_loss(Mode::kSdn, outputs, labels, {0.5}), Error);
+  EXPECT_THROW(
+      training_loss(checkpoint::Mode::kSdn, outputs, labels, {0.5}), Error);
 }
 
 TEST(ClearGradients, GivesTheSameUpdatesAsZeroGrad) {

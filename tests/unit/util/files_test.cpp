@@ -1,5 +1,6 @@
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
+#include "temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -9,9 +10,7 @@
 namespace fs = std::filesystem;
 
 TEST(Files, AtomicWriteReplacesAndLeavesNoTemporary) {
-  const fs::path dir = fs::temp_directory_path() / "sdn_files_test";
-  fs::remove_all(dir);
-  sdn::make_dirs(dir.string());
+  const fs::path dir = sdn::testing::unique_temp_dir("files_test");
   const std::string path = (dir / "a.json").string();
   sdn::write_json_atomic(path, nlohmann::json{{"x", 1}});
   sdn::write_json_atomic(path, nlohmann::json{{"x", 2}});
@@ -33,7 +32,8 @@ TEST(Files, MissingAndCorruptFilesNameThePath) {
     EXPECT_NE(
         std::string(e.what()).find("/nonexistent/sdn/file"), std::string::npos);
   }
-  const fs::path bad = fs::temp_directory_path() / "sdn_bad.json";
+  const fs::path bad =
+      fs::path(sdn::testing::unique_temp_dir("files_bad")) / "bad.json";
   sdn::write_file_atomic(bad.string(), "{not json");
   try {
     sdn::read_json(bad.string());

@@ -1,4 +1,4 @@
-#include "sdn/util/threads.h"
+#include "sdn/device/threads.h"
 
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>

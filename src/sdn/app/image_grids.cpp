@@ -1,15 +1,15 @@
-#include "sdn/report/image_grids.h"
+#include "sdn/app/image_grids.h"
 
 #include "sdn/analysis/overthinking.h"
 #include "sdn/data/trigger.h"
 #include "sdn/inference/trace_builder.h"
-#include "sdn/train/config.h"
+#include "sdn/checkpoint/config.h"
 #include "sdn/util/error.h"
 #include "sdn/util/png.h"
 
 #include <torch/torch.h>
 
-namespace sdn::report {
+namespace sdn::app {
 
 std::string image_png(
     const data::Dataset& images,
@@ -117,7 +117,7 @@ std::optional<data::Dataset> trace_images(
     check(
         trace.meta.contains("data"),
         "the trace's meta.json has no data options");
-    auto options = train::data_options_from_json(trace.meta.at("data"));
+    auto options = checkpoint::data_options_from_json(trace.meta.at("data"));
     const auto splits = data::load_splits(options);
     info = splits.info;
     std::string split = trace.split;
@@ -150,4 +150,4 @@ std::optional<data::Dataset> trace_images(
   }
 }
 
-} // namespace sdn::report
+} // namespace sdn::app

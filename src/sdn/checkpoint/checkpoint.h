@@ -1,13 +1,13 @@
 #pragma once
 
 #include "sdn/network/sdn_network.h"
-#include "sdn/train/config.h"
+#include "sdn/checkpoint/config.h"
 
 #include <nlohmann/json.hpp>
 
 #include <string>
 
-namespace sdn::train {
+namespace sdn::checkpoint {
 
 /// A checkpoint directory holds `model.pt` (weights and buffers), `meta.json`
 /// (the self-describing sidecar) and, for resuming, `optimizer.pt`.
@@ -56,4 +56,4 @@ nlohmann::json make_checkpoint_meta(
 /// `dir.old` when a crash interrupted the swap. Throws when neither exists.
 std::string resolve_checkpoint_dir(const std::string& dir);
 
-} // namespace sdn::train
+} // namespace sdn::checkpoint

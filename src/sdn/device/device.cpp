@@ -1,4 +1,4 @@
-#include "sdn/util/device.h"
+#include "sdn/device/device.h"
 
 #include "sdn/util/error.h"
 

@@ -1,11 +1,11 @@
-#include "sdn/train/config.h"
+#include "sdn/checkpoint/config.h"
 
 #include "sdn/models/backbone.h"
 #include "sdn/util/error.h"
 
 #include <nlohmann/json.hpp>
 
-namespace sdn::train {
+namespace sdn::checkpoint {
 
 Mode parse_mode(const std::string& name) {
   if (name == "cnn") {
@@ -202,4 +202,4 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   return c;
 }
 
-} // namespace sdn::train
+} // namespace sdn::checkpoint

@@ -1,11 +1,11 @@
-#include "sdn/train/config.h"
+#include "sdn/checkpoint/config.h"
 #include "sdn/util/error.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-using sdn::train::Mode;
-using sdn::train::TrainConfig;
+using sdn::checkpoint::Mode;
+using sdn::checkpoint::TrainConfig;
 
 namespace {
 
@@ -31,18 +31,18 @@ TEST(TrainConfig, RecipesPerArchAndMode) {
   TrainConfig c;
   c.arch = "vgg16";
   c.mode = Mode::kSdn;
-  sdn::train::apply_recipe(c);
+  sdn::checkpoint::apply_recipe(c);
   EXPECT_EQ(c.epochs, 100);
   EXPECT_DOUBLE_EQ(c.lr, 0.1);
   EXPECT_DOUBLE_EQ(c.weight_decay, 5e-4);
   EXPECT_EQ(c.milestones, (std::vector<int64_t>{35, 60, 85}));
   c.arch = "mobilenet";
   c.mode = Mode::kIcOnly;
-  sdn::train::apply_recipe(c);
+  sdn::checkpoint::apply_recipe(c);
   EXPECT_EQ(c.epochs, 25);
   EXPECT_DOUBLE_EQ(c.lr, 1e-3);
   EXPECT_DOUBLE_EQ(c.weight_decay, 1e-4);
-  EXPECT_EQ(c.optimizer, sdn::train::OptimizerKind::kAdam);
+  EXPECT_EQ(c.optimizer, sdn::checkpoint::OptimizerKind::kAdam);
   EXPECT_EQ(c.milestones, (std::vector<int64_t>{15}));
 }
 
@@ -69,7 +69,7 @@ TEST(TrainConfig, BadOptionsNameTheParameter) {
   c = valid();
   c.poison_rate = 2;
   EXPECT_NE(error_of(c).find("--poison-rate"), std::string::npos);
-  EXPECT_THROW(sdn::train::parse_mode("joint"), sdn::Error);
+  EXPECT_THROW(sdn::checkpoint::parse_mode("joint"), sdn::Error);
 }
 
 TEST(TrainConfig, JsonRoundTrip) {
@@ -78,8 +78,10 @@ TEST(TrainConfig, JsonRoundTrip) {
   c.milestones = {3, 7};
   c.warmup_steps = 12;
   c.trigger.target = 3;
-  const auto back = sdn::train::config_from_json(sdn::train::to_json(c));
-  EXPECT_EQ(sdn::train::to_json(back), sdn::train::to_json(c));
+  const auto back =
+      sdn::checkpoint::config_from_json(sdn::checkpoint::to_json(c));
+  EXPECT_EQ(sdn::checkpoint::to_json(back), sdn::checkpoint::to_json(c));
   EXPECT_THROW(
-      sdn::train::config_from_json(nlohmann::json{{"arch", "x"}}), sdn::Error);
+      sdn::checkpoint::config_from_json(nlohmann::json{{"arch", "x"}}),
+      sdn::Error);
 }

@@ -1,4 +1,4 @@
-#include "sdn/train/checkpoint.h"
+#include "sdn/checkpoint/checkpoint.h"
 
 #include "sdn/data/dataset.h"
 #include "sdn/util/error.h"
@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <sstream>
 
-namespace sdn::train {
+namespace sdn::checkpoint {
 
 namespace fs = std::filesystem;
 
@@ -186,4 +186,4 @@ void write_checkpoint(
   fs::remove_all(old, ec);
 }
 
-} // namespace sdn::train
+} // namespace sdn::checkpoint

@@ -1,5 +1,5 @@
 // --device parsing and availability checks.
-#include "sdn/util/device.h"
+#include "sdn/device/device.h"
 
 #include "sdn/util/error.h"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace sdn::report {
+namespace sdn::app {
 
 /// Image grids for the HTML page, from a trace and the images it was made
 /// from: per exit, samples first classified correctly there (the paper's
@@ -35,4 +35,4 @@ std::string image_png(
     int64_t index,
     int64_t scale);
 
-} // namespace sdn::report
+} // namespace sdn::app

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace sdn::train {
+namespace sdn::checkpoint {
 
 /// The paper's three ways to get a network (spec 8).
 enum class Mode {
@@ -80,4 +80,4 @@ nlohmann::json to_json(const TrainConfig& config);
 /// Reads a config written by to_json; throws sdn::Error on bad content.
 TrainConfig config_from_json(const nlohmann::json& j);
 
-} // namespace sdn::train
+} // namespace sdn::checkpoint

@@ -2,7 +2,7 @@
 #include "sdn/report/report.h"
 #include "sdn/util/error.h"
 
-#include "trace_fixtures.h"
+#include "../analysis/trace_fixtures.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -1,0 +1,5 @@
+# Sources of the checkpoint area: training configs and checkpoint files.
+list(APPEND SDN_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/config.cpp
+)

@@ -1,0 +1,4 @@
+# Unit tests of src/sdn/checkpoint/.
+sdn_test_binary(sdn_unit_checkpoint unit sdn_core
+  ${CMAKE_CURRENT_LIST_DIR}/checkpoint/config_test.cpp
+)

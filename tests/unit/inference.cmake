@@ -1,0 +1,4 @@
+# Unit tests of src/sdn/inference/.
+sdn_test_binary(sdn_unit_inference unit sdn_runtime
+  ${CMAKE_CURRENT_LIST_DIR}/inference/trace_builder_test.cpp
+)
