@@ -53,8 +53,8 @@ void run_report(const ReportArgs& args) {
     section.report = result;
     data::DatasetInfo info;
     std::string why;
-    if (const auto images = app::trace_images(inputs.trace, info, why)) {
-      section.grids = app::make_image_grids(
+    if (const auto images = sdn::app::trace_images(inputs.trace, info, why)) {
+      section.grids = sdn::app::make_image_grids(
           inputs.trace, *images, info, args.grid_images);
     } else {
       std::fprintf(stderr, "warning: no image grids: %s\n", why.c_str());

@@ -1,9 +1,9 @@
 #include "sdn/app/image_grids.h"
 
 #include "sdn/analysis/overthinking.h"
+#include "sdn/checkpoint/config.h"
 #include "sdn/data/trigger.h"
 #include "sdn/inference/trace_builder.h"
-#include "sdn/checkpoint/config.h"
 #include "sdn/util/error.h"
 #include "sdn/util/png.h"
 
