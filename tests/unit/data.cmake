@@ -5,6 +5,7 @@ sdn_test_binary(sdn_unit_data unit sdn_core
   ${CMAKE_CURRENT_LIST_DIR}/data/grid_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/data/idx_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/data/loader_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/data/rng_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/data/stats_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/data/synthetic_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/data/tiny_imagenet_test.cpp
