@@ -2,7 +2,7 @@
 # `--config FILE` for `sdn train` and `sdn paper`: the TOML's keys apply, the
 # command line wins over them, and bad files or keys give `error:` naming
 # the file and the key. (CLI11 2.1 ignores a subcommand's config file on its
-# own; tools/sdn/config_file.cpp expands it.)
+# own; src/sdn/app/config_file.cpp expands it.)
 set -euo pipefail
 sdn="$1"
 dir=$(mktemp -d)

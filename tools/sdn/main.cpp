@@ -1,7 +1,7 @@
 // The `sdn` command: wires the subcommands, catches every error and turns it
 // into one `error: ...` line and a non-zero exit.
 #include "commands.h"
-#include "config_file.h"
+#include "sdn/app/config_file.h"
 
 #include "sdn/util/error.h"
 
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   try {
     // Subcommands' --config files (CLI11 reads only the main app's); then
     // CLI11's vector parse, which takes the arguments in reverse order.
-    auto args = sdn::cli::expand_config_files(
+    auto args = sdn::app::expand_config_files(
         app, std::vector<std::string>(argv + 1, argv + argc));
     std::reverse(args.begin(), args.end());
     app.parse(args);

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace sdn::cli {
+namespace sdn::app {
 
 /// Expands `--config FILE` given to a subcommand into the options the TOML
 /// file holds, for `app.parse`.
@@ -26,4 +26,4 @@ std::vector<std::string> expand_config_files(
     CLI::App& app,
     std::vector<std::string> args);
 
-} // namespace sdn::cli
+} // namespace sdn::app

@@ -1,4 +1,4 @@
-#include "config_file.h"
+#include "sdn/app/config_file.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace sdn::cli {
+namespace sdn::app {
 
 namespace {
 
@@ -143,4 +143,4 @@ std::vector<std::string> expand_config_files(
   return args;
 }
 
-} // namespace sdn::cli
+} // namespace sdn::app
