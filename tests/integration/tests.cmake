@@ -1,4 +1,4 @@
-sdn_test_binary(sdn_integration integration
+sdn_test_binary(sdn_integration integration sdn_app
   ${CMAKE_CURRENT_LIST_DIR}/early_exit_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/train_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/distributed_test.cpp

@@ -47,7 +47,7 @@ std::string exit_name(const analysis::ExitTrace& trace, int64_t e) {
 
 } // namespace
 
-std::vector<ImageGrid> make_image_grids(
+std::vector<report::ImageGrid> make_image_grids(
     const analysis::ExitTrace& trace,
     const data::Dataset& images,
     const data::DatasetInfo& info,
@@ -60,12 +60,12 @@ std::vector<ImageGrid> make_image_grids(
       images.size());
   // 32-px images upscaled x3 read well beside the plots.
   const int64_t scale = info.side <= 32 ? 3 : 2;
-  std::vector<ImageGrid> grids;
+  std::vector<report::ImageGrid> grids;
   if (trace.num_ics() == 0) {
     return grids;
   }
   const auto first = analysis::first_correct_exit(trace);
-  ImageGrid by_exit;
+  report::ImageGrid by_exit;
   by_exit.title = "Samples first classified correctly at each exit";
   by_exit.description =
       "Per exit, the first samples of the split that this exit is the "
@@ -88,7 +88,7 @@ std::vector<ImageGrid> make_image_grids(
   }
   grids.push_back(std::move(by_exit));
 
-  ImageGrid only_first;
+  report::ImageGrid only_first;
   only_first.title = "Samples only IC1 gets right";
   only_first.description =
       "Destructive overthinking at its starkest: the first internal "

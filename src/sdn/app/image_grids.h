@@ -14,7 +14,7 @@ namespace sdn::app {
 /// Image grids for the HTML page, from a trace and the images it was made
 /// from: per exit, samples first classified correctly there (the paper's
 /// figure of increasingly complex inputs), and samples only IC1 gets right.
-std::vector<ImageGrid> make_image_grids(
+std::vector<report::ImageGrid> make_image_grids(
     const analysis::ExitTrace& trace,
     const data::Dataset& images,
     const data::DatasetInfo& info,
