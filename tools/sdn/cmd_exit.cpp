@@ -4,11 +4,11 @@
 
 #include "sdn/analysis/early_exit.h"
 #include "sdn/analysis/exit_trace.h"
+#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/data/loader.h"
 #include "sdn/inference/bench.h"
 #include "sdn/inference/early_exit.h"
 #include "sdn/inference/trace_builder.h"
-#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/util/error.h"
 
 #include <nlohmann/json.hpp>

@@ -3,9 +3,9 @@
 #include "commands.h"
 
 #include "sdn/analysis/early_exit.h"
+#include "sdn/app/image_grids.h"
 #include "sdn/report/console.h"
 #include "sdn/report/html.h"
-#include "sdn/app/image_grids.h"
 #include "sdn/report/report.h"
 
 #include <nlohmann/json.hpp>

@@ -100,8 +100,9 @@ void run_train(TrainCli& cli) {
         "--optimizer must be sgd or adam, got '",
         cli.optimizer,
         "'");
-    config.optimizer = cli.optimizer == "sgd" ? checkpoint::OptimizerKind::kSgd :
-                                                checkpoint::OptimizerKind::kAdam;
+    config.optimizer = cli.optimizer == "sgd" ?
+        checkpoint::OptimizerKind::kSgd :
+        checkpoint::OptimizerKind::kAdam;
   }
   report(train::run_training(config, {}, dist), dist);
 }

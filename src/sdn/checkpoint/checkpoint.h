@@ -1,7 +1,7 @@
 #pragma once
 
-#include "sdn/network/sdn_network.h"
 #include "sdn/checkpoint/config.h"
+#include "sdn/network/sdn_network.h"
 
 #include <nlohmann/json.hpp>
 

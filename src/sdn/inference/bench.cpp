@@ -1,9 +1,9 @@
 #include "sdn/inference/bench.h"
 
+#include "sdn/device/device.h"
 #include "sdn/inference/early_exit.h"
 #include "sdn/network/inference_copy.h"
 #include "sdn/network/memory_format.h"
-#include "sdn/device/device.h"
 #include "sdn/util/error.h"
 #include "sdn/util/timer.h"
 

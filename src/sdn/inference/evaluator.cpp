@@ -1,9 +1,9 @@
 #include "sdn/inference/evaluator.h"
 
 #include "sdn/data/loader.h"
+#include "sdn/device/device.h"
 #include "sdn/network/inference_copy.h"
 #include "sdn/network/memory_format.h"
-#include "sdn/device/device.h"
 #include "sdn/util/error.h"
 #include "sdn/util/progress.h"
 

@@ -1,12 +1,12 @@
 #include "sdn/pipeline/paper.h"
 
 #include "sdn/analysis/exit_trace.h"
+#include "sdn/app/image_grids.h"
+#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/inference/trace_builder.h"
 #include "sdn/report/console.h"
 #include "sdn/report/html.h"
-#include "sdn/app/image_grids.h"
 #include "sdn/report/report.h"
-#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/train/trainer.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
@@ -281,7 +281,8 @@ PaperResult run_paper(const PaperOptions& o) {
       train_stage(base_config(o, checkpoint::Mode::kCnn, o.out + "/cnn"));
 
   stage("2/6 IC-only training: internal classifiers on the frozen CNN");
-  auto ic_config = base_config(o, checkpoint::Mode::kIcOnly, o.out + "/ic_only");
+  auto ic_config =
+      base_config(o, checkpoint::Mode::kIcOnly, o.out + "/ic_only");
   ic_config.from = cnn;
   const auto ic_only = train_stage(ic_config);
 

@@ -1,12 +1,12 @@
 #include "sdn/train/trainer.h"
 
+#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/data/loader.h"
 #include "sdn/data/trigger.h"
+#include "sdn/device/device.h"
 #include "sdn/inference/evaluator.h"
 #include "sdn/network/memory_format.h"
-#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/train/schedules.h"
-#include "sdn/device/device.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 #include "sdn/util/progress.h"
@@ -126,7 +126,8 @@ class Run {
     config_.out = out_dir;
     load_data();
     build_optimizer();
-    const std::string opt_file = checkpoint::resolve_checkpoint_dir(last) + "/optimizer.pt";
+    const std::string opt_file =
+        checkpoint::resolve_checkpoint_dir(last) + "/optimizer.pt";
     check(
         path_exists(opt_file),
         opt_file,
@@ -452,7 +453,8 @@ class Run {
     }
     write_file_atomic(config_.out + "/metrics.jsonl", all);
 
-    auto meta = checkpoint::make_checkpoint_meta(net_, config_, epoch, to_json(m));
+    auto meta =
+        checkpoint::make_checkpoint_meta(net_, config_, epoch, to_json(m));
     meta["best_val_accuracy"] = best_val_;
     meta["world_size"] = comm_.world_size();
     std::ostringstream opt;
