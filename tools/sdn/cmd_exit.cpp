@@ -64,7 +64,7 @@ void run_exit(ExitCli& cli) {
       "--checkpoint ",
       cli.checkpoint,
       ": early exit needs an SDN (a checkpoint with ICs), got a CNN");
-  auto config = meta.config();
+  auto config = meta.config;
   if (!cli.data_dir.empty()) {
     config.data.data_dir = cli.data_dir;
   }
@@ -168,7 +168,7 @@ void run_bench_exit(const BenchExitCli& cli) {
   apply_global_options();
   checkpoint::CheckpointMeta meta;
   auto network = checkpoint::load_network(cli.checkpoint, meta);
-  auto config = meta.config();
+  auto config = meta.config;
   if (!cli.data_dir.empty()) {
     config.data.data_dir = cli.data_dir;
   }
@@ -206,7 +206,7 @@ void run_bench_exit(const BenchExitCli& cli) {
   std::printf(
       "threshold %.3f, %s, %lld threads; optimised build: %s, %s\n",
       cli.options.threshold,
-      meta.arch().c_str(),
+      meta.arch.c_str(),
       static_cast<long long>(at::get_num_threads()),
       cli.options.fold_batch_norm ? "BN folded" : "BN unfolded",
       cli.options.channels_last ? "channels-last" : "NCHW");

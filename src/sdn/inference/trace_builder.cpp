@@ -57,7 +57,7 @@ analysis::ExitTrace evaluate_checkpoint(const TraceOptions& options) {
   options.validate();
   checkpoint::CheckpointMeta meta;
   auto network = checkpoint::load_network(options.checkpoint, meta);
-  auto config = meta.config();
+  auto config = meta.config;
   if (!options.data_dir.empty()) {
     config.data.data_dir = options.data_dir;
   }
@@ -94,10 +94,10 @@ analysis::ExitTrace evaluate_checkpoint(const TraceOptions& options) {
   trace.split = options.split;
   trace.checkpoint = options.checkpoint;
   trace.meta = {
-      {"arch", meta.arch()},
-      {"dataset", meta.dataset()},
-      {"mode", checkpoint::mode_name(meta.mode())},
-      {"epoch", meta.epoch()},
+      {"arch", meta.arch},
+      {"dataset", meta.dataset},
+      {"mode", checkpoint::mode_name(meta.mode)},
+      {"epoch", meta.epoch},
       {"data", checkpoint::to_json(config.data)},
       {"max_samples", options.max_samples},
       {"trigger", options.trigger},
