@@ -52,7 +52,7 @@ json budget_json(const std::optional<analysis::BudgetChoice>& choice) {
     return nullptr;
   }
   return {
-      {"threshold", choice->threshold},
+      {"threshold", choice->param},
       {"accuracy", choice->accuracy},
       {"cost", choice->cost},
       {"selection_accuracy", choice->selection_accuracy},
@@ -299,27 +299,28 @@ nlohmann::json build_report(
   const bool has_ics = trace.num_exits >= 2;
   if (has_ics) {
     const std::vector<analysis::SweepPoint> report_sweep =
-        analysis::sweep(trace, rule);
+        analysis::sweep(trace, analysis::kMaxProbPolicy, rule);
     json sweep = json::array();
     for (const auto& p : report_sweep) {
       sweep.push_back(
-          {{"threshold", p.threshold},
+          {{"threshold", p.param},
            {"accuracy", p.accuracy},
            {"cost", p.cost},
            {"exit_fraction", p.exit_fraction},
-           {"paper_grid", analysis::is_paper_threshold(p.threshold)}});
+           {"paper_grid", analysis::is_paper_threshold(p.param)}});
     }
     out["sweep"] = sweep;
     const std::vector<analysis::SweepPoint> selection_sweep =
-        selection == Selection::kVal ? analysis::sweep(*inputs.val, rule) :
-                                       report_sweep;
+        selection == Selection::kVal ?
+        analysis::sweep(*inputs.val, analysis::kMaxProbPolicy, rule) :
+        report_sweep;
     json budgets = json::object();
     for (const auto& [key, budget] : budget_columns()) {
-      budgets[key] = budget_json(
-          analysis::choose_threshold(selection_sweep, trace, budget, rule));
+      budgets[key] = budget_json(analysis::choose_param(
+          selection_sweep, analysis::kMaxProbPolicy, trace, budget, rule));
     }
-    budgets["max"] = budget_json(
-        analysis::choose_threshold(selection_sweep, trace, std::nullopt, rule));
+    budgets["max"] = budget_json(analysis::choose_param(
+        selection_sweep, analysis::kMaxProbPolicy, trace, std::nullopt, rule));
     out["budgets"] = budgets;
     out["overthinking"] = overthinking_json(trace);
     if (!inputs.train) {
