@@ -1,9 +1,9 @@
 #pragma once
 
-// Early exit simulated on a trace (spec 9): a sample leaves at the first IC
-// whose exit policy (analysis/exit_policy.h; the paper's is max-prob) lets it
-// go; the others run the whole SDN. Parameter sweeps and budget selection for
-// the paper's table and for `sdn exit --budget`.
+// Early exit simulated on a trace (docs/exit-trace.md#early-exit): a sample
+// leaves at the first IC whose exit policy (analysis/exit_policy.h; the paper's
+// is max-prob) lets it go; the others run the whole SDN. Parameter sweeps and
+// budget selection for the paper's table and for `sdn exit --budget`.
 
 #include "sdn/analysis/exit_policy.h"
 #include "sdn/analysis/exit_trace.h"

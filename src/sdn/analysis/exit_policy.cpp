@@ -13,7 +13,8 @@ namespace {
 // Thresholds closer than this are the same grid point.
 constexpr double kSameThreshold = 1e-12;
 
-// Spec 9: exit when the top softmax probability reaches q.
+// docs/exit-trace.md#early-exit: exit when the top softmax probability reaches
+// q.
 class MaxProbPolicy final : public ExitPolicy {
  public:
   static constexpr const char* kName = kMaxProbPolicy;

@@ -115,11 +115,13 @@ float max_probability(const float* row, int64_t num_classes);
 /// clamped to 1 (a float32 uniform row may round above it); 0 when K = 1.
 double normalized_entropy(const float* row, int64_t num_classes);
 
-/// The name of the paper's policy (spec 9), the default everywhere.
+/// The name of the paper's policy (docs/exit-trace.md#early-exit), the default
+/// everywhere.
 inline constexpr const char* kMaxProbPolicy = "max-prob";
 
 /// Every registered policy, in registry order (max-prob first):
-/// * "max-prob" (spec 9; the original's early-exit rule): exit at IC e when
+/// * "max-prob" (docs/exit-trace.md#early-exit; the original's early-exit
+/// rule): exit at IC e when
 ///   c_e = max_k p_k >= q, compared in float32 (q cast to float, as PyTorch
 ///   compares a float32 tensor with a Python number: a confidence of 0.9f
 ///   exits at q = 0.9). q in [0, 1]; grid: sweep_thresholds().

@@ -98,7 +98,8 @@ void TrainConfig::validate() const {
 }
 
 void apply_recipe(TrainConfig& config) {
-  // Weight decay per architecture (spec 4): 5e-4 VGG/WRN, 1e-4 otherwise.
+  // Weight decay per architecture (docs/architecture.md#backbones): 5e-4
+  // VGG/WRN, 1e-4 otherwise.
   config.weight_decay =
       (config.arch == "vgg16" || config.arch == "wrn32_4") ? 5e-4 : 1e-4;
   config.gamma = 0.1;

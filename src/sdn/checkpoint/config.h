@@ -12,7 +12,8 @@
 
 namespace sdn::checkpoint {
 
-/// The paper's three ways to get a network (spec 8).
+/// The paper's three ways to get a network
+/// (docs/training.md#modes-and-recipes).
 enum class Mode {
   kCnn, ///< The plain CNN.
   kSdn, ///< Backbone and ICs jointly, weighted loss (SDN training).
@@ -73,7 +74,7 @@ struct TrainConfig {
 };
 
 /// Sets epochs, optimiser, lr, milestones and weight decay to the paper's
-/// recipe for config.arch and config.mode (spec 8.1).
+/// recipe for config.arch and config.mode (docs/training.md#modes-and-recipes).
 void apply_recipe(TrainConfig& config);
 
 /// The options of `sdn train` that default to the recipe: each one the user

@@ -1,10 +1,10 @@
 #pragma once
 
-// Real early exit (spec 9, the design's separate path from trace
-// simulation): run an SDN block by block and drop the samples an exit policy
-// (analysis/exit_policy.h) lets go at each IC, so later blocks compute only
-// on the rest. Decides exactly as analysis::simulate on the trace of the
-// same network.
+// Real early exit (docs/exit-trace.md#early-exit, the design's separate path
+// from trace simulation): run an SDN block by block and drop the samples an
+// exit policy (analysis/exit_policy.h) lets go at each IC, so later blocks
+// compute only on the rest. Decides exactly as analysis::simulate on the trace
+// of the same network.
 
 #include "sdn/analysis/early_exit.h"
 #include "sdn/analysis/exit_policy.h"

@@ -20,7 +20,8 @@
 
 namespace sdn::models {
 
-/// How an IC's linear layer is initialised (differs per SDN class, spec 5).
+/// How an IC's linear layer is initialised (differs per SDN class,
+/// docs/architecture.md#internal-classifiers).
 enum class IcInit {
   kNormal001, ///< N(0, 0.01) weights, zero bias (VGG_SDN).
   kDefault, ///< PyTorch's default Linear init (ResNet_SDN, MobileNet_SDN).
@@ -35,18 +36,20 @@ struct BackboneOptions {
   int64_t num_classes = 10; ///< >= 2.
   /// Momentum of WRN-32-4's head BatchNorm (PyTorch convention: weight of
   /// the batch statistic). The original SDN class used the default 0.1, its
-  /// CNN class 0.9 (spec 14.11); 0.1 is kept for both since one class serves
-  /// both. Momentum is not stored in checkpoints.
+  /// CNN class 0.9 (docs/quirks.md#wrn-head-batchnorm-momentum); 0.1 is kept
+  /// for both since one class serves both. Momentum is not stored in
+  /// checkpoints.
   double wrn_head_bn_momentum = 0.1;
 
   /// Throws sdn::Error naming the first bad parameter.
   void validate() const;
 };
 
-/// How a backbone initialises its weights once it is built (spec 4.1-4.4).
-/// Every rule but kDefault also sets, in module registration order, conv
-/// biases to 0, BN weights to 1 and biases to 0, and Linear weights to
-/// N(0, 0.01) with biases 0; the order of the random draws is that order.
+/// How a backbone initialises its weights once it is built
+/// (docs/architecture.md#backbones). Every rule but kDefault also sets, in
+/// module registration order, conv biases to 0, BN weights to 1 and biases to
+/// 0, and Linear weights to N(0, 0.01) with biases 0; the order of the random
+/// draws is that order.
 enum class WeightInit {
   kDefault, ///< LibTorch's (= PyTorch's) module defaults (MobileNet).
   kNormalFanOut, ///< Conv weights N(0, sqrt(2 / (k * k * out))) (VGG).
@@ -96,7 +99,8 @@ class BackboneImpl : public torch::nn::Module {
     return folded_;
   }
 
-  /// Blocks after which an IC is attached (spec section 6), ascending.
+  /// Blocks after which an IC is attached (docs/architecture.md#ic-placement),
+  /// ascending.
   const std::vector<int64_t>& ic_blocks() const {
     return ic_blocks_;
   }
@@ -138,8 +142,9 @@ class BackboneImpl : public torch::nn::Module {
   // once finish() has run.
 
   /// An empty backbone for `options` (validated: sdn::Error); `ic_blocks`
-  /// and `ic_init` are the architecture's IC placement (spec 6) and IC
-  /// init (spec 5).
+  /// and `ic_init` are the architecture's IC placement
+  /// (docs/architecture.md#ic-placement) and IC init
+  /// (docs/architecture.md#internal-classifiers).
   BackboneImpl(
       BackboneOptions options,
       std::vector<int64_t> ic_blocks,
@@ -222,14 +227,17 @@ std::shared_ptr<BackboneImpl> make_backbone(const BackboneOptions& options);
 /// Architecture names the registry knows, in its order.
 const std::vector<std::string>& arch_names();
 
-/// VGG-16-BN (spec 4.1; the original `VGG` / `VGG_SDN`), vgg.cpp.
+/// VGG-16-BN (docs/architecture.md#vgg-16-bn; the original `VGG` / `VGG_SDN`),
+/// vgg.cpp.
 std::shared_ptr<BackboneImpl> make_vgg16(const BackboneOptions& options);
-/// ResNet-56 (spec 4.2; `ResNet` / `ResNet_SDN`), resnet.cpp.
+/// ResNet-56 (docs/architecture.md#resnet-56; `ResNet` / `ResNet_SDN`),
+/// resnet.cpp.
 std::shared_ptr<BackboneImpl> make_resnet56(const BackboneOptions& options);
-/// Wide-ResNet-32-4 (spec 4.3; `WideResNet` / `WideResNet_SDN`),
-/// wide_resnet.cpp.
+/// Wide-ResNet-32-4 (docs/architecture.md#wide-resnet-32-4; `WideResNet` /
+/// `WideResNet_SDN`), wide_resnet.cpp.
 std::shared_ptr<BackboneImpl> make_wrn32_4(const BackboneOptions& options);
-/// MobileNet v1 (spec 4.4; `MobileNet` / `MobileNet_SDN`), mobilenet.cpp.
+/// MobileNet v1 (docs/architecture.md#mobilenet; `MobileNet` /
+/// `MobileNet_SDN`), mobilenet.cpp.
 std::shared_ptr<BackboneImpl> make_mobilenet(const BackboneOptions& options);
 
 } // namespace sdn::models

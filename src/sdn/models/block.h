@@ -17,7 +17,8 @@
 namespace sdn::models {
 
 /// What one backbone block is built for. The four architectures' blocks
-/// (spec 4.1-4.4) share these options; each reads the ones it uses.
+/// (docs/architecture.md#backbones) share these options; each reads the ones it
+/// uses.
 struct BlockOptions {
   /// A block from `in_channels` to `out_channels` channels.
   BlockOptions(int64_t in_channels, int64_t out_channels)

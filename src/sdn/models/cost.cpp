@@ -19,7 +19,8 @@ int64_t CostCounter::conv(
   const int64_t out_numel = out_channels * out_side * out_side;
   const int64_t taps = kernel * kernel * in_channels / groups;
   // The original profiler multiplies by `groups` once more: for depthwise
-  // convolutions that inflates the count by the channel count (spec 14.6).
+  // convolutions that inflates the count by the channel count
+  // (docs/quirks.md#the-profilers-counting-rules).
   total_.ops += static_cast<double>((2 * taps - 1 + (bias ? 1 : 0))) *
       static_cast<double>(out_numel) * static_cast<double>(groups);
   total_.macs += static_cast<double>(taps) * static_cast<double>(out_numel);

@@ -25,12 +25,13 @@ struct Cost {
 
 /// Accumulates the per-image cost of layers described by their shapes.
 ///
-/// `ops` follows the original profiler's rules (spec 7.1) exactly, quirks
-/// included: depthwise convolutions are multiplied by `groups`, pools count
-/// their integer kernel size, BatchNorm and ReLU count elements. `macs`
-/// counts true multiply-accumulates of convolutions and linear layers only
-/// (the usual convention: BN, activations and pools are not MACs).
-/// `params` counts trainable parameters.
+/// `ops` follows the original profiler's rules
+/// (docs/architecture.md#counting-rules) exactly, quirks included: depthwise
+/// convolutions are multiplied by `groups`, pools count their integer kernel
+/// size, BatchNorm and ReLU count elements. `macs` counts true
+/// multiply-accumulates of convolutions and linear layers only (the usual
+/// convention: BN, activations and pools are not MACs). `params` counts
+/// trainable parameters.
 class CostCounter {
  public:
   /// A square Conv2d; returns the output side.

@@ -1,8 +1,8 @@
 // MobileNet (v1-style) as in the original `MobileNet` / `MobileNet_SDN`
-// (spec 4.4): stem Conv3x3(32) -> BN -> ReLU (stride 1 at both sizes), 13
-// depthwise-separable blocks, head AvgPool2d(2) at 32 px or AvgPool2d(4) at
-// 64 px -> Linear(1024). No custom init: LibTorch's module defaults equal
-// PyTorch's.
+// (docs/architecture.md#mobilenet): stem Conv3x3(32) -> BN -> ReLU (stride 1 at
+// both sizes), 13 depthwise-separable blocks, head AvgPool2d(2) at 32 px or
+// AvgPool2d(4) at 64 px -> Linear(1024). No custom init: LibTorch's module
+// defaults equal PyTorch's.
 #include "sdn/models/backbone.h"
 
 #include <torch/nn/pimpl.h>

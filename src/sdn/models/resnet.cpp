@@ -1,7 +1,7 @@
-// ResNet-56 as in the original code's `ResNet` / `ResNet_SDN` (spec 4.2):
-// stem Conv3x3 -> BN -> ReLU (stride 2 at 64 px, so costs match 32 px),
-// 3 stages x 9 BasicBlocks of widths 16/32/64, head AvgPool2d(8) -> Linear.
-// Convolutions are Kaiming-normal (fan-out).
+// ResNet-56 as in the original code's `ResNet` / `ResNet_SDN`
+// (docs/architecture.md#resnet-56): stem Conv3x3 -> BN -> ReLU (stride 2 at 64
+// px, so costs match 32 px), 3 stages x 9 BasicBlocks of widths 16/32/64, head
+// AvgPool2d(8) -> Linear. Convolutions are Kaiming-normal (fan-out).
 #include "sdn/models/backbone.h"
 
 #include <torch/nn/pimpl.h>

@@ -1,7 +1,7 @@
-// VGG-16-BN as in the original code's `VGG` / `VGG_SDN` classes (spec 4.1):
-// 13 conv blocks, then Flatten -> Linear -> ReLU -> Dropout -> Linear ->
-// Dropout -> Linear (no ReLU between the last two, a kept quirk). FC widths
-// [512, 512] at 32 px, [2048, 1024] at 64 px.
+// VGG-16-BN as in the original code's `VGG` / `VGG_SDN` classes
+// (docs/architecture.md#vgg-16-bn): 13 conv blocks, then Flatten -> Linear ->
+// ReLU -> Dropout -> Linear -> Dropout -> Linear (no ReLU between the last two,
+// a kept quirk). FC widths [512, 512] at 32 px, [2048, 1024] at 64 px.
 #include "sdn/models/backbone.h"
 
 #include <torch/nn/functional/pooling.h>

@@ -1,7 +1,7 @@
 // Wide-ResNet-32-4 as in the original `WideResNet` / `WideResNet_SDN`
-// (spec 4.3): stem Conv3x3 (bias; stride 2 at 64 px), 3 stages x 5
-// pre-activation blocks of widths 64/128/256, dropout 0.3, stride on the
-// second conv and no activation after the sum; head BN -> ReLU ->
+// (docs/architecture.md#wide-resnet-32-4): stem Conv3x3 (bias; stride 2 at 64
+// px), 3 stages x 5 pre-activation blocks of widths 64/128/256, dropout 0.3,
+// stride on the second conv and no activation after the sum; head BN -> ReLU ->
 // AvgPool2d(8) -> Linear. Convolutions are Xavier-uniform, gain sqrt(2).
 #include "sdn/models/backbone.h"
 

@@ -15,9 +15,9 @@
 
 namespace sdn::network {
 
-/// Cumulative costs per exit (spec 7.1): exit i's cost includes the backbone
-/// up to its block and every IC head up to and including i; the last entry
-/// (final exit) is the whole network.
+/// Cumulative costs per exit (docs/architecture.md#counting-rules): exit i's
+/// cost includes the backbone up to its block and every IC head up to and
+/// including i; the last entry (final exit) is the whole network.
 struct CostTable {
   models::Cost cnn; ///< The plain CNN (no ICs).
   std::vector<models::Cost> exits; ///< Cumulative, shallowest first.

@@ -64,7 +64,8 @@ struct Trainer::State {
     options.backbone.num_classes = splits_.info.num_classes;
     options.with_ics = config_.mode != checkpoint::Mode::kCnn;
     // The backbone is built first from the same seed, so an SDN run starts
-    // from exactly the CNN run's initial backbone (spec 8.1).
+    // from exactly the CNN run's initial backbone
+    // (docs/training.md#modes-and-recipes).
     net_ = network::SdnNetwork(options);
     if (config_.mode == checkpoint::Mode::kIcOnly) {
       copy_cnn_backbone(options);
@@ -236,7 +237,8 @@ struct Trainer::State {
   void build_optimizer() {
     const double wd = config_.weight_decay;
     if (config_.optimizer == checkpoint::OptimizerKind::kAdam) {
-      // One parameter group per IC, as the original (spec 8.3).
+      // One parameter group per IC, as the original
+      // (docs/training.md#ic-only-training).
       std::vector<torch::optim::OptimizerParamGroup> groups;
       if (config_.mode == checkpoint::Mode::kIcOnly) {
         for (int64_t i = 0; i < net_->num_ics(); ++i) {

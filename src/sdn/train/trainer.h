@@ -95,9 +95,9 @@ struct ResumeOptions {
   void validate() const;
 };
 
-/// One training run (cnn, sdn or ic-only; spec 8): data, poisoning, the
-/// network, the optimiser, data-parallel synchronisation, epochs with
-/// validation, checkpoints and metrics in the run directory
+/// One training run (cnn, sdn or ic-only; docs/training.md#modes-and-recipes):
+/// data, poisoning, the network, the optimiser, data-parallel synchronisation,
+/// epochs with validation, checkpoints and metrics in the run directory
 /// (checkpoint::RunDirectory). Construction prepares everything; train()
 /// runs the epochs. With `distributed` of world size N, this process is one
 /// of N data-parallel ranks started alike (batch_size is per rank); rank 0
@@ -164,9 +164,9 @@ TrainResult resume_training(
     const TrainCallbacks& callbacks = {},
     const DistributedOptions& distributed = {});
 
-/// The training loss of `mode` (spec 8) from every exit's logits (final
-/// last): cnn: CE(final); sdn: CE(final) + sum_i tau_i CE(IC i); ic-only:
-/// sum_i CE(IC i). `tau` has one weight per IC (sdn only).
+/// The training loss of `mode` (docs/training.md#modes-and-recipes) from every
+/// exit's logits (final last): cnn: CE(final); sdn: CE(final) + sum_i tau_i
+/// CE(IC i); ic-only: sum_i CE(IC i). `tau` has one weight per IC (sdn only).
 torch::Tensor training_loss(
     checkpoint::Mode mode,
     const std::vector<torch::Tensor>& outputs,

@@ -1,5 +1,6 @@
-// The counting rules (spec 7.1) and the resulting per-exit cost table of
-// spec 7.2 for all 12 network / data-set rows.
+// The counting rules (docs/architecture.md#counting-rules) and the resulting
+// per-exit cost table of docs/architecture.md#per-exit-costs for all 12 network
+// / data-set rows.
 #include "sdn/models/cost.h"
 #include "sdn/network/sdn_network.h"
 #include "sdn/util/error.h"
@@ -105,8 +106,8 @@ struct TableRow {
   double sdn_over_cnn_percent;
 };
 
-// Spec section 7.2, verbatim.
-const std::vector<TableRow>& spec_table() {
+// docs/architecture.md#per-exit-costs, verbatim.
+const std::vector<TableRow>& paper_cost_table() {
   static const std::vector<TableRow> rows = {
       {"vgg16", 32, 10, 0.628, {12.6, 30.7, 48.8, 60.8, 78.9, 90.9}, 0.07},
       {"vgg16", 32, 100, 0.628, {12.7, 30.8, 49.0, 61.1, 79.4, 91.5}, 0.69},
@@ -136,7 +137,7 @@ network::CostTable costs_of(
 }
 
 TEST(CostTable, PaperModeReproducesSpecTable) {
-  for (const auto& row : spec_table()) {
+  for (const auto& row : paper_cost_table()) {
     SCOPED_TRACE(
         row.arch + " " + std::to_string(row.side) + "px " +
         std::to_string(row.classes) + " classes");

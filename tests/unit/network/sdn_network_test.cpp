@@ -1,5 +1,5 @@
-// SdnNetwork: IC placement and shapes (spec 6), gradients, the CNN -> SDN ->
-// CNN round trip, submodule names, errors.
+// SdnNetwork: IC placement and shapes (docs/architecture.md#ic-placement),
+// gradients, the CNN -> SDN -> CNN round trip, submodule names, errors.
 #include "sdn/network/sdn_network.h"
 
 #include "sdn/util/error.h"
@@ -30,7 +30,7 @@ struct IcShape {
   int64_t channels, side, kernel, features;
 };
 
-TEST(SdnNetwork, IcShapesMatchSpecTable) {
+TEST(SdnNetwork, IcShapesMatchPlacementTable) {
   const std::vector<std::tuple<std::string, int64_t, std::vector<IcShape>>>
       table = {
           {"vgg16",
