@@ -2,6 +2,7 @@
 // the console callback writing them (progress bars off).
 #include "sdn/app/train_console.h"
 
+#include "sdn/util/error.h"
 #include "sdn/util/files.h"
 #include "temp_dir.h"
 
@@ -72,7 +73,7 @@ TEST(TrainConsole, PrintsHeaderAndOneRowPerEpoch) {
   quiet.table_out = nullptr;
   EXPECT_NO_THROW(TrainConsole{quiet});
   quiet.table = true;
-  EXPECT_THROW(TrainConsole{quiet}, Error);
+  EXPECT_THROW(TrainConsole{quiet}, sdn::Error);
 }
 
 } // namespace
