@@ -173,6 +173,11 @@ class Agreement final : public sdn::analysis::ExitPolicy {
         rows.top_class == argmax(rows.exit) &&
             rows.top_prob == rows.current()[rows.top_class],
         "agreement: top_prob / top_class are not the deciding row's");
+    // Confident samples leave at once, so the batch shrinks and the history
+    // of the ones that stay must be compacted along with it.
+    if (rows.top_prob >= kConfident) {
+      return true;
+    }
     for (int64_t e = rows.exit - need + 1; e < rows.exit; ++e) {
       if (argmax(e) != argmax(rows.exit)) {
         return false;
@@ -183,6 +188,7 @@ class Agreement final : public sdn::analysis::ExitPolicy {
   std::string describe() const override {
     return "agreement of " + std::to_string(depth_) + " exits";
   }
+  static constexpr float kConfident = 0.9f;
 
  private:
   int64_t depth_;
