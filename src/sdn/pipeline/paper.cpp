@@ -18,6 +18,7 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <optional>
 
 namespace sdn::pipeline {
 
@@ -94,10 +95,17 @@ std::string trace_stage(
     int64_t max_samples,
     const std::string& device) {
   const auto meta = checkpoint::read_checkpoint_meta(checkpoint);
-  if (path_exists(dir + "/meta.json")) {
-    const auto existing = read_json(dir + "/meta.json");
-    if (existing.value("epoch", int64_t{-1}) == meta.epoch() &&
-        existing.value("max_samples", int64_t{-1}) == max_samples) {
+  const std::string meta_path = dir + "/meta.json";
+  if (path_exists(meta_path)) {
+    const auto existing = read_json(meta_path);
+    std::optional<inference::TraceProvenance> provenance;
+    try {
+      provenance = inference::read_provenance(existing, meta_path);
+    } catch (const Error&) {
+      // Not written by this pipeline's evaluation: trace again.
+    }
+    if (provenance && provenance->epoch == meta.epoch() &&
+        provenance->max_samples == max_samples) {
       std::fprintf(stderr, "done already: %s\n", dir.c_str());
       return dir;
     }
