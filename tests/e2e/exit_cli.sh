@@ -36,6 +36,57 @@ for f, c in zip(row["exit_fraction"], real["exit_counts"]):
 assert real["images_per_second"] > 0 and real["seconds"] > 0
 budget = json.load(open(f"{d}/budget.json"))
 assert 0 <= budget["threshold"] <= 1
+assert budget["policy"] == "max-prob" and budget["param"] == budget["threshold"]
+assert real["policy"] == "max-prob" and real["param"] == 0.5
+PY
+# The entropy policy: real exit agrees with the simulation of its rule
+# (u = -sum p ln p / ln K <= h) in numpy on the test trace, at an h in the
+# widest gap between the ICs' entropies (so float rounding cannot flip one).
+h=$(/usr/bin/python3 - "$dir/trace-test" <<'PY'
+import numpy as np, sys
+p = np.load(f"{sys.argv[1]}/probs.npy").astype(np.float64)
+with np.errstate(divide="ignore", invalid="ignore"):
+    u = -np.where(p > 0, p * np.log(p), 0).sum(-1) / np.log(p.shape[-1])
+ics = np.sort(u[:, :-1].ravel())
+lo, hi = len(ics) // 5, 4 * len(ics) // 5
+i = lo + int(np.argmax(np.diff(ics[lo:hi + 1])))
+print(f"{(ics[i] + ics[i + 1]) / 2:.6f}")
+PY
+)
+"$sdn" --threads 1 exit --checkpoint "$dir/sdn/last" --policy entropy \
+  --param "$h" --batch-size 5 --no-exit-rule final --json \
+  > "$dir/entropy.json" 2> /dev/null
+"$sdn" --threads 1 exit --checkpoint "$dir/sdn/last" --policy entropy \
+  --budget 0.9 --val-trace "$dir/trace-val" --json \
+  > "$dir/entropy-budget.json" 2> /dev/null
+"$sdn" --threads 1 exit --checkpoint "$dir/sdn/last" --policy entropy \
+  --param "$h" --batch-size 5 | grep -q "^early exit: normalised entropy <= "
+/usr/bin/python3 - "$dir" "$h" <<'PY'
+import json, sys
+import numpy as np
+d, h = sys.argv[1], float(sys.argv[2])
+p = np.load(f"{d}/trace-test/probs.npy").astype(np.float64)
+labels = np.load(f"{d}/trace-test/labels.npy")
+cost = json.load(open(f"{d}/trace-test/meta.json"))["exit_cost"]
+with np.errstate(divide="ignore", invalid="ignore"):
+    u = -np.where(p > 0, p * np.log(p), 0).sum(-1) / np.log(p.shape[-1])
+n, e = u.shape
+taken = np.full(n, e - 1)
+for s in range(n):
+    hits = np.nonzero(u[s, :-1] <= h)[0]
+    if len(hits):
+        taken[s] = hits[0]
+pred = p[np.arange(n), taken].argmax(-1)  # final rule: the exit taken
+real = json.load(open(f"{d}/entropy.json"))
+assert real["policy"] == "entropy" and real["param"] == h, real
+assert "threshold" not in real
+assert real["exit_counts"] == np.bincount(taken, minlength=e).tolist(), (
+    real, taken)
+assert 0 < sum(real["exit_counts"][:-1]), real  # some exit early
+assert abs(real["accuracy"] - 100 * np.mean(pred == labels)) < 1e-9, real
+assert abs(real["cost"] - np.mean(np.array(cost)[taken])) < 1e-9, real
+budget = json.load(open(f"{d}/entropy-budget.json"))
+assert budget["policy"] == "entropy" and 0 <= budget["param"] <= 1, budget
 PY
 "$sdn" --threads 1 bench exit --checkpoint "$dir/sdn/last" --batch-sizes 1,8 \
   --samples 16 --samples-batch1 4 --repetitions 1 --json > "$dir/bench.json"
@@ -70,8 +121,18 @@ expect_error() {
   grep -q "^error: .*$pattern" "$dir/err" || {
     echo "missing '$pattern' in:"; cat "$dir/err"; exit 1; }
 }
-expect_error "exactly one of --threshold and --budget" \
+expect_error "exactly one of --param (or --threshold) and --budget" \
   "$sdn" exit --checkpoint "$dir/sdn/last"
+expect_error "--threshold means --policy max-prob" \
+  "$sdn" exit --checkpoint "$dir/sdn/last" --policy entropy --threshold 0.5
+expect_error "one of --threshold and --param" \
+  "$sdn" exit --checkpoint "$dir/sdn/last" --threshold 0.5 --param 0.5
+expect_error "--policy must be one of max-prob, entropy, got 'patience'" \
+  "$sdn" exit --checkpoint "$dir/sdn/last" --policy patience --param 2
+expect_error "--param of the entropy policy must be in \[0, 1\], got 1.5" \
+  "$sdn" exit --checkpoint "$dir/sdn/last" --policy entropy --param 1.5
+expect_error "--threshold must be in \[0,1\], got 1.5" \
+  "$sdn" exit --checkpoint "$dir/sdn/last" --threshold 1.5
 expect_error "/nonexistent" "$sdn" exit --checkpoint /nonexistent --threshold 0.5
 expect_error "--budget needs --val-trace" \
   "$sdn" exit --checkpoint "$dir/sdn/last" --budget 0.5

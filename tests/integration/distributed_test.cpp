@@ -300,9 +300,9 @@ TEST(Distributed, TwoRankSdnTrainingCheckpointsAndResumes) {
   ASSERT_EQ(run_sdn(args, dir + "/first.log"), 0)
       << sdn::read_file(dir + "/first.log");
   const auto meta = sdn::checkpoint::read_checkpoint_meta(dir + "/run/last");
-  EXPECT_EQ(meta.epoch(), 1);
-  EXPECT_TRUE(meta.with_ics());
-  EXPECT_EQ(meta.json["world_size"], 2);
+  EXPECT_EQ(meta.epoch, 1);
+  EXPECT_TRUE(meta.with_ics);
+  EXPECT_EQ(meta.world_size, 2);
   EXPECT_EQ(metrics(dir + "/run").size(), 1u);
   // Only rank 0 prints the table and the final line.
   const auto log = sdn::read_file(dir + "/first.log");
@@ -315,8 +315,7 @@ TEST(Distributed, TwoRankSdnTrainingCheckpointsAndResumes) {
           dir + "/resume.log"),
       0)
       << sdn::read_file(dir + "/resume.log");
-  EXPECT_EQ(
-      sdn::checkpoint::read_checkpoint_meta(dir + "/run/last").epoch(), 2);
+  EXPECT_EQ(sdn::checkpoint::read_checkpoint_meta(dir + "/run/last").epoch, 2);
   const auto m = metrics(dir + "/run");
   ASSERT_EQ(m.size(), 2u);
   EXPECT_EQ(m[1]["val_accuracy"].size(), 7u);
@@ -356,7 +355,7 @@ TEST(Distributed, AKilledRankStopsRankZeroAndTheRunResumes) {
 
   // The run continues from its last checkpoint.
   const int64_t done =
-      sdn::checkpoint::read_checkpoint_meta(out + "/last").epoch();
+      sdn::checkpoint::read_checkpoint_meta(out + "/last").epoch;
   ASSERT_EQ(
       run_sdn(
           {"launch",
@@ -372,7 +371,7 @@ TEST(Distributed, AKilledRankStopsRankZeroAndTheRunResumes) {
       0)
       << sdn::read_file(dir + "/resume.log");
   EXPECT_EQ(
-      sdn::checkpoint::read_checkpoint_meta(out + "/last").epoch(), done + 1);
+      sdn::checkpoint::read_checkpoint_meta(out + "/last").epoch, done + 1);
 }
 
 TEST(Distributed, LaunchStopsEveryRankWhenOneFailsOrOnASignal) {

@@ -1,18 +1,25 @@
 // Real early exit (batch compaction) gives exactly the trace simulation's
-// exit points and predictions, at every batch size and for both no-exit
-// rules.
+// exit points and predictions, for every registered exit policy, at every
+// batch size and for both no-exit rules.
 #include "sdn/analysis/early_exit.h"
+#include "sdn/analysis/exit_policy.h"
 #include "sdn/data/dataset.h"
 #include "sdn/inference/early_exit.h"
 #include "sdn/inference/evaluator.h"
 #include "sdn/inference/trace_builder.h"
 #include "sdn/network/sdn_network.h"
+#include "sdn/util/error.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -26,7 +33,7 @@ struct Fixture {
   sdn::analysis::ExitTrace trace;
 };
 
-Fixture make_fixture() {
+Fixture build_fixture() {
   // One thread: ctest runs binaries side by side on 2 cores, and batch-1
   // inference is dominated by per-op overhead anyway.
   torch::set_num_threads(1);
@@ -74,59 +81,185 @@ Fixture make_fixture() {
   return f;
 }
 
-// Thresholds at quantiles of the IC confidences, moved off any confidence by
-// a margin so batch-size rounding cannot flip a decision.
-std::vector<double> thresholds(const sdn::analysis::ExitTrace& t) {
-  std::vector<float> conf;
-  for (int64_t n = 0; n < t.num_samples; ++n) {
-    for (int64_t e = 0; e < t.num_ics(); ++e) {
-      conf.push_back(t.confidence(n, e));
-    }
-  }
-  std::sort(conf.begin(), conf.end());
-  std::vector<double> qs;
-  for (const double quantile : {0.2, 0.6, 0.9}) {
-    auto i = static_cast<size_t>(quantile * (conf.size() - 1));
-    while (i + 1 < conf.size() && conf[i + 1] - conf[i] < 2e-4f) {
-      ++i;
-    }
-    if (i + 1 < conf.size()) {
-      qs.push_back(0.5 * (conf[i] + conf[i + 1]));
-    }
-  }
-  qs.push_back(1.0); // nobody exits early (max prob is < 1 here)
-  return qs;
+// One fixture for the binary's tests: the network and its trace.
+Fixture& make_fixture() {
+  static Fixture f = build_fixture();
+  return f;
 }
+
+// Parameters of `type` at which the trace's decisions have a margin:
+// moving the parameter by kMargin either way changes no exit, so float
+// rounding between the trace's forward and the inference copy's (BN folded,
+// channels-last, other batch sizes) cannot flip one. Searched on a fine
+// grid over the policy's range (values the policy refuses, e.g. non-integers
+// of an integer parameter, are skipped); picks those whose share of samples
+// exiting early is nearest 25 %, 60 % and 90 %.
+std::vector<double> stable_params(
+    const sdn::analysis::ExitPolicyType& type,
+    const sdn::analysis::ExitTrace& t) {
+  constexpr double kMargin = 1e-3;
+  constexpr int kSteps = 1000;
+  const auto rule = sdn::analysis::NoExitRule::kFinal;
+  const double low = type.range.low;
+  const double high = type.range.high;
+  auto exits_at = [&](double x) -> std::optional<std::vector<int64_t>> {
+    try {
+      return sdn::analysis::simulate(t, *type.make(x), rule).exit_index;
+    } catch (const sdn::Error&) {
+      return std::nullopt;
+    }
+  };
+  std::vector<std::pair<double, double>> stable; // (param, early share)
+  for (int i = 0; i <= kSteps; ++i) {
+    const double x = low + (high - low) * i / kSteps;
+    const auto base = exits_at(x);
+    if (!base) {
+      continue;
+    }
+    bool ok = true;
+    for (const double y : {x - kMargin, x + kMargin}) {
+      const auto moved = exits_at(std::clamp(y, low, high));
+      ok = ok && (!moved || *moved == *base);
+    }
+    if (ok) {
+      const auto early = std::count_if(base->begin(), base->end(), [&](auto e) {
+        return e < t.final_exit();
+      });
+      stable.emplace_back(x, static_cast<double>(early) / t.num_samples);
+    }
+  }
+  std::vector<double> out;
+  for (const double target : {0.25, 0.6, 0.9}) {
+    const auto best = std::min_element(
+        stable.begin(), stable.end(), [&](const auto& a, const auto& b) {
+          return std::abs(a.second - target) < std::abs(b.second - target);
+        });
+    if (best != stable.end() &&
+        std::find(out.begin(), out.end(), best->first) == out.end()) {
+      out.push_back(best->first);
+    }
+  }
+  return out;
+}
+
+// A policy that reads history (none is registered yet): exits when the
+// argmaxes of the last `depth` exits agree; depth 0 = of every exit so far,
+// at least three. Throws when handed fewer rows than it asked for.
+class Agreement final : public sdn::analysis::ExitPolicy {
+ public:
+  explicit Agreement(int64_t depth)
+      : ExitPolicy("agreement", static_cast<double>(depth), {0, 8}),
+        depth_(depth) {}
+  int64_t history() const override {
+    return depth_ == 0 ? kAllExits : depth_;
+  }
+  bool exits(const sdn::analysis::ExitRows& rows) const override {
+    const int64_t need =
+        depth_ == 0 ? std::max<int64_t>(3, rows.exit + 1) : depth_;
+    if (rows.exit + 1 < need) {
+      return false;
+    }
+    sdn::check(
+        rows.count >= need,
+        "agreement: handed ",
+        rows.count,
+        " rows, needs ",
+        need);
+    auto argmax = [&](int64_t e) {
+      const float* row = rows.at(e);
+      return std::max_element(row, row + rows.num_classes) - row;
+    };
+    sdn::check(
+        rows.top_class == argmax(rows.exit) &&
+            rows.top_prob == rows.current()[rows.top_class],
+        "agreement: top_prob / top_class are not the deciding row's");
+    for (int64_t e = rows.exit - need + 1; e < rows.exit; ++e) {
+      if (argmax(e) != argmax(rows.exit)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  std::string describe() const override {
+    return "agreement of " + std::to_string(depth_) + " exits";
+  }
+
+ private:
+  int64_t depth_;
+};
 
 } // namespace
 
+// Every registered policy, at parameters that spread the exits, for both
+// no-exit rules and batch sizes 1, 7 and N.
 TEST(EarlyExit, BatchedEqualsTraceSimulation) {
-  auto f = make_fixture();
-  const auto qs = thresholds(f.trace);
-  ASSERT_GE(qs.size(), 3u);
-  int64_t exited_early = 0;
-  for (const auto rule :
-       {sdn::analysis::NoExitRule::kMostConfident,
-        sdn::analysis::NoExitRule::kFinal}) {
-    for (const double q : qs) {
-      const auto sim = sdn::analysis::simulate(f.trace, q, rule);
-      for (const int64_t b : {1, 7, 60}) {
-        sdn::inference::EarlyExitOptions eo;
-        eo.batch_size = b;
-        eo.no_exit = rule;
-        eo.progress = false;
-        const sdn::inference::MaxProbabilityPolicy policy(q);
-        const auto r = sdn::inference::run_early_exit(
-            f.net, f.splits.test, f.splits.info, policy, f.trace.exit_cost, eo);
-        EXPECT_EQ(r.exit_index, sim.exit_index) << "q " << q << " batch " << b;
-        EXPECT_EQ(r.prediction, sim.prediction) << "q " << q << " batch " << b;
-        EXPECT_NEAR(r.accuracy, sim.accuracy, 1e-9);
-        EXPECT_NEAR(r.cost, sim.cost, 1e-9);
-        for (size_t e = 0; e + 1 < r.exit_counts.size(); ++e) {
-          exited_early += r.exit_counts[e];
+  auto& f = make_fixture();
+  const int64_t n = f.trace.num_samples;
+  for (const std::string& name : sdn::analysis::exit_policy_names()) {
+    const auto& type = sdn::analysis::exit_policy_type(name);
+    const auto params = stable_params(type, f.trace);
+    ASSERT_GE(params.size(), 2u) << name;
+    int64_t exited_early = 0;
+    for (const auto rule :
+         {sdn::analysis::NoExitRule::kMostConfident,
+          sdn::analysis::NoExitRule::kFinal}) {
+      for (const double param : params) {
+        const auto policy = type.make(param);
+        const auto sim = sdn::analysis::simulate(f.trace, *policy, rule);
+        for (const int64_t b : {int64_t{1}, int64_t{7}, n}) {
+          sdn::inference::EarlyExitOptions eo;
+          eo.batch_size = b;
+          eo.no_exit = rule;
+          eo.progress = false;
+          const auto r = sdn::inference::run_early_exit(
+              f.net,
+              f.splits.test,
+              f.splits.info,
+              *policy,
+              f.trace.exit_cost,
+              eo);
+          const std::string at = policy->describe() + ", rule " +
+              sdn::analysis::to_string(rule) + ", batch " + std::to_string(b);
+          EXPECT_EQ(r.exit_index, sim.exit_index) << at;
+          EXPECT_EQ(r.prediction, sim.prediction) << at;
+          EXPECT_NEAR(r.accuracy, sim.accuracy, 1e-9) << at;
+          EXPECT_NEAR(r.cost, sim.cost, 1e-9) << at;
+          EXPECT_EQ(r.policy, name);
+          EXPECT_EQ(r.param, param);
+          for (size_t e = 0; e + 1 < r.exit_counts.size(); ++e) {
+            exited_early += r.exit_counts[e];
+          }
         }
       }
     }
+    EXPECT_GT(exited_early, 0) << name; // the parameters spread the exits
   }
-  EXPECT_GT(exited_early, 0); // the thresholds really spread the exits
+}
+
+// Policies that read earlier exits get them in real early exit too, kept and
+// compacted with the batch.
+TEST(EarlyExit, HistoryPoliciesMatchTraceSimulation) {
+  auto& f = make_fixture();
+  const int64_t n = f.trace.num_samples;
+  for (const int64_t depth : {2, 3, 0}) {
+    const Agreement policy(depth);
+    const auto sim = sdn::analysis::simulate(f.trace, policy);
+    int64_t early = 0;
+    for (const int64_t e : sim.exit_index) {
+      early += e < f.trace.final_exit();
+    }
+    EXPECT_GT(early, 0) << policy.describe();
+    EXPECT_LT(early, n) << policy.describe();
+    for (const int64_t b : {int64_t{1}, int64_t{7}, n}) {
+      sdn::inference::EarlyExitOptions eo;
+      eo.batch_size = b;
+      eo.progress = false;
+      const auto r = sdn::inference::run_early_exit(
+          f.net, f.splits.test, f.splits.info, policy, f.trace.exit_cost, eo);
+      EXPECT_EQ(r.exit_index, sim.exit_index)
+          << policy.describe() << ", batch " << b;
+      EXPECT_EQ(r.prediction, sim.prediction)
+          << policy.describe() << ", batch " << b;
+    }
+  }
 }

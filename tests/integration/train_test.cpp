@@ -49,13 +49,6 @@ TrainConfig tiny(Mode mode, const std::string& out) {
   return c;
 }
 
-sdn::train::TrainHooks quiet() {
-  sdn::train::TrainHooks h;
-  h.print_table = false;
-  h.progress = false;
-  return h;
-}
-
 // Every named parameter and buffer of `a` equals `b`'s bit for bit.
 void expect_same_state(torch::nn::Module& a, torch::nn::Module& b) {
   auto pa = a.named_parameters();
@@ -88,7 +81,7 @@ class TrainModes : public ::testing::Test {
   static void SetUpTestSuite() {
     torch::set_num_threads(2);
     cnn_dir_ = temp_dir("cnn");
-    cnn_ = sdn::train::run_training(tiny(Mode::kCnn, cnn_dir_), quiet());
+    cnn_ = sdn::train::run_training(tiny(Mode::kCnn, cnn_dir_));
   }
   static std::string cnn_dir_;
   static sdn::train::TrainResult cnn_;
@@ -103,8 +96,8 @@ TEST_F(TrainModes, CnnLearns) {
   ASSERT_EQ(cnn_.history.back().val_accuracy.size(), 1u);
   EXPECT_GT(cnn_.history.back().val_accuracy[0], 100.0 / kClasses + 15);
   auto meta = sdn::checkpoint::read_checkpoint_meta(cnn_dir_ + "/last");
-  EXPECT_EQ(meta.epoch(), 5);
-  EXPECT_FALSE(meta.with_ics());
+  EXPECT_EQ(meta.epoch, 5);
+  EXPECT_FALSE(meta.with_ics);
   EXPECT_TRUE(sdn::path_exists(cnn_dir_ + "/best/model.pt"));
   EXPECT_TRUE(sdn::path_exists(cnn_dir_ + "/metrics.jsonl"));
 }
@@ -113,7 +106,7 @@ TEST_F(TrainModes, IcOnlyTrainsEveryIcAboveChance) {
   auto c = tiny(Mode::kIcOnly, temp_dir("ic"));
   c.from = cnn_dir_ + "/last";
   c.epochs = 2;
-  const auto r = sdn::train::run_training(c, quiet());
+  const auto r = sdn::train::run_training(c);
   EXPECT_LT(r.history.back().loss, r.history.front().loss);
   for (const double acc : r.history.back().val_accuracy) {
     EXPECT_GT(acc, 100.0 / kClasses + 10);
@@ -139,15 +132,14 @@ TEST_F(TrainModes, CleanIcOnlyLeavesBackboneBitIdentical) {
   c.from = cnn_dir_ + "/last";
   c.epochs = 1;
   c.ic_only_clean = true;
-  sdn::train::run_training(c, quiet());
+  sdn::train::run_training(c);
   auto cnn = sdn::checkpoint::load_network(cnn_dir_ + "/last");
   auto ic = sdn::checkpoint::load_network(c.out + "/last");
   expect_same_state(*cnn->backbone(), *ic->backbone());
 }
 
 TEST_F(TrainModes, SdnTrainingLearnsEveryExit) {
-  const auto r =
-      sdn::train::run_training(tiny(Mode::kSdn, temp_dir("sdn")), quiet());
+  const auto r = sdn::train::run_training(tiny(Mode::kSdn, temp_dir("sdn")));
   EXPECT_LT(r.history.back().loss, r.history.front().loss);
   ASSERT_EQ(r.history.back().val_accuracy.size(), 7u);
   for (const double acc : r.history.back().val_accuracy) {
@@ -161,14 +153,12 @@ TEST_F(TrainModes, BadCheckpointsAreRejectedByName) {
   auto c = tiny(Mode::kIcOnly, temp_dir("bad"));
   c.from = "/nonexistent/ckpt";
   EXPECT_NE(
-      error_of([&] {
-        sdn::train::run_training(c, quiet());
-      }).find("/nonexistent/ckpt"),
+      error_of([&] { sdn::train::run_training(c); }).find("/nonexistent/ckpt"),
       std::string::npos);
   c.from = cnn_dir_ + "/last";
   c.arch = "vgg16";
   EXPECT_NE(
-      error_of([&] { sdn::train::run_training(c, quiet()); }).find("vgg16"),
+      error_of([&] { sdn::train::run_training(c); }).find("vgg16"),
       std::string::npos);
   // A corrupt weights file.
   const std::string corrupt = temp_dir("corrupt");
@@ -189,7 +179,7 @@ TEST_F(TrainModes, BadCheckpointsAreRejectedByName) {
   // A fresh run refuses a directory that already holds one.
   EXPECT_NE(
       error_of([&] {
-        sdn::train::run_training(tiny(Mode::kCnn, cnn_dir_), quiet());
+        sdn::train::run_training(tiny(Mode::kCnn, cnn_dir_));
       }).find("--resume"),
       std::string::npos);
 }
@@ -198,12 +188,12 @@ TEST_F(TrainModes, IcOnlyNeedsACnnCheckpoint) {
   auto sdn_cfg = tiny(Mode::kSdn, temp_dir("sdn_src"));
   sdn_cfg.epochs = 1;
   sdn_cfg.data.synthetic_train = 160;
-  sdn::train::run_training(sdn_cfg, quiet());
+  sdn::train::run_training(sdn_cfg);
   auto c = tiny(Mode::kIcOnly, temp_dir("ic_from_sdn"));
   c.from = sdn_cfg.out + "/last";
   EXPECT_NE(
       error_of([&] {
-        sdn::train::run_training(c, quiet());
+        sdn::train::run_training(c);
       }).find("needs a CNN checkpoint"),
       std::string::npos);
 }
@@ -214,15 +204,17 @@ TEST(Train, ResumeEqualsUninterruptedRun) {
   full.epochs = 2;
   full.milestones = {2};
   full.data.synthetic_train = 256;
-  sdn::train::run_training(full, quiet());
+  sdn::train::run_training(full);
 
   auto part = full;
   part.out = temp_dir("part");
   part.stop_after = 1;
-  const auto first = sdn::train::run_training(part, quiet());
+  const auto first = sdn::train::run_training(part);
   EXPECT_FALSE(first.finished);
   EXPECT_EQ(first.epochs_done, 1);
-  const auto rest = sdn::train::resume_training(part.out, 0, "cpu", quiet());
+  sdn::train::ResumeOptions resume;
+  resume.out_dir = part.out;
+  const auto rest = sdn::train::resume_training(resume);
   EXPECT_TRUE(rest.finished);
   EXPECT_EQ(rest.history.size(), 1u);
 
@@ -253,7 +245,7 @@ TEST(Train, NonFiniteLossStopsWithEpochAndBatch) {
   c.lr = 1e30;
   c.warmup_steps = 0;
   c.data.synthetic_train = 384;
-  const auto msg = error_of([&] { sdn::train::run_training(c, quiet()); });
+  const auto msg = error_of([&] { sdn::train::run_training(c); });
   EXPECT_NE(msg.find("epoch 1, batch"), std::string::npos) << msg;
   EXPECT_NE(msg.find("not finite"), std::string::npos) << msg;
   EXPECT_FALSE(sdn::path_exists(c.out + "/last/model.pt"));

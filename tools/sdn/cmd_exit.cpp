@@ -3,20 +3,19 @@
 #include "commands.h"
 
 #include "sdn/analysis/early_exit.h"
-#include "sdn/analysis/exit_trace.h"
+#include "sdn/analysis/exit_policy.h"
+#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/data/loader.h"
 #include "sdn/inference/bench.h"
 #include "sdn/inference/early_exit.h"
 #include "sdn/inference/trace_builder.h"
-#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/util/error.h"
-
-#include <nlohmann/json.hpp>
 
 #include <ATen/Parallel.h>
 
-#include <cstdio>
+#include <iostream>
 #include <memory>
+#include <optional>
 
 namespace sdn::cli {
 
@@ -26,37 +25,34 @@ struct ExitCli {
   std::string checkpoint;
   std::string split = "test";
   std::string data_dir;
-  double threshold = -1;
-  double budget = -1;
-  std::string val_trace;
+  analysis::ExitPolicyRequest request;
+  // Given or not is the options' count(); the request holds them as
+  // optionals.
+  double param = 0;
+  double threshold = 0;
+  double budget = 0;
+  CLI::Option* param_option = nullptr;
+  CLI::Option* threshold_option = nullptr;
+  CLI::Option* budget_option = nullptr;
   std::string no_exit = "most-confident";
   inference::EarlyExitOptions options;
   bool json = false;
 };
 
-// The threshold to use: given, or picked on a validation trace for a budget.
-double choose_threshold(const ExitCli& cli) {
-  const bool by_threshold = cli.threshold >= 0;
-  const bool by_budget = cli.budget >= 0;
-  check(
-      by_threshold != by_budget,
-      "give exactly one of --threshold and --budget");
-  if (by_threshold) {
-    return cli.threshold;
-  }
-  check(
-      !cli.val_trace.empty(),
-      "--budget needs --val-trace (a validation trace from sdn eval)");
-  check(cli.budget > 0, "--budget must be > 0, got ", cli.budget);
-  const auto val = analysis::read_trace(cli.val_trace);
-  return analysis::threshold_for_budget(
-      val, cli.budget, analysis::parse_no_exit_rule(cli.no_exit));
+std::optional<double> given(const CLI::Option* option, double value) {
+  return option->count() > 0 ? std::optional<double>(value) : std::nullopt;
 }
 
 void run_exit(ExitCli& cli) {
   apply_global_options();
   cli.options.no_exit = analysis::parse_no_exit_rule(cli.no_exit);
-  const double q = choose_threshold(cli);
+  cli.options.validate();
+  auto& request = cli.request;
+  request.param = given(cli.param_option, cli.param);
+  request.threshold = given(cli.threshold_option, cli.threshold);
+  request.budget = given(cli.budget_option, cli.budget);
+  request.rule = cli.options.no_exit;
+  const auto policy = analysis::resolve_exit_policy(request);
   checkpoint::CheckpointMeta meta;
   auto network = checkpoint::load_network(cli.checkpoint, meta);
   check(
@@ -64,52 +60,19 @@ void run_exit(ExitCli& cli) {
       "--checkpoint ",
       cli.checkpoint,
       ": early exit needs an SDN (a checkpoint with ICs), got a CNN");
-  auto config = meta.config();
+  auto config = meta.config;
   if (!cli.data_dir.empty()) {
     config.data.data_dir = cli.data_dir;
   }
   const auto splits = data::load_splits(config.data);
   const auto& dataset = inference::select_split(splits, cli.split);
-  const inference::MaxProbabilityPolicy policy(q);
   const auto costs = inference::relative_exit_costs(network, false);
   const auto r = inference::run_early_exit(
-      network, dataset, splits.info, policy, costs, cli.options);
+      network, dataset, splits.info, *policy, costs, cli.options);
   if (cli.json) {
-    nlohmann::json j = {
-        {"threshold", q},
-        {"accuracy", r.accuracy},
-        {"cost", r.cost},
-        {"exit_counts", r.exit_counts},
-        {"seconds", r.seconds},
-        {"images_per_second", r.images_per_second},
-        {"batch_size", cli.options.batch_size}};
-    std::printf("%s\n", j.dump(2).c_str());
-    return;
-  }
-  std::printf(
-      "early exit: %s, batch size %lld, %s split (%lld images)\n",
-      policy.describe().c_str(),
-      static_cast<long long>(cli.options.batch_size),
-      cli.split.c_str(),
-      static_cast<long long>(dataset.size()));
-  std::printf("accuracy        %.2f %%\n", r.accuracy);
-  std::printf(
-      "relative cost   %.3f of the CNN (FLOPs, paper counting)\n", r.cost);
-  std::printf(
-      "wall-clock      %.3f s, %.1f images/s\n",
-      r.seconds,
-      r.images_per_second);
-  std::printf("%-8s %8s %8s %9s\n", "exit", "samples", "share", "cost");
-  const auto n = static_cast<double>(dataset.size());
-  for (size_t e = 0; e < r.exit_counts.size(); ++e) {
-    const bool final = e + 1 == r.exit_counts.size();
-    const std::string name = final ? "final" : "IC" + std::to_string(e + 1);
-    std::printf(
-        "%-8s %8lld %7.1f%% %9.3f\n",
-        name.c_str(),
-        static_cast<long long>(r.exit_counts[e]),
-        n > 0 ? 100.0 * r.exit_counts[e] / n : 0.0,
-        costs[e]);
+    std::cout << inference::early_exit_json(r).dump(2) << "\n";
+  } else {
+    inference::print_early_exit(std::cout, r, cli.split);
   }
 }
 
@@ -122,53 +85,11 @@ struct BenchExitCli {
   bool json = false;
 };
 
-void print_stages(
-    const inference::ExitBenchOptions& options,
-    const std::vector<inference::StageRow>& rows,
-    int64_t batch_size,
-    bool json) {
-  if (json) {
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& r : rows) {
-      j.push_back(
-          {{"exit", r.exit},
-           {"seconds", r.seconds},
-           {"cumulative_time", r.cumulative_time},
-           {"cumulative_cost", r.cumulative_cost}});
-    }
-    std::printf("%s\n", j.dump(2).c_str());
-    return;
-  }
-  std::printf(
-      "stages at batch %lld (%s, %s), no sample exits; cumulative vs the "
-      "CNN's forward\n",
-      static_cast<long long>(batch_size),
-      options.fold_batch_norm ? "BN folded" : "BN unfolded",
-      options.channels_last ? "channels-last" : "NCHW");
-  std::printf(
-      "%-8s %12s %14s %14s\n",
-      "exit",
-      "stage ms",
-      "time vs CNN",
-      "FLOPs vs CNN");
-  for (const auto& r : rows) {
-    const bool final = r.exit + 1 == static_cast<int64_t>(rows.size());
-    const std::string name =
-        final ? "final" : "IC" + std::to_string(r.exit + 1);
-    std::printf(
-        "%-8s %12.2f %14.3f %14.3f\n",
-        name.c_str(),
-        1e3 * r.seconds,
-        r.cumulative_time,
-        r.cumulative_cost);
-  }
-}
-
 void run_bench_exit(const BenchExitCli& cli) {
   apply_global_options();
   checkpoint::CheckpointMeta meta;
   auto network = checkpoint::load_network(cli.checkpoint, meta);
-  auto config = meta.config();
+  auto config = meta.config;
   if (!cli.data_dir.empty()) {
     config.data.data_dir = cli.data_dir;
   }
@@ -183,56 +104,30 @@ void run_bench_exit(const BenchExitCli& cli) {
   if (cli.stages > 0) {
     const auto rows = inference::bench_stages(
         network, images, costs, cli.stages, cli.options);
-    print_stages(cli.options, rows, cli.stages, cli.json);
+    if (cli.json) {
+      std::cout << inference::stages_json(rows).dump(2) << "\n";
+    } else {
+      inference::print_stages(std::cout, rows, cli.options, cli.stages);
+    }
     return;
   }
   const auto rows = inference::bench_exit(network, images, costs, cli.options);
   if (cli.json) {
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& r : rows) {
-      j.push_back(
-          {{"variant", r.variant},
-           {"build", r.build},
-           {"batch_size", r.batch_size},
-           {"images_per_second", r.images_per_second},
-           {"relative_time", r.relative_time},
-           {"relative_cost", r.relative_cost},
-           {"speedup_over_plain", r.speedup_over_plain},
-           {"runs", r.runs}});
-    }
-    std::printf("%s\n", j.dump(2).c_str());
-    return;
+    std::cout << inference::bench_exit_json(rows).dump(2) << "\n";
+  } else {
+    inference::print_bench_exit(
+        std::cout, rows, cli.options, meta.arch, at::get_num_threads());
   }
-  std::printf(
-      "threshold %.3f, %s, %lld threads; optimised build: %s, %s\n",
-      cli.options.threshold,
-      meta.arch().c_str(),
-      static_cast<long long>(at::get_num_threads()),
-      cli.options.fold_batch_norm ? "BN folded" : "BN unfolded",
-      cli.options.channels_last ? "channels-last" : "NCHW");
-  std::printf(
-      "%-14s %-10s %6s %12s %12s %13s %10s\n",
-      "variant",
-      "build",
-      "batch",
-      "images/s",
-      "time vs CNN",
-      "FLOPs vs CNN",
-      "vs plain");
-  for (const auto& r : rows) {
-    std::printf(
-        "%-14s %-10s %6lld %12.1f %12.3f %13.3f",
-        r.variant.c_str(),
-        r.build.c_str(),
-        static_cast<long long>(r.batch_size),
-        r.images_per_second,
-        r.relative_time,
-        r.relative_cost);
-    if (r.speedup_over_plain > 0) {
-      std::printf(" %9.2fx", r.speedup_over_plain);
-    }
-    std::printf("\n");
+}
+
+// "NAME: summary" lines of every registered policy, for --help.
+std::string policy_help() {
+  std::string text = "Exit policy:";
+  for (const auto& type : analysis::exit_policy_types()) {
+    text += "\n  " + type.name + ": " + type.summary + ", in [" +
+        str_cat(type.range.low) + ", " + str_cat(type.range.high) + "]";
   }
+  return text;
 }
 
 } // namespace
@@ -243,10 +138,12 @@ void setup_exit(CLI::App& app) {
       "exit",
       "Real early exit: run an SDN block by block and drop the samples that "
       "exit at each IC from the batch, so later blocks compute only on the "
-      "rest. Threshold given, or picked for a cost budget on a validation "
-      "trace.\n"
+      "rest. An exit policy (max-prob, the paper's, or entropy) at a given "
+      "parameter, or at the parameter that fits a cost budget best on a "
+      "validation trace.\n"
       "Examples:\n"
       "  sdn exit --checkpoint runs/sdn/last --threshold 0.9\n"
+      "  sdn exit --checkpoint runs/sdn/last --policy entropy --param 0.2\n"
       "  sdn exit --checkpoint runs/sdn/last --budget 0.5 --val-trace "
       "runs/sdn/trace-val --batch-size 1");
   sub->add_option("--checkpoint", cli->checkpoint, "SDN checkpoint directory")
@@ -257,17 +154,23 @@ void setup_exit(CLI::App& app) {
       "--data-dir",
       cli->data_dir,
       "Data directory (default: the checkpoint's)");
-  sub->add_option(
+  sub->add_option("--policy", cli->request.policy, policy_help())
+      ->capture_default_str();
+  cli->param_option = sub->add_option(
+      "--param", cli->param, "The policy's parameter (range above)");
+  cli->threshold_option = sub->add_option(
       "--threshold",
       cli->threshold,
-      "Exit when the top softmax probability is >= this");
-  sub->add_option(
+      "Exit when the top softmax probability is >= this (the same as "
+      "--policy max-prob --param Q)");
+  cli->budget_option = sub->add_option(
       "--budget",
       cli->budget,
-      "Pick the most accurate threshold whose average cost on "
-      "--val-trace is at most this fraction of the CNN's");
+      "Instead of --param: pick the policy's most accurate parameter (from "
+      "its sweep grid) whose average cost on --val-trace is at most this "
+      "fraction of the CNN's");
   sub->add_option(
-      "--val-trace", cli->val_trace, "Validation trace for --budget");
+      "--val-trace", cli->request.val_trace, "Validation trace for --budget");
   sub->add_option(
          "--no-exit-rule",
          cli->no_exit,

@@ -3,8 +3,8 @@
 #include "commands.h"
 #include "data_options.h"
 
+#include "sdn/app/train_console.h"
 #include "sdn/train/trainer.h"
-#include "sdn/util/error.h"
 
 #include <cstdio>
 #include <memory>
@@ -69,41 +69,43 @@ void report(
       result.finished ? ", finished" : "");
 }
 
+// The recipe options the user gave (counted by CLI11, so a value equal to
+// the default still counts as given).
+checkpoint::RecipeOverrides recipe_overrides(const TrainCli& cli) {
+  checkpoint::RecipeOverrides o;
+  if (cli.epochs_opt->count() > 0) {
+    o.epochs = cli.epochs;
+  }
+  if (cli.lr_opt->count() > 0) {
+    o.lr = cli.lr;
+  }
+  if (cli.wd_opt->count() > 0) {
+    o.weight_decay = cli.weight_decay;
+  }
+  if (cli.milestones_opt->count() > 0) {
+    o.milestones = cli.milestones;
+  }
+  if (cli.optimizer_opt->count() > 0) {
+    o.optimizer = cli.optimizer;
+  }
+  return o;
+}
+
 void run_train(TrainCli& cli) {
   apply_global_options();
   const auto dist = distributed_options(cli);
+  const train::TrainCallbacks console = {app::make_train_console()};
   if (!cli.resume.empty()) {
-    report(
-        train::resume_training(
-            cli.resume, cli.config.stop_after, cli.config.device, {}, dist),
-        dist);
+    train::ResumeOptions resume;
+    resume.out_dir = cli.resume;
+    resume.stop_after = cli.config.stop_after;
+    resume.device = cli.config.device;
+    report(train::resume_training(resume, console, dist), dist);
     return;
   }
-  auto& config = cli.config;
-  config.mode = checkpoint::parse_mode(cli.mode);
-  checkpoint::apply_recipe(config);
-  if (cli.epochs_opt->count() > 0) {
-    config.epochs = cli.epochs;
-  }
-  if (cli.lr_opt->count() > 0) {
-    config.lr = cli.lr;
-  }
-  if (cli.wd_opt->count() > 0) {
-    config.weight_decay = cli.weight_decay;
-  }
-  if (cli.milestones_opt->count() > 0) {
-    config.milestones = cli.milestones;
-  }
-  if (cli.optimizer_opt->count() > 0) {
-    check(
-        cli.optimizer == "sgd" || cli.optimizer == "adam",
-        "--optimizer must be sgd or adam, got '",
-        cli.optimizer,
-        "'");
-    config.optimizer = cli.optimizer == "sgd" ? checkpoint::OptimizerKind::kSgd :
-                                                checkpoint::OptimizerKind::kAdam;
-  }
-  report(train::run_training(config, {}, dist), dist);
+  const auto config = checkpoint::resolve_train_config(
+      cli.config, cli.mode, recipe_overrides(cli));
+  report(train::run_training(config, console, dist), dist);
 }
 
 } // namespace

@@ -1,7 +1,7 @@
 #include "commands.h"
 
-#include "sdn/util/allocator.h"
 #include "sdn/device/threads.h"
+#include "sdn/util/allocator.h"
 
 #include <cstdlib>
 #include <string>

@@ -1,7 +1,8 @@
 #pragma once
 
-// The backdoor experiment (spec 12) on traces: how often a trigger flips
-// each exit's prediction to the target class, and whether ICs see through it.
+// The backdoor experiment (docs/exit-trace.md#backdoor) on traces: how often a
+// trigger flips each exit's prediction to the target class, and whether ICs see
+// through it.
 
 #include "sdn/analysis/exit_trace.h"
 #include "sdn/analysis/overthinking.h"

@@ -1,8 +1,8 @@
 #pragma once
 
-// The confusion metric (spec 11): how far the ICs' softmax outputs are from
-// the final one, z-scored with training-set statistics, as a detector of
-// misclassification compared with the max-softmax confidence.
+// The confusion metric (docs/exit-trace.md#confusion): how far the ICs' softmax
+// outputs are from the final one, z-scored with training-set statistics, as a
+// detector of misclassification compared with the max-softmax confidence.
 
 #include "sdn/analysis/exit_trace.h"
 

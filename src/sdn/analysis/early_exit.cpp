@@ -14,9 +14,6 @@ namespace {
 // to a cost up to rounding still counts as met.
 constexpr double kCostSlack = 1e-9;
 
-// Thresholds closer than this are the same grid point.
-constexpr double kSameThreshold = 1e-12;
-
 } // namespace
 
 std::string to_string(NoExitRule rule) {
@@ -33,19 +30,18 @@ NoExitRule parse_no_exit_rule(const std::string& text) {
   fail("no-exit rule must be 'most-confident' or 'final', got '", text, "'");
 }
 
-ExitSimulation simulate(const ExitTrace& trace, double q, NoExitRule rule) {
-  return simulate(trace, compute_predictions(trace), q, rule);
+ExitSimulation simulate(
+    const ExitTrace& trace,
+    const ExitPolicy& policy,
+    NoExitRule rule) {
+  return simulate(trace, compute_predictions(trace), policy, rule);
 }
 
 ExitSimulation simulate(
     const ExitTrace& trace,
     const TracePredictions& predictions,
-    double q,
+    const ExitPolicy& policy,
     NoExitRule rule) {
-  check(
-      std::isfinite(q),
-      "early-exit threshold must be a finite number, got ",
-      q);
   check(
       predictions.num_samples == trace.num_samples &&
           predictions.num_exits == trace.num_exits,
@@ -53,20 +49,28 @@ ExitSimulation simulate(
   const int64_t n_samples = trace.num_samples;
   const int64_t n_exits = trace.num_exits;
   const int64_t last = n_exits - 1;
-  // PyTorch compares a float32 confidence with a Python float in float32:
-  // a confidence of 0.9f exits at q = 0.9 although 0.9f < 0.9 in double.
-  const float q_float = static_cast<float>(q);
   ExitSimulation out;
-  out.threshold = q;
+  out.policy = policy.name();
+  out.param = policy.param();
   out.exit_index.assign(static_cast<size_t>(n_samples), last);
   out.answered_by.assign(static_cast<size_t>(n_samples), last);
   out.prediction.assign(static_cast<size_t>(n_samples), 0);
   std::vector<int64_t> counts(static_cast<size_t>(n_exits), 0);
   int64_t hits = 0;
+  ExitRows rows;
+  rows.num_exits = n_exits;
+  rows.num_classes = trace.num_classes;
   for (int64_t n = 0; n < n_samples; ++n) {
     int64_t taken = last;
+    // A sample's rows of exits 0..E-1 lie contiguous in the trace: the
+    // policy sees every row up to the deciding exit, whatever its history.
+    rows.probs = trace.probs_at(n, 0);
     for (int64_t e = 0; e < last; ++e) {
-      if (predictions.conf(n, e) >= q_float) {
+      rows.count = e + 1;
+      rows.exit = e;
+      rows.top_prob = predictions.conf(n, e);
+      rows.top_class = predictions.pred(n, e);
+      if (policy.exits(rows)) {
         taken = e;
         break;
       }
@@ -105,54 +109,31 @@ ExitSimulation simulate(
   return out;
 }
 
-std::vector<double> paper_thresholds() {
-  return {0.1, 0.15, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999};
-}
-
-std::vector<double> sweep_thresholds() {
-  std::vector<double> grid = paper_thresholds();
-  // i / 100.0 is correctly rounded, so it equals the literal 0.15 etc.
-  for (int i = 1; i <= 99; ++i) {
-    grid.push_back(i / 100.0);
-  }
-  for (int i = 991; i <= 999; ++i) {
-    grid.push_back(i / 1000.0);
-  }
-  grid.push_back(0.9999);
-  std::sort(grid.begin(), grid.end());
-  std::vector<double> out;
-  for (const double q : grid) {
-    if (out.empty() || q - out.back() > kSameThreshold) {
-      out.push_back(q);
-    }
-  }
-  return out;
-}
-
-bool is_paper_threshold(double q) {
-  for (const double p : paper_thresholds()) {
-    if (std::fabs(p - q) <= kSameThreshold) {
-      return true;
-    }
-  }
-  return false;
+std::vector<SweepPoint> sweep(
+    const ExitTrace& trace,
+    const std::string& policy,
+    NoExitRule rule) {
+  return sweep(trace, policy, rule, exit_policy_type(policy).grid);
 }
 
 std::vector<SweepPoint> sweep(
     const ExitTrace& trace,
+    const std::string& policy,
     NoExitRule rule,
-    const std::vector<double>& thresholds) {
+    const std::vector<double>& params) {
+  const ExitPolicyType& type = exit_policy_type(policy);
   const TracePredictions predictions = compute_predictions(trace);
   std::vector<SweepPoint> out;
-  out.reserve(thresholds.size());
-  for (const double q : thresholds) {
-    ExitSimulation sim = simulate(trace, predictions, q, rule);
-    out.push_back({q, sim.accuracy, sim.cost, std::move(sim.exit_fraction)});
+  out.reserve(params.size());
+  for (const double param : params) {
+    ExitSimulation sim = simulate(trace, predictions, *type.make(param), rule);
+    out.push_back(
+        {param, sim.accuracy, sim.cost, std::move(sim.exit_fraction)});
   }
   return out;
 }
 
-std::optional<size_t> pick_threshold(
+std::optional<size_t> pick_param(
     const std::vector<SweepPoint>& selection,
     std::optional<double> budget) {
   std::optional<size_t> best;
@@ -168,8 +149,7 @@ std::optional<size_t> pick_threshold(
     const SweepPoint& b = selection[*best];
     const bool better = p.accuracy > b.accuracy ||
         (p.accuracy == b.accuracy && p.cost < b.cost) ||
-        (p.accuracy == b.accuracy && p.cost == b.cost &&
-         p.threshold < b.threshold);
+        (p.accuracy == b.accuracy && p.cost == b.cost && p.param < b.param);
     if (better) {
       best = i;
     }
@@ -177,19 +157,21 @@ std::optional<size_t> pick_threshold(
   return best;
 }
 
-std::optional<BudgetChoice> choose_threshold(
+std::optional<BudgetChoice> choose_param(
     const std::vector<SweepPoint>& selection,
+    const std::string& policy,
     const ExitTrace& report,
     std::optional<double> budget,
     NoExitRule rule) {
-  const std::optional<size_t> index = pick_threshold(selection, budget);
+  const std::optional<size_t> index = pick_param(selection, budget);
   if (!index) {
     return std::nullopt;
   }
   const SweepPoint& chosen = selection[*index];
-  const ExitSimulation sim = simulate(report, chosen.threshold, rule);
+  const ExitSimulation sim =
+      simulate(report, *make_exit_policy(policy, chosen.param), rule);
   BudgetChoice out;
-  out.threshold = chosen.threshold;
+  out.param = chosen.param;
   out.accuracy = sim.accuracy;
   out.cost = sim.cost;
   out.selection_accuracy = chosen.accuracy;
@@ -197,37 +179,92 @@ std::optional<BudgetChoice> choose_threshold(
   return out;
 }
 
-double threshold_for_budget(
+double param_for_budget(
     const ExitTrace& val,
+    const std::string& policy,
     double budget,
     NoExitRule rule) {
   check(
       std::isfinite(budget) && budget > 0,
-      "budget must be a positive fraction of the CNN's cost, got ",
+      "--budget must be a positive fraction of the CNN's cost, got ",
       budget);
-  const std::vector<SweepPoint> points = sweep(val, rule);
-  const std::optional<size_t> index = pick_threshold(points, budget);
+  const std::vector<SweepPoint> points = sweep(val, policy, rule);
+  const std::optional<size_t> index = pick_param(points, budget);
   if (!index) {
     double lowest = points.front().cost;
-    double at = points.front().threshold;
+    double at = points.front().param;
     for (const SweepPoint& p : points) {
       if (p.cost < lowest) {
         lowest = p.cost;
-        at = p.threshold;
+        at = p.param;
       }
     }
     fail(
-        "no threshold keeps the average cost on the ",
+        "no parameter of the ",
+        policy,
+        " policy keeps the average cost on the ",
         val.split.empty() ? std::string("selection") : val.split,
         " trace within the budget ",
         budget,
         " of the CNN's cost; the lowest reachable is ",
         lowest,
-        " (q = ",
+        " (--param ",
         at,
         ")");
   }
-  return points[*index].threshold;
+  return points[*index].param;
+}
+
+void ExitPolicyRequest::validate() const {
+  exit_policy_type(policy);
+  if (threshold) {
+    check(
+        policy == kMaxProbPolicy,
+        "--threshold means --policy max-prob; give --param for the ",
+        policy,
+        " policy");
+    check(
+        !param,
+        "give one of --threshold and --param (--threshold Q is --policy "
+        "max-prob --param Q)");
+  }
+  const bool given = param || threshold;
+  check(
+      given != budget.has_value(),
+      "give exactly one of --param (or --threshold) and --budget");
+  if (threshold) {
+    check(
+        *threshold >= 0 && *threshold <= 1,
+        "--threshold must be in [0,1], got ",
+        *threshold);
+  }
+  if (param) {
+    make_exit_policy(policy, *param); // throws naming --param and the range
+  }
+  if (budget) {
+    check(
+        !val_trace.empty(),
+        "--budget needs --val-trace (a validation trace from sdn eval)");
+    check(
+        std::isfinite(*budget) && *budget > 0,
+        "--budget must be > 0, got ",
+        *budget);
+  }
+}
+
+std::unique_ptr<ExitPolicy> resolve_exit_policy(
+    const ExitPolicyRequest& request) {
+  request.validate();
+  if (request.threshold) {
+    return make_exit_policy(kMaxProbPolicy, *request.threshold);
+  }
+  if (request.param) {
+    return make_exit_policy(request.policy, *request.param);
+  }
+  const ExitTrace val = read_trace(request.val_trace);
+  return make_exit_policy(
+      request.policy,
+      param_for_budget(val, request.policy, *request.budget, request.rule));
 }
 
 } // namespace sdn::analysis

@@ -1,12 +1,15 @@
 #pragma once
 
-// Confidence-threshold early exit simulated on a trace (spec 9): a sample
-// leaves at the first IC whose max probability reaches q; the others run the
-// whole SDN. Threshold sweeps and budget selection for the paper's table.
+// Early exit simulated on a trace (docs/exit-trace.md#early-exit): a sample
+// leaves at the first IC whose exit policy (analysis/exit_policy.h; the paper's
+// is max-prob) lets it go; the others run the whole SDN. Parameter sweeps and
+// budget selection for the paper's table and for `sdn exit --budget`.
 
+#include "sdn/analysis/exit_policy.h"
 #include "sdn/analysis/exit_trace.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,9 +32,10 @@ std::string to_string(NoExitRule rule);
 /// Parses "most-confident" / "final"; throws sdn::Error otherwise.
 NoExitRule parse_no_exit_rule(const std::string& text);
 
-/// The outcome of early exit at one threshold.
+/// The outcome of early exit under one policy at one parameter.
 struct ExitSimulation {
-  double threshold = 0; ///< q.
+  std::string policy; ///< The policy's name.
+  double param = 0; ///< Its parameter (max-prob: the threshold q).
   /// [N] exit taken: 0..E-2 for an IC, E-1 when no IC fired.
   std::vector<int64_t> exit_index;
   /// [N] the exit whose output answered (differs from exit_index only for
@@ -45,51 +49,48 @@ struct ExitSimulation {
   std::vector<double> exit_fraction;
 };
 
-/// Simulates early exit at threshold `q`: exit at the first IC (0..E-2) with
-/// max probability >= q (compared in float32, as PyTorch compares a float
-/// tensor with a Python number), charged exit_cost[i]; samples
-/// no IC takes are charged exit_cost.back() and answered by `rule`.
+/// Simulates early exit under `policy`: each sample exits at the first IC
+/// e (0..E-2) where policy.exits() holds on its rows of exits 0..e, charged
+/// exit_cost[e]; samples no IC takes are charged exit_cost.back() and
+/// answered by `rule`.
 ExitSimulation simulate(
     const ExitTrace& trace,
-    double q,
+    const ExitPolicy& policy,
     NoExitRule rule = NoExitRule::kMostConfident);
 
 /// The same from precomputed predictions (sweeps compute them once).
 ExitSimulation simulate(
     const ExitTrace& trace,
     const TracePredictions& predictions,
-    double q,
+    const ExitPolicy& policy,
     NoExitRule rule);
 
-/// The thresholds the original script sweeps:
-/// {0.1, 0.15, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999}.
-std::vector<double> paper_thresholds();
-
-/// The paper's grid united with a fine grid (0.01..0.99 in steps of 0.01,
-/// 0.991..0.999 in steps of 0.001, and 0.9999), sorted, without duplicates.
-std::vector<double> sweep_thresholds();
-
-/// True when `q` is one of paper_thresholds().
-bool is_paper_threshold(double q);
-
-/// One row of a threshold sweep.
+/// One row of a parameter sweep.
 struct SweepPoint {
-  double threshold = 0; ///< q.
+  double param = 0; ///< The policy's parameter (max-prob: q).
   double accuracy = 0; ///< Top-1, percent.
   double cost = 0; ///< Average cost relative to the CNN.
   std::vector<double> exit_fraction; ///< As ExitSimulation::exit_fraction.
 };
 
-/// Simulates every threshold of `thresholds` (default: sweep_thresholds()).
+/// Simulates policy `policy` (a registered name) at every parameter of its
+/// grid (ExitPolicyType::grid). Throws sdn::Error for an unknown name.
 std::vector<SweepPoint> sweep(
     const ExitTrace& trace,
-    NoExitRule rule,
-    const std::vector<double>& thresholds = sweep_thresholds());
+    const std::string& policy,
+    NoExitRule rule);
 
-/// A threshold chosen on a selection trace, with its results on the report
+/// The same at the parameters `params` (each within the policy's range).
+std::vector<SweepPoint> sweep(
+    const ExitTrace& trace,
+    const std::string& policy,
+    NoExitRule rule,
+    const std::vector<double>& params);
+
+/// A parameter chosen on a selection trace, with its results on the report
 /// trace.
 struct BudgetChoice {
-  double threshold = 0; ///< The chosen q.
+  double param = 0; ///< The chosen parameter (max-prob: q).
   double accuracy = 0; ///< Accuracy (percent) on the report trace.
   double cost = 0; ///< Average relative cost on the report trace.
   double selection_accuracy = 0; ///< Accuracy on the selection trace.
@@ -97,28 +98,58 @@ struct BudgetChoice {
 };
 
 /// Index into `selection` of the row with the highest accuracy among those
-/// whose cost is <= `budget` (ties: lower cost, then lower threshold); no
+/// whose cost is <= `budget` (ties: lower cost, then lower parameter); no
 /// budget when `budget` is nullopt (the table's Max column). nullopt when no
 /// row fits.
-std::optional<size_t> pick_threshold(
+std::optional<size_t> pick_param(
     const std::vector<SweepPoint>& selection,
     std::optional<double> budget);
 
-/// Chooses the threshold on the `selection` sweep (pick_threshold) and
-/// reports its accuracy and cost on `report`. nullopt when none fits.
-std::optional<BudgetChoice> choose_threshold(
+/// Chooses the parameter of `policy` on its `selection` sweep (pick_param)
+/// and reports its accuracy and cost on `report`. nullopt when none fits.
+std::optional<BudgetChoice> choose_param(
     const std::vector<SweepPoint>& selection,
+    const std::string& policy,
     const ExitTrace& report,
     std::optional<double> budget,
     NoExitRule rule);
 
-/// The threshold of sweep_thresholds() with the best accuracy on `val`
-/// whose average cost on `val` stays within `budget` (a fraction of the
-/// CNN's cost, > 0). Throws sdn::Error when no threshold fits, giving the
+/// The parameter of `policy`'s grid with the best accuracy on `val` whose
+/// average cost on `val` stays within `budget` (a fraction of the CNN's
+/// cost, > 0), by pick_param. Throws sdn::Error when none fits, giving the
 /// lowest reachable cost.
-double threshold_for_budget(
+double param_for_budget(
     const ExitTrace& val,
+    const std::string& policy,
     double budget,
     NoExitRule rule = NoExitRule::kMostConfident);
+
+/// How `sdn exit` names its policy: a parameter given, or the one that fits
+/// a cost budget best on a validation trace. Fields mirror the options.
+struct ExitPolicyRequest {
+  std::string policy = kMaxProbPolicy; ///< --policy: a registered name.
+  std::optional<double> param; ///< --param: the policy's parameter.
+  /// --threshold: max-prob at this q (the older spelling of --policy
+  /// max-prob --param q).
+  std::optional<double> threshold;
+  /// --budget: the largest average cost, relative to the CNN's, > 0.
+  std::optional<double> budget;
+  std::string val_trace; ///< --val-trace: the trace --budget is chosen on.
+  /// --no-exit-rule: the rule the budget's choice simulates with.
+  NoExitRule rule = NoExitRule::kMostConfident;
+
+  /// Throws sdn::Error naming the option: an unknown --policy; --threshold
+  /// with --param or with a policy other than max-prob; not exactly one of
+  /// a parameter (--param or --threshold) and --budget; --budget without
+  /// --val-trace or not > 0; --threshold outside [0, 1]; --param outside the
+  /// policy's range.
+  void validate() const;
+};
+
+/// The policy `request` asks for: at the given parameter, or at
+/// param_for_budget on the validation trace (read here). Validates first;
+/// throws sdn::Error as validate(), read_trace() and param_for_budget() do.
+std::unique_ptr<ExitPolicy> resolve_exit_policy(
+    const ExitPolicyRequest& request);
 
 } // namespace sdn::analysis

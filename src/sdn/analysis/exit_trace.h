@@ -24,7 +24,8 @@ struct ExitTrace {
   /// [N] true labels in [0, K).
   std::vector<int64_t> labels;
   /// [E] cumulative cost of reaching each exit relative to the CNN's cost,
-  /// counted by the paper's profiler (spec 7.1); the last is the whole SDN.
+  /// counted by the paper's profiler (docs/architecture.md#counting-rules); the
+  /// last is the whole SDN.
   std::vector<double> exit_cost;
   /// [E] or empty: the same with exact MACs (depthwise convs counted right).
   std::vector<double> exit_cost_exact;

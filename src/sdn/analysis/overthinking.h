@@ -1,6 +1,7 @@
 #pragma once
 
-// Wasteful and destructive overthinking (spec 10) measured on a trace.
+// Wasteful and destructive overthinking (docs/exit-trace.md#overthinking)
+// measured on a trace.
 
 #include "sdn/analysis/exit_trace.h"
 

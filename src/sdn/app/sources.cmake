@@ -3,4 +3,5 @@ list(APPEND SDN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/config_file.cpp
   ${CMAKE_CURRENT_LIST_DIR}/image_grids.cpp
   ${CMAKE_CURRENT_LIST_DIR}/launcher.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/train_console.cpp
 )

@@ -1,5 +1,6 @@
 #include "sdn/checkpoint/config.h"
 
+#include "sdn/checkpoint/json_field.h"
 #include "sdn/models/backbone.h"
 #include "sdn/util/error.h"
 
@@ -30,6 +31,20 @@ std::string mode_name(Mode mode) {
       return "ic-only";
   }
   return "?";
+}
+
+OptimizerKind parse_optimizer(const std::string& name) {
+  if (name == "sgd") {
+    return OptimizerKind::kSgd;
+  }
+  if (name == "adam") {
+    return OptimizerKind::kAdam;
+  }
+  fail("--optimizer must be sgd or adam, got '", name, "'");
+}
+
+std::string optimizer_name(OptimizerKind kind) {
+  return kind == OptimizerKind::kAdam ? "adam" : "sgd";
 }
 
 void TrainConfig::validate() const {
@@ -83,7 +98,8 @@ void TrainConfig::validate() const {
 }
 
 void apply_recipe(TrainConfig& config) {
-  // Weight decay per architecture (spec 4): 5e-4 VGG/WRN, 1e-4 otherwise.
+  // Weight decay per architecture (docs/architecture.md#backbones): 5e-4
+  // VGG/WRN, 1e-4 otherwise.
   config.weight_decay =
       (config.arch == "vgg16" || config.arch == "wrn32_4") ? 5e-4 : 1e-4;
   config.gamma = 0.1;
@@ -115,22 +131,21 @@ nlohmann::json to_json(const data::DataOptions& d) {
       {"synthetic_side", d.synthetic_side}};
 }
 
-data::DataOptions data_options_from_json(const nlohmann::json& d) {
+data::DataOptions data_options_from_json(
+    const nlohmann::json& d,
+    const std::string& path) {
+  using detail::field;
   data::DataOptions o;
-  try {
-    o.name = d.at("dataset").get<std::string>();
-    o.data_dir = d.at("data_dir").get<std::string>();
-    o.val_size = d.at("val_size").get<int64_t>();
-    o.train_subset = d.at("train_subset").get<int64_t>();
-    o.seed = d.at("seed").get<uint64_t>();
-    o.synthetic_train = d.at("synthetic_train").get<int64_t>();
-    o.synthetic_test = d.at("synthetic_test").get<int64_t>();
-    o.synthetic_classes = d.at("synthetic_classes").get<int64_t>();
-    o.synthetic_channels = d.at("synthetic_channels").get<int64_t>();
-    o.synthetic_side = d.at("synthetic_side").get<int64_t>();
-  } catch (const nlohmann::json::exception& e) {
-    fail("data options: missing or malformed field (", e.what(), ")");
-  }
+  o.name = field<std::string>(d, "dataset", path);
+  o.data_dir = field<std::string>(d, "data_dir", path);
+  o.val_size = field<int64_t>(d, "val_size", path);
+  o.train_subset = field<int64_t>(d, "train_subset", path);
+  o.seed = field<uint64_t>(d, "seed", path);
+  o.synthetic_train = field<int64_t>(d, "synthetic_train", path);
+  o.synthetic_test = field<int64_t>(d, "synthetic_test", path);
+  o.synthetic_classes = field<int64_t>(d, "synthetic_classes", path);
+  o.synthetic_channels = field<int64_t>(d, "synthetic_channels", path);
+  o.synthetic_side = field<int64_t>(d, "synthetic_side", path);
   return o;
 }
 
@@ -143,7 +158,7 @@ nlohmann::json to_json(const TrainConfig& c) {
       {"out", c.out},
       {"epochs", c.epochs},
       {"batch_size", c.batch_size},
-      {"optimizer", c.optimizer == OptimizerKind::kSgd ? "sgd" : "adam"},
+      {"optimizer", optimizer_name(c.optimizer)},
       {"lr", c.lr},
       {"momentum", c.momentum},
       {"weight_decay", c.weight_decay},
@@ -165,41 +180,87 @@ nlohmann::json to_json(const TrainConfig& c) {
   };
 }
 
-TrainConfig config_from_json(const nlohmann::json& j) {
-  TrainConfig c;
+namespace {
+
+// A key whose value must be one of a few names: the error names the key
+// rather than the command-line option the parse function speaks of.
+template <typename Parse>
+auto named_value(
+    const nlohmann::json& j,
+    const char* key,
+    const std::string& path,
+    const char* expected,
+    Parse parse) {
+  const auto name = detail::field<std::string>(j, key, path);
   try {
-    c.arch = j.at("arch").get<std::string>();
-    c.mode = parse_mode(j.at("mode").get<std::string>());
-    c.data = data_options_from_json(j.at("data"));
-    c.from = j.at("from").get<std::string>();
-    c.out = j.at("out").get<std::string>();
-    c.epochs = j.at("epochs").get<int64_t>();
-    c.batch_size = j.at("batch_size").get<int64_t>();
-    c.optimizer = j.at("optimizer").get<std::string>() == "adam" ?
-        OptimizerKind::kAdam :
-        OptimizerKind::kSgd;
-    c.lr = j.at("lr").get<double>();
-    c.momentum = j.at("momentum").get<double>();
-    c.weight_decay = j.at("weight_decay").get<double>();
-    c.milestones = j.at("milestones").get<std::vector<int64_t>>();
-    c.gamma = j.at("gamma").get<double>();
-    c.warmup_steps = j.at("warmup_steps").get<int64_t>();
-    c.augment = j.at("augment").get<bool>();
-    c.ic_only_clean = j.at("ic_only_clean").get<bool>();
-    c.poison_rate = j.at("poison_rate").get<double>();
-    const auto& t = j.at("trigger");
-    c.trigger.x = t.at("x").get<int64_t>();
-    c.trigger.y = t.at("y").get<int64_t>();
-    c.trigger.size = t.at("size").get<int64_t>();
-    c.trigger.target = t.at("target").get<int64_t>();
-    c.seed = j.at("seed").get<uint64_t>();
-    c.device = j.at("device").get<std::string>();
-    c.channels_last = j.value("channels_last", true);
-    c.eval_batch_size = j.at("eval_batch_size").get<int64_t>();
-  } catch (const nlohmann::json::exception& e) {
-    fail("training config: missing or malformed field (", e.what(), ")");
+    return parse(name);
+  } catch (const Error&) {
+    fail("key '", path, key, "': expected ", expected, ", got '", name, "'");
   }
+}
+
+} // namespace
+
+TrainConfig config_from_json(const nlohmann::json& j, const std::string& path) {
+  using detail::field;
+  TrainConfig c;
+  c.arch = field<std::string>(j, "arch", path);
+  c.mode = named_value(j, "mode", path, "cnn, sdn or ic-only", parse_mode);
+  c.data = data_options_from_json(
+      field<nlohmann::json>(j, "data", path), path + "data.");
+  c.from = field<std::string>(j, "from", path);
+  c.out = field<std::string>(j, "out", path);
+  c.epochs = field<int64_t>(j, "epochs", path);
+  c.batch_size = field<int64_t>(j, "batch_size", path);
+  c.optimizer =
+      named_value(j, "optimizer", path, "sgd or adam", parse_optimizer);
+  c.lr = field<double>(j, "lr", path);
+  c.momentum = field<double>(j, "momentum", path);
+  c.weight_decay = field<double>(j, "weight_decay", path);
+  c.milestones = field<std::vector<int64_t>>(j, "milestones", path);
+  c.gamma = field<double>(j, "gamma", path);
+  c.warmup_steps = field<int64_t>(j, "warmup_steps", path);
+  c.augment = field<bool>(j, "augment", path);
+  c.ic_only_clean = field<bool>(j, "ic_only_clean", path);
+  c.poison_rate = field<double>(j, "poison_rate", path);
+  const auto trigger = field<nlohmann::json>(j, "trigger", path);
+  const std::string trigger_path = path + "trigger.";
+  c.trigger.x = field<int64_t>(trigger, "x", trigger_path);
+  c.trigger.y = field<int64_t>(trigger, "y", trigger_path);
+  c.trigger.size = field<int64_t>(trigger, "size", trigger_path);
+  c.trigger.target = field<int64_t>(trigger, "target", trigger_path);
+  c.seed = field<uint64_t>(j, "seed", path);
+  c.device = field<std::string>(j, "device", path);
+  c.channels_last = j.contains("channels_last") ?
+      field<bool>(j, "channels_last", path) :
+      true;
+  c.eval_batch_size = field<int64_t>(j, "eval_batch_size", path);
   return c;
+}
+
+TrainConfig resolve_train_config(
+    TrainConfig base,
+    const std::string& mode,
+    const RecipeOverrides& overrides) {
+  base.mode = parse_mode(mode);
+  apply_recipe(base);
+  if (overrides.epochs) {
+    base.epochs = *overrides.epochs;
+  }
+  if (overrides.lr) {
+    base.lr = *overrides.lr;
+  }
+  if (overrides.weight_decay) {
+    base.weight_decay = *overrides.weight_decay;
+  }
+  if (overrides.milestones) {
+    base.milestones = *overrides.milestones;
+  }
+  if (overrides.optimizer) {
+    base.optimizer = parse_optimizer(*overrides.optimizer);
+  }
+  base.validate();
+  return base;
 }
 
 } // namespace sdn::checkpoint

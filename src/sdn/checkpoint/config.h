@@ -6,12 +6,14 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace sdn::checkpoint {
 
-/// The paper's three ways to get a network (spec 8).
+/// The paper's three ways to get a network
+/// (docs/training.md#modes-and-recipes).
 enum class Mode {
   kCnn, ///< The plain CNN.
   kSdn, ///< Backbone and ICs jointly, weighted loss (SDN training).
@@ -25,6 +27,11 @@ std::string mode_name(Mode mode);
 
 /// Which optimiser a run uses.
 enum class OptimizerKind { kSgd, kAdam };
+
+/// Parses "sgd" or "adam"; throws sdn::Error naming --optimizer.
+OptimizerKind parse_optimizer(const std::string& name);
+/// The name parse_optimizer accepts.
+std::string optimizer_name(OptimizerKind kind);
 
 /// Everything a training run depends on. Defaults are the paper's recipe for
 /// (arch, mode), filled by apply_recipe(); every knob can be overridden.
@@ -67,17 +74,43 @@ struct TrainConfig {
 };
 
 /// Sets epochs, optimiser, lr, milestones and weight decay to the paper's
-/// recipe for config.arch and config.mode (spec 8.1).
+/// recipe for config.arch and config.mode (docs/training.md#modes-and-recipes).
 void apply_recipe(TrainConfig& config);
+
+/// The options of `sdn train` that default to the recipe: each one the user
+/// gave replaces the recipe's value (resolve_train_config).
+struct RecipeOverrides {
+  std::optional<int64_t> epochs; ///< --epochs
+  std::optional<double> lr; ///< --lr
+  std::optional<double> weight_decay; ///< --weight-decay
+  std::optional<std::vector<int64_t>> milestones; ///< --milestones
+  std::optional<std::string> optimizer; ///< --optimizer: "sgd" or "adam"
+};
+
+/// The config of a fresh run: `base` (every option that does not come from
+/// the recipe) in mode `mode` (parse_mode), the recipe for its arch and mode
+/// applied (apply_recipe), then the given overrides. Validated; throws
+/// sdn::Error naming the first bad option.
+TrainConfig resolve_train_config(
+    TrainConfig base,
+    const std::string& mode,
+    const RecipeOverrides& overrides);
 
 /// Data options as JSON (inside configs and trace metadata).
 nlohmann::json to_json(const data::DataOptions& data);
-/// Reads data options written by to_json; throws sdn::Error on bad content.
-data::DataOptions data_options_from_json(const nlohmann::json& j);
+/// Reads data options written by to_json; throws sdn::Error naming the
+/// missing or malformed key, prefixed by `path` (e.g. "config.data.").
+data::DataOptions data_options_from_json(
+    const nlohmann::json& j,
+    const std::string& path = "");
 
 /// The config as JSON (stored in checkpoints and metrics).
 nlohmann::json to_json(const TrainConfig& config);
-/// Reads a config written by to_json; throws sdn::Error on bad content.
-TrainConfig config_from_json(const nlohmann::json& j);
+/// Reads a config written by to_json; throws sdn::Error naming the missing
+/// or malformed key, prefixed by `path` (e.g. "config."). `channels_last`
+/// may be missing (configs written before it existed): true.
+TrainConfig config_from_json(
+    const nlohmann::json& j,
+    const std::string& path = "");
 
 } // namespace sdn::checkpoint

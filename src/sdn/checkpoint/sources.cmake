@@ -2,4 +2,5 @@
 list(APPEND SDN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/config.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/run_dir.cpp
 )

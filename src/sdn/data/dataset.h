@@ -8,7 +8,7 @@
 
 namespace sdn::data {
 
-/// Which training-time augmentation a data set uses (spec section 3).
+/// Which training-time augmentation a data set uses (docs/data.md).
 enum class Augment {
   kNone, ///< No augmentation (synthetic data).
   kPadCrop, ///< h-flip p=0.5, then random crop with zero padding (CIFAR).

@@ -1,4 +1,4 @@
-// Static facts about each supported data set (spec section 3): shapes,
+// Static facts about each supported data set (docs/data.md): shapes,
 // classes, normalisation constants and augmentation. No file is read here.
 #include "sdn/data/dataset.h"
 
@@ -105,7 +105,8 @@ DatasetInfo dataset_info(const DataOptions& options) {
     info.augment = Augment::kPadCrop;
     info.crop_padding = 4;
   } else if (options.name == "cifar10") {
-    // ImageNet statistics, as the original code uses (spec quirk 9).
+    // ImageNet statistics, as the original code uses
+    // (docs/quirks.md#cifar-10-uses-imagenet-statistics).
     info.channels = 3;
     info.side = 32;
     info.num_classes = 10;

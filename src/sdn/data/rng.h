@@ -28,6 +28,13 @@ inline uint64_t mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
+/// The `index`-th output (from 0) of Rng(seed), computed directly: the
+/// generator's outputs are mix64 of evenly spaced states. Training derives
+/// each epoch's LibTorch seed this way (seed, epoch).
+inline uint64_t rng_output(uint64_t seed, uint64_t index) {
+  return mix64(seed + 0x9e3779b97f4a7c15ULL * index);
+}
+
 /// A seed derived from a stream and up to three coordinates (e.g. seed, epoch,
 /// sample index); distinct inputs give unrelated seeds.
 inline uint64_t derive_seed(

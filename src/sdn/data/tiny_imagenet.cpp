@@ -2,10 +2,10 @@
 // on every core.
 #include "sdn/data/tiny_imagenet.h"
 
+#include "sdn/device/threads.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 #include "sdn/util/progress.h"
-#include "sdn/device/threads.h"
 
 // jpeglib.h uses size_t and FILE without including their headers.
 #include <cstddef>

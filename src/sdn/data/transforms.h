@@ -1,6 +1,6 @@
 #pragma once
 
-// Training-time augmentation and normalisation (spec section 3), per sample
+// Training-time augmentation and normalisation (docs/data.md), per sample
 // and deterministic: every random choice derives from (seed, epoch, index).
 
 #include "sdn/data/dataset.h"

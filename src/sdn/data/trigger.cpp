@@ -1,4 +1,4 @@
-// Backdoor trigger and data poisoning (spec section 12).
+// Backdoor trigger and data poisoning (docs/exit-trace.md#backdoor).
 #include "sdn/data/trigger.h"
 
 #include "sdn/data/rng.h"

@@ -1,6 +1,7 @@
 #pragma once
 
-// The backdoor trigger of spec section 12: a white square on raw pixels.
+// The backdoor trigger of docs/exit-trace.md#backdoor: a white square on raw
+// pixels.
 
 #include "sdn/data/dataset.h"
 

@@ -25,18 +25,20 @@ struct InternalClassifierOptions {
   TORCH_ARG(int64_t, side);
   /// Classes it predicts.
   TORCH_ARG(int64_t, num_classes);
-  /// How the linear layer is initialised (per SDN class, spec 5).
+  /// How the linear layer is initialised (per SDN class,
+  /// docs/architecture.md#internal-classifiers).
   TORCH_ARG(models::IcInit, init) = models::IcInit::kDefault;
 };
 
-/// The reduction kernel of spec 5: floor(side / 4) when side >= 4, else 0
-/// (no reduction).
+/// The reduction kernel of docs/architecture.md#internal-classifiers:
+/// floor(side / 4) when side >= 4, else 0 (no reduction).
 int64_t reduction_kernel(int64_t side);
 
-/// Internal classifier (spec 5): for side >= 4, mixed pooling
-/// alpha * MaxPool2d(k) + (1 - alpha) * AvgPool2d(k) with one learnable,
-/// unconstrained scalar alpha ~ U[0, 1), k = floor(side / 4); for side < 4
-/// no pooling and no alpha. Then flatten (channel-major) -> Linear.
+/// Internal classifier (docs/architecture.md#internal-classifiers): for
+/// side >= 4, mixed pooling alpha * MaxPool2d(k) + (1 - alpha) * AvgPool2d(k)
+/// with one learnable, unconstrained scalar alpha ~ U[0, 1),
+/// k = floor(side / 4); for side < 4 no pooling and no alpha. Then flatten
+/// (channel-major) -> Linear.
 class InternalClassifierImpl : public torch::nn::Module {
  public:
   /// Builds and initialises the IC (draws alpha from torch::rand).

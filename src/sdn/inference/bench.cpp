@@ -1,10 +1,11 @@
 #include "sdn/inference/bench.h"
 
+#include "sdn/device/device.h"
 #include "sdn/inference/early_exit.h"
 #include "sdn/network/inference_copy.h"
 #include "sdn/network/memory_format.h"
-#include "sdn/device/device.h"
 #include "sdn/util/error.h"
+#include "sdn/util/format.h"
 #include "sdn/util/timer.h"
 
 #include <c10/core/InferenceMode.h>
@@ -117,7 +118,8 @@ std::vector<ExitBenchRow> bench_exit(
     builds.push_back(make_build(
         network, images, "plain", /*fold=*/false, false, options.device));
   }
-  const MaxProbabilityPolicy policy(options.threshold);
+  const auto policy =
+      analysis::make_exit_policy(analysis::kMaxProbPolicy, options.threshold);
   const auto rule = analysis::NoExitRule::kMostConfident;
 
   std::vector<ExitBenchRow> rows;
@@ -133,7 +135,7 @@ std::vector<ExitBenchRow> bench_exit(
       early_exit_batch(
           first.sdn,
           first.images.narrow(0, start, std::min<int64_t>(256, count - start)),
-          policy,
+          *policy,
           rule,
           idx,
           pred);
@@ -157,7 +159,7 @@ std::vector<ExitBenchRow> bench_exit(
            }});
       variants.push_back(
           {"early-exit", bp, cost, [&, bp](const torch::Tensor& x) {
-             early_exit_batch(bp->sdn, x, policy, rule, idx, pred);
+             early_exit_batch(bp->sdn, x, *policy, rule, idx, pred);
            }});
     }
     for (const auto& v : variants) {
@@ -269,6 +271,102 @@ std::vector<StageRow> bench_stages(
     rows.push_back(row);
   }
   return rows;
+}
+
+nlohmann::json bench_exit_json(const std::vector<ExitBenchRow>& rows) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& r : rows) {
+    j.push_back(
+        {{"variant", r.variant},
+         {"build", r.build},
+         {"batch_size", r.batch_size},
+         {"images_per_second", r.images_per_second},
+         {"relative_time", r.relative_time},
+         {"relative_cost", r.relative_cost},
+         {"speedup_over_plain", r.speedup_over_plain},
+         {"runs", r.runs}});
+  }
+  return j;
+}
+
+void print_bench_exit(
+    std::ostream& out,
+    const std::vector<ExitBenchRow>& rows,
+    const ExitBenchOptions& options,
+    const std::string& arch,
+    int64_t threads) {
+  out << str_printf(
+      "threshold %.3f, %s, %lld threads; optimised build: %s, %s\n",
+      options.threshold,
+      arch.c_str(),
+      static_cast<long long>(threads),
+      options.fold_batch_norm ? "BN folded" : "BN unfolded",
+      options.channels_last ? "channels-last" : "NCHW");
+  out << str_printf(
+      "%-14s %-10s %6s %12s %12s %13s %10s\n",
+      "variant",
+      "build",
+      "batch",
+      "images/s",
+      "time vs CNN",
+      "FLOPs vs CNN",
+      "vs plain");
+  for (const auto& r : rows) {
+    out << str_printf(
+        "%-14s %-10s %6lld %12.1f %12.3f %13.3f",
+        r.variant.c_str(),
+        r.build.c_str(),
+        static_cast<long long>(r.batch_size),
+        r.images_per_second,
+        r.relative_time,
+        r.relative_cost);
+    if (r.speedup_over_plain > 0) {
+      out << str_printf(" %9.2fx", r.speedup_over_plain);
+    }
+    out << "\n";
+  }
+}
+
+nlohmann::json stages_json(const std::vector<StageRow>& rows) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& r : rows) {
+    j.push_back(
+        {{"exit", r.exit},
+         {"seconds", r.seconds},
+         {"cumulative_time", r.cumulative_time},
+         {"cumulative_cost", r.cumulative_cost}});
+  }
+  return j;
+}
+
+void print_stages(
+    std::ostream& out,
+    const std::vector<StageRow>& rows,
+    const ExitBenchOptions& options,
+    int64_t batch_size) {
+  out << str_printf(
+      "stages at batch %lld (%s, %s), no sample exits; cumulative vs the "
+      "CNN's forward\n",
+      static_cast<long long>(batch_size),
+      options.fold_batch_norm ? "BN folded" : "BN unfolded",
+      options.channels_last ? "channels-last" : "NCHW");
+  out << str_printf(
+      "%-8s %12s %14s %14s\n",
+      "exit",
+      "stage ms",
+      "time vs CNN",
+      "FLOPs vs CNN");
+  for (const auto& r : rows) {
+    const bool final = r.exit + 1 == static_cast<int64_t>(rows.size());
+    const std::string name =
+        final ? "final" : "IC" + std::to_string(r.exit + 1);
+    out << str_printf(
+        "%-8s %12.2f %14.3f %14.3f\n",
+        name.c_str(),
+        1e3 * r.seconds,
+        r.cumulative_time,
+        r.cumulative_cost);
+  }
 }
 
 } // namespace sdn::inference

@@ -2,9 +2,11 @@
 
 #include "sdn/network/sdn_network.h"
 
+#include <nlohmann/json.hpp>
 #include <torch/types.h>
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -72,5 +74,30 @@ std::vector<StageRow> bench_stages(
     const std::vector<double>& exit_cost,
     int64_t batch_size,
     const ExitBenchOptions& options);
+
+/// `sdn bench exit --json`: one object per row (variant, build, batch_size,
+/// images_per_second, relative_time, relative_cost, speedup_over_plain,
+/// runs).
+nlohmann::json bench_exit_json(const std::vector<ExitBenchRow>& rows);
+
+/// `sdn bench exit`'s table, headed by the threshold, the architecture
+/// `arch`, the intra-op `threads` and the optimised build's layout.
+void print_bench_exit(
+    std::ostream& out,
+    const std::vector<ExitBenchRow>& rows,
+    const ExitBenchOptions& options,
+    const std::string& arch,
+    int64_t threads);
+
+/// `sdn bench exit --stages --json`: one object per stage (exit, seconds,
+/// cumulative_time, cumulative_cost).
+nlohmann::json stages_json(const std::vector<StageRow>& rows);
+
+/// `sdn bench exit --stages B`'s table (times in milliseconds).
+void print_stages(
+    std::ostream& out,
+    const std::vector<StageRow>& rows,
+    const ExitBenchOptions& options,
+    int64_t batch_size);
 
 } // namespace sdn::inference

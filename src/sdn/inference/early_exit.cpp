@@ -1,16 +1,18 @@
 #include "sdn/inference/early_exit.h"
 
 #include "sdn/data/loader.h"
+#include "sdn/device/device.h"
 #include "sdn/network/inference_copy.h"
 #include "sdn/network/memory_format.h"
-#include "sdn/device/device.h"
 #include "sdn/util/error.h"
+#include "sdn/util/format.h"
 #include "sdn/util/progress.h"
 #include "sdn/util/timer.h"
 
 #include <c10/core/InferenceMode.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <numeric>
 
 namespace sdn::inference {
@@ -27,7 +29,7 @@ void EarlyExitOptions::validate() const {
 void early_exit_batch(
     network::SdnNetwork& network,
     const torch::Tensor& images,
-    const ExitPolicy& policy,
+    const analysis::ExitPolicy& policy,
     analysis::NoExitRule no_exit,
     std::vector<int64_t>& exit_index,
     std::vector<int64_t>& prediction) {
@@ -46,23 +48,47 @@ void early_exit_batch(
   std::iota(active.begin(), active.end(), int64_t{0});
   std::vector<float> best_conf;
   std::vector<int64_t> best_pred;
+  std::vector<float> conf;
+  std::vector<int64_t> pred;
   std::vector<int64_t> keep;
   keep.reserve(static_cast<size_t>(b));
+  // Policies that read earlier exits get each remaining sample's latest
+  // `depth` rows, [m, held, K], compacted with the batch.
+  const int64_t depth = std::min<int64_t>(policy.history(), exits - 1);
+  std::vector<float> history;
+  std::vector<float> next_history;
+  int64_t held = 0;
+  analysis::ExitRows rows;
+  rows.num_exits = exits;
   auto state = network->start(images);
   for (int64_t e = 0; e < exits; ++e) {
     auto [logits, next] = network->step(e, state);
     // The same softmax kernel over the same logits as the evaluator's trace,
-    // so the decisions below match the trace simulation's.
-    const auto probs = logits.softmax(/*dim=*/1).to(torch::kFloat32);
-    auto [conf_t, pred_t] = probs.max(/*dim=*/1);
-    conf_t = conf_t.to(torch::kCPU).contiguous();
-    pred_t = pred_t.to(torch::kCPU).contiguous();
-    const auto* conf = conf_t.data_ptr<float>();
-    const auto* pred = pred_t.data_ptr<int64_t>();
+    // so the decisions below match the trace simulation's; one copy to the
+    // CPU per stage.
+    const auto probs_t =
+        logits.softmax(/*dim=*/1).to(torch::kCPU, torch::kFloat32).contiguous();
+    const float* probs = probs_t.data_ptr<float>();
+    const int64_t k = probs_t.size(1);
+    const auto row_size = static_cast<size_t>(k);
     const size_t m = active.size();
+    conf.resize(m);
+    pred.resize(m);
+    for (size_t i = 0; i < m; ++i) {
+      // The first maximum, as the trace's predictions (numpy.argmax).
+      const float* row = probs + i * row_size;
+      int64_t best = 0;
+      for (int64_t c = 1; c < k; ++c) {
+        if (row[c] > row[best]) {
+          best = c;
+        }
+      }
+      conf[i] = row[best];
+      pred[i] = best;
+    }
     if (e == 0) {
-      best_conf.assign(conf, conf + m);
-      best_pred.assign(pred, pred + m);
+      best_conf = conf;
+      best_pred = pred;
     } else {
       for (size_t i = 0; i < m; ++i) {
         // Strictly greater: ties keep the earlier exit (argmax's first max).
@@ -80,11 +106,38 @@ void early_exit_batch(
       }
       break;
     }
-    const auto mask_t = policy.exit_mask(probs).to(torch::kCPU).contiguous();
-    const auto* mask = mask_t.data_ptr<bool>();
+    rows.exit = e;
+    rows.num_classes = k;
+    const float* view = probs;
+    if (depth > 1) {
+      // Each sample's rows: its latest held rows (up to depth - 1 of them),
+      // then this exit's.
+      const int64_t count = std::min(e + 1, depth);
+      const auto carried = static_cast<size_t>(count - 1);
+      const auto old_rows = static_cast<size_t>(held);
+      next_history.resize(m * static_cast<size_t>(count) * row_size);
+      for (size_t i = 0; i < m; ++i) {
+        float* dst = next_history.data() + i * (carried + 1) * row_size;
+        const float* src =
+            history.data() + (i * old_rows + (old_rows - carried)) * row_size;
+        std::copy(src, src + carried * row_size, dst);
+        std::copy(
+            probs + i * row_size,
+            probs + (i + 1) * row_size,
+            dst + carried * row_size);
+      }
+      history.swap(next_history);
+      held = count;
+      view = history.data();
+    }
+    rows.count = depth > 1 ? held : 1;
+    const size_t stride = static_cast<size_t>(rows.count) * row_size;
     keep.clear();
     for (size_t i = 0; i < m; ++i) {
-      if (mask[i]) {
+      rows.probs = view + i * stride;
+      rows.top_prob = conf[i];
+      rows.top_class = pred[i];
+      if (policy.exits(rows)) {
         exit_index[static_cast<size_t>(active[i])] = e;
         prediction[static_cast<size_t>(active[i])] = pred[i];
       } else {
@@ -115,10 +168,20 @@ void early_exit_batch(
         active[j] = active[i];
         best_conf[j] = best_conf[i];
         best_pred[j] = best_pred[i];
+        if (depth > 1) {
+          // keep is increasing, so block i >= j never overlaps block j.
+          std::copy(
+              history.data() + i * stride,
+              history.data() + (i + 1) * stride,
+              history.data() + j * stride);
+        }
       }
       active.resize(keep.size());
       best_conf.resize(keep.size());
       best_pred.resize(keep.size());
+      if (depth > 1) {
+        history.resize(keep.size() * stride);
+      }
     }
     state = std::move(next);
   }
@@ -128,7 +191,7 @@ EarlyExitResult run_early_exit(
     network::SdnNetwork& network,
     const data::Dataset& dataset,
     const data::DatasetInfo& info,
-    const ExitPolicy& policy,
+    const analysis::ExitPolicy& policy,
     const std::vector<double>& exit_cost,
     const EarlyExitOptions& options) {
   options.validate();
@@ -149,6 +212,11 @@ EarlyExitResult run_early_exit(
   auto net = network::inference_copy(*network, copy_options);
   const int64_t n = dataset.size();
   EarlyExitResult result;
+  result.policy = policy.name();
+  result.param = policy.param();
+  result.description = policy.describe();
+  result.batch_size = options.batch_size;
+  result.exit_cost = exit_cost;
   result.exit_index.assign(static_cast<size_t>(n), -1);
   result.prediction.assign(static_cast<size_t>(n), -1);
   result.exit_counts.assign(static_cast<size_t>(exits), 0);
@@ -192,6 +260,58 @@ EarlyExitResult run_early_exit(
   result.seconds = seconds;
   result.images_per_second = seconds > 0 ? n / seconds : 0.0;
   return result;
+}
+
+nlohmann::json early_exit_json(const EarlyExitResult& r) {
+  nlohmann::json j = {
+      {"policy", r.policy},
+      {"param", r.param},
+      {"accuracy", r.accuracy},
+      {"cost", r.cost},
+      {"exit_counts", r.exit_counts},
+      {"seconds", r.seconds},
+      {"images_per_second", r.images_per_second},
+      {"batch_size", r.batch_size}};
+  if (r.policy == analysis::kMaxProbPolicy) {
+    j["threshold"] = r.param; // the key `sdn exit --json` always had
+  }
+  return j;
+}
+
+void print_early_exit(
+    std::ostream& out,
+    const EarlyExitResult& r,
+    const std::string& split) {
+  int64_t n = 0;
+  for (const int64_t c : r.exit_counts) {
+    n += c;
+  }
+  out << str_printf(
+      "early exit: %s, batch size %lld, %s split (%lld images)\n",
+      r.description.c_str(),
+      static_cast<long long>(r.batch_size),
+      split.c_str(),
+      static_cast<long long>(n));
+  out << str_printf("accuracy        %.2f %%\n", r.accuracy);
+  out << str_printf(
+      "relative cost   %.3f of the CNN (FLOPs, paper counting)\n", r.cost);
+  out << str_printf(
+      "wall-clock      %.3f s, %.1f images/s\n",
+      r.seconds,
+      r.images_per_second);
+  out << str_printf("%-8s %8s %8s %9s\n", "exit", "samples", "share", "cost");
+  for (size_t e = 0; e < r.exit_counts.size(); ++e) {
+    const bool final = e + 1 == r.exit_counts.size();
+    const std::string name = final ? "final" : "IC" + std::to_string(e + 1);
+    out << str_printf(
+        "%-8s %8lld %7.1f%% %9.3f\n",
+        name.c_str(),
+        static_cast<long long>(r.exit_counts[e]),
+        n > 0 ? 100.0 * static_cast<double>(r.exit_counts[e]) /
+                static_cast<double>(n) :
+                0.0,
+        e < r.exit_cost.size() ? r.exit_cost[e] : 0.0);
+  }
 }
 
 } // namespace sdn::inference

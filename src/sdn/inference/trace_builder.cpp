@@ -50,9 +50,9 @@ TraceProvenance read_provenance(
     nlohmann::json data;
     read_field(meta, "data", data);
     try {
-      p.data = checkpoint::data_options_from_json(data);
+      p.data = checkpoint::data_options_from_json(data, "data.");
     } catch (const Error& e) {
-      fail(source, ": key 'data': ", e.what());
+      fail(source, ": ", e.what());
     }
     read_field(meta, "arch", p.arch);
     read_field(meta, "dataset", p.dataset);
@@ -114,7 +114,7 @@ analysis::ExitTrace evaluate_checkpoint(const TraceOptions& options) {
   options.validate();
   checkpoint::CheckpointMeta meta;
   auto network = checkpoint::load_network(options.checkpoint, meta);
-  auto config = meta.config();
+  auto config = meta.config;
   if (!options.data_dir.empty()) {
     config.data.data_dir = options.data_dir;
   }
@@ -151,10 +151,10 @@ analysis::ExitTrace evaluate_checkpoint(const TraceOptions& options) {
   trace.split = options.split;
   trace.checkpoint = options.checkpoint;
   TraceProvenance provenance;
-  provenance.arch = meta.arch();
-  provenance.dataset = meta.dataset();
-  provenance.mode = checkpoint::mode_name(meta.mode());
-  provenance.epoch = meta.epoch();
+  provenance.arch = meta.arch;
+  provenance.dataset = meta.dataset;
+  provenance.mode = checkpoint::mode_name(meta.mode);
+  provenance.epoch = meta.epoch;
   provenance.data = config.data;
   provenance.max_samples = options.max_samples;
   if (options.trigger) {

@@ -1,20 +1,37 @@
 #pragma once
 
-#include "sdn/models/backbone.h"
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
 
 #include <cstdint>
 #include <vector>
 
 namespace sdn::models {
 
+/// Cost of a piece of network for one image, counted both ways.
+struct Cost {
+  double ops = 0; ///< Operations under the original profiler's rules (7.1).
+  double macs = 0; ///< Exact multiply-accumulates (depthwise counted right).
+  int64_t params = 0; ///< Parameters (including BN affine, alpha).
+  /// Adds `o` field by field.
+  Cost& operator+=(const Cost& o) {
+    ops += o.ops;
+    macs += o.macs;
+    params += o.params;
+    return *this;
+  }
+};
+
 /// Accumulates the per-image cost of layers described by their shapes.
 ///
-/// `ops` follows the original profiler's rules (spec 7.1) exactly, quirks
-/// included: depthwise convolutions are multiplied by `groups`, pools count
-/// their integer kernel size, BatchNorm and ReLU count elements. `macs`
-/// counts true multiply-accumulates of convolutions and linear layers only
-/// (the usual convention: BN, activations and pools are not MACs).
-/// `params` counts trainable parameters.
+/// `ops` follows the original profiler's rules
+/// (docs/architecture.md#counting-rules) exactly, quirks included: depthwise
+/// convolutions are multiplied by `groups`, pools count their integer kernel
+/// size, BatchNorm and ReLU count elements. `macs` counts true
+/// multiply-accumulates of convolutions and linear layers only (the usual
+/// convention: BN, activations and pools are not MACs). `params` counts
+/// trainable parameters.
 class CostCounter {
  public:
   /// A square Conv2d; returns the output side.
@@ -39,6 +56,8 @@ class CostCounter {
   void linear(int64_t in_features, int64_t out_features, bool bias = true);
   /// Parameters that belong to no layer above (an IC's alpha).
   void add_params(int64_t count);
+  /// A cost counted elsewhere (a branch of a block).
+  void add(const Cost& cost);
 
   /// The cost accumulated so far.
   const Cost& total() const {
@@ -51,16 +70,58 @@ class CostCounter {
   Cost total_;
 };
 
-/// Per-image shapes and costs of a backbone's pieces, filled when it is built.
-struct BackboneProfile {
-  Cost stem; ///< Cost of the stem.
-  std::vector<Cost> blocks; ///< Cost of each block.
-  std::vector<std::vector<int64_t>> features; ///< [C, H, W] an IC sees.
-  Cost head; ///< Cost of the head.
-  int64_t head_features = 0; ///< Inputs of the head's first linear layer.
+/// One image's feature map followed through layers, counting each layer's
+/// cost with a CostCounter from the layer's own options (channels, kernel,
+/// stride, padding, bias, groups). A block states its cost by tracing the
+/// modules its forward runs, right beside that forward, so the module
+/// description and the cost description cannot drift apart.
+///
+/// Every method throws sdn::Error when the layer does not fit the map
+/// (channels, non-square kernels, strides or paddings).
+class CostTrace {
+ public:
+  /// A map of `channels` x `side` x `side` (one image), cost zero.
+  CostTrace(int64_t channels, int64_t side);
 
-  /// Throws sdn::Error unless 0 <= i < blocks.size(), naming `what`.
-  void check_block(int64_t i) const;
+  /// A Conv2d: the map becomes its output.
+  void conv(const torch::nn::Conv2dImpl& conv);
+  /// A BatchNorm2d over the map.
+  void batch_norm(const torch::nn::BatchNorm2dImpl& bn);
+  /// A ReLU over the map.
+  void relu();
+  /// MaxPool2d(kernel) (stride = kernel, no padding).
+  void max_pool(int64_t kernel);
+  /// AvgPool2d(kernel) (stride = kernel, no padding).
+  void avg_pool(int64_t kernel);
+  /// Flatten: the map becomes C * H * W channels of side 1 (free).
+  void flatten();
+  /// A Linear layer on a flattened map: its outputs become the channels.
+  void linear(const torch::nn::LinearImpl& linear);
+  /// Adds the cost of `branch`, a trace that started where this one's
+  /// input was (a residual shortcut), and checks that both end at the same
+  /// shape (the residual sum).
+  void join(const CostTrace& branch);
+
+  /// A trace at this one's map with cost zero: the start of a branch.
+  CostTrace branch() const;
+  /// The map's shape [C, H, W].
+  std::vector<int64_t> shape() const {
+    return {channels_, side_, side_};
+  }
+  /// Features of the last flatten() (its C * H * W); 0 before any.
+  int64_t flattened() const {
+    return flattened_;
+  }
+  /// Returns the cost counted so far and starts again from zero.
+  Cost take() {
+    return counter_.take();
+  }
+
+ private:
+  CostCounter counter_;
+  int64_t channels_;
+  int64_t side_;
+  int64_t flattened_ = 0;
 };
 
 } // namespace sdn::models

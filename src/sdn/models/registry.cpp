@@ -1,36 +1,40 @@
-// The registry: architecture name -> backbone.
-#include "sdn/models/mobilenet.h"
-#include "sdn/models/resnet.h"
-#include "sdn/models/vgg.h"
-#include "sdn/models/wide_resnet.h"
+// The registry: architecture name -> backbone factory, in one table.
+#include "sdn/models/backbone.h"
 
 #include "sdn/util/error.h"
 
 namespace sdn::models {
 
+const std::vector<std::pair<std::string, BackboneFactory>>& backbone_registry() {
+  static const std::vector<std::pair<std::string, BackboneFactory>> table = {
+      {"vgg16", make_vgg16},
+      {"resnet56", make_resnet56},
+      {"wrn32_4", make_wrn32_4},
+      {"mobilenet", make_mobilenet},
+  };
+  return table;
+}
+
 const std::vector<std::string>& arch_names() {
-  static const std::vector<std::string> names = {
-      "vgg16", "resnet56", "wrn32_4", "mobilenet"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& entry : backbone_registry()) {
+      out.push_back(entry.first);
+    }
+    return out;
+  }();
   return names;
 }
 
 std::shared_ptr<BackboneImpl> make_backbone(const BackboneOptions& options) {
   options.validate();
-  if (options.arch == "vgg16") {
-    return std::make_shared<VggImpl>(options);
+  for (const auto& [name, factory] : backbone_registry()) {
+    if (name == options.arch) {
+      return factory(options);
+    }
   }
-  if (options.arch == "resnet56") {
-    return std::make_shared<ResNetImpl>(options);
-  }
-  if (options.arch == "wrn32_4") {
-    return std::make_shared<WideResNetImpl>(options);
-  }
-  if (options.arch == "mobilenet") {
-    return std::make_shared<MobileNetImpl>(options);
-  }
-  // validate() rejects unknown names; this guards a name added to
-  // arch_names() without a constructor here.
-  fail("--arch: architecture '", options.arch, "' has no constructor");
+  // validate() rejects names the table lacks.
+  fail("--arch: unknown architecture '", options.arch, "'");
 }
 
 } // namespace sdn::models

@@ -9,7 +9,6 @@
 #include <torch/utils.h>
 
 #include <mutex>
-#include <unordered_map>
 
 namespace sdn::network {
 
@@ -50,35 +49,7 @@ SdnNetwork copy_network(const SdnNetworkImpl& network) {
   check(!network.folded(), "cannot copy a network whose BatchNorms are folded");
   KeepGeneratorState keep;
   SdnNetwork copy(network.options());
-  std::unordered_map<std::string, torch::Tensor> source;
-  for (const auto& item : network.named_parameters()) {
-    source.emplace(item.key(), item.value());
-  }
-  for (const auto& item : network.named_buffers()) {
-    source.emplace(item.key(), item.value());
-  }
-  torch::NoGradGuard no_grad;
-  size_t copied = 0;
-  auto copy_all = [&](const auto& targets) {
-    for (const auto& item : targets) {
-      auto it = source.find(item.key());
-      check(
-          it != source.end() && it->second.sizes() == item.value().sizes(),
-          "copy_network: tensor '",
-          item.key(),
-          "' missing or of another shape in the source");
-      item.value().set_data(it->second.detach().clone());
-      ++copied;
-    }
-  };
-  copy_all(copy->named_parameters());
-  copy_all(copy->named_buffers());
-  check(
-      copied == source.size(),
-      "copy_network: source has ",
-      source.size(),
-      " tensors, the copy ",
-      copied);
+  copy_tensors(network, *copy, TensorCopy::kClone, "copy_network");
   copy->train(network.is_training());
   return copy;
 }

@@ -12,7 +12,8 @@ namespace sdn::network {
 
 /// How costs are counted.
 enum class Counting {
-  kPaper, ///< Operations under the original profiler's rules (spec 7.1).
+  kPaper, ///< Operations under the original profiler's rules
+          ///< (docs/architecture.md#counting-rules).
   kExact, ///< True multiply-accumulates of convolutions and linears.
 };
 

@@ -1,4 +1,4 @@
-// Backbone + internal classifiers; full and staged forward, backbone copy.
+// Backbone + internal classifiers; full and staged forward; tensor copies.
 #include "sdn/network/sdn_network.h"
 
 #include "sdn/util/error.h"
@@ -36,6 +36,58 @@ std::string describe(const models::BackboneOptions& o) {
 }
 
 } // namespace
+
+void copy_tensors(
+    const torch::nn::Module& source,
+    torch::nn::Module& target,
+    TensorCopy how,
+    const std::string& what) {
+  std::unordered_map<std::string, torch::Tensor> from;
+  for (const auto& item : source.named_parameters()) {
+    from.emplace(item.key(), item.value());
+  }
+  for (const auto& item : source.named_buffers()) {
+    from.emplace(item.key(), item.value());
+  }
+  torch::NoGradGuard no_grad;
+  size_t copied = 0;
+  auto copy_all = [&](const auto& targets) {
+    for (const auto& item : targets) {
+      auto it = from.find(item.key());
+      check(
+          it != from.end(),
+          what,
+          ": tensor '",
+          item.key(),
+          "' missing in the source");
+      check(
+          it->second.sizes() == item.value().sizes(),
+          what,
+          ": tensor '",
+          item.key(),
+          "' has shape ",
+          it->second.sizes(),
+          " in the source, ",
+          item.value().sizes(),
+          " in the target");
+      if (how == TensorCopy::kInPlace) {
+        item.value().copy_(it->second);
+      } else {
+        item.value().set_data(it->second.detach().clone());
+      }
+      ++copied;
+    }
+  };
+  copy_all(target.named_parameters());
+  copy_all(target.named_buffers());
+  check(
+      copied == from.size(),
+      what,
+      ": the source has ",
+      from.size(),
+      " tensors, the target ",
+      copied);
+}
 
 SdnNetworkImpl::SdnNetworkImpl(NetworkOptions options)
     : options_(std::move(options)) {
@@ -141,44 +193,7 @@ void SdnNetworkImpl::copy_backbone_from(const SdnNetworkImpl& other) {
   if (&other == this) {
     return;
   }
-  std::unordered_map<std::string, torch::Tensor> source;
-  for (const auto& item : other.backbone_->named_parameters()) {
-    source.emplace(item.key(), item.value());
-  }
-  for (const auto& item : other.backbone_->named_buffers()) {
-    source.emplace(item.key(), item.value());
-  }
-  torch::NoGradGuard no_grad;
-  size_t copied = 0;
-  auto copy_all = [&](const auto& targets) {
-    for (const auto& item : targets) {
-      auto it = source.find(item.key());
-      check(
-          it != source.end(),
-          "backbone tensor '",
-          item.key(),
-          "' missing in the source network");
-      check(
-          it->second.sizes() == item.value().sizes(),
-          "backbone tensor '",
-          item.key(),
-          "' has shape ",
-          it->second.sizes(),
-          " in the source, ",
-          item.value().sizes(),
-          " here");
-      item.value().copy_(it->second);
-      ++copied;
-    }
-  };
-  copy_all(backbone_->named_parameters());
-  copy_all(backbone_->named_buffers());
-  check(
-      copied == source.size(),
-      "source backbone has ",
-      source.size(),
-      " tensors, this one ",
-      copied);
+  copy_tensors(*other.backbone_, *backbone_, TensorCopy::kInPlace, "backbone");
 }
 
 void SdnNetworkImpl::fold_batch_norm() {

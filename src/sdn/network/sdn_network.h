@@ -9,18 +9,39 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
 namespace sdn::network {
 
-/// Cumulative costs per exit (spec 7.1): exit i's cost includes the backbone
-/// up to its block and every IC head up to and including i; the last entry
-/// (final exit) is the whole network.
+/// Cumulative costs per exit (docs/architecture.md#counting-rules): exit i's
+/// cost includes the backbone up to its block and every IC head up to and
+/// including i; the last entry (final exit) is the whole network.
 struct CostTable {
   models::Cost cnn; ///< The plain CNN (no ICs).
   std::vector<models::Cost> exits; ///< Cumulative, shallowest first.
 };
+
+/// How copy_tensors() writes into the target.
+enum class TensorCopy {
+  /// copy_ into the target's own storage: keeps its device, dtype and
+  /// layout, and the tensors optimisers hold stay valid.
+  kInPlace,
+  /// The target's tensors take fresh clones of the source's: the same bits
+  /// and layout, sharing no storage with the source.
+  kClone,
+};
+
+/// Copies every parameter and buffer of `source` into the one of the same
+/// name in `target` (no gradient recorded). Throws sdn::Error, its message
+/// starting with `what`, when a name is missing in the source, shapes
+/// differ, or the source has tensors the target lacks.
+void copy_tensors(
+    const torch::nn::Module& source,
+    torch::nn::Module& target,
+    TensorCopy how,
+    const std::string& what);
 
 /// A backbone plus (optionally) internal classifiers.
 struct NetworkOptions {

@@ -2,7 +2,9 @@
 
 #include "sdn/analysis/exit_trace.h"
 #include "sdn/app/image_grids.h"
+#include "sdn/app/train_console.h"
 #include "sdn/checkpoint/checkpoint.h"
+#include "sdn/checkpoint/run_dir.h"
 #include "sdn/inference/trace_builder.h"
 #include "sdn/report/console.h"
 #include "sdn/report/html.h"
@@ -65,25 +67,29 @@ checkpoint::TrainConfig base_config(
 // Trains, resumes or skips one stage; returns the `last` checkpoint.
 std::string train_stage(const checkpoint::TrainConfig& config) {
   const std::string last = config.out + "/last";
-  if (train::has_run(config.out)) {
+  const train::TrainCallbacks console = {app::make_train_console()};
+  if (checkpoint::has_run(config.out)) {
     const auto meta = checkpoint::read_checkpoint_meta(last);
-    if (meta.epoch() >= meta.config().epochs) {
+    if (meta.epoch >= meta.config.epochs) {
       std::fprintf(
           stderr,
           "done already: %s (epoch %lld)\n",
           last.c_str(),
-          static_cast<long long>(meta.epoch()));
+          static_cast<long long>(meta.epoch));
       return last;
     }
     std::fprintf(
         stderr,
         "resuming %s after epoch %lld\n",
         config.out.c_str(),
-        static_cast<long long>(meta.epoch()));
-    train::resume_training(config.out, 0, config.device);
+        static_cast<long long>(meta.epoch));
+    train::ResumeOptions resume;
+    resume.out_dir = config.out;
+    resume.device = config.device;
+    train::resume_training(resume, console);
     return last;
   }
-  train::run_training(config);
+  train::run_training(config, console);
   return last;
 }
 
@@ -104,7 +110,7 @@ std::string trace_stage(
     } catch (const Error&) {
       // Not written by this pipeline's evaluation: trace again.
     }
-    if (provenance && provenance->epoch == meta.epoch() &&
+    if (provenance && provenance->epoch == meta.epoch &&
         provenance->max_samples == max_samples) {
       std::fprintf(stderr, "done already: %s\n", dir.c_str());
       return dir;

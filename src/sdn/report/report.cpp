@@ -46,7 +46,7 @@ std::optional<BudgetEntry> budget_entry(
     return std::nullopt;
   }
   BudgetEntry b;
-  b.threshold = choice->threshold;
+  b.threshold = choice->param;
   b.accuracy = choice->accuracy;
   b.cost = choice->cost;
   b.selection_accuracy = choice->selection_accuracy;
@@ -275,23 +275,28 @@ Report build_report(const ReportInputs& inputs, const ReportOptions& options) {
   const bool has_ics = trace.num_exits >= 2;
   if (has_ics) {
     const std::vector<analysis::SweepPoint> report_sweep =
-        analysis::sweep(trace, rule);
+        analysis::sweep(trace, analysis::kMaxProbPolicy, rule);
     std::vector<SweepRow>& sweep = out.sweep.emplace();
     for (const auto& p : report_sweep) {
       sweep.push_back(
           {p.accuracy,
            p.cost,
            p.exit_fraction,
-           analysis::is_paper_threshold(p.threshold),
-           p.threshold});
+           analysis::is_paper_threshold(p.param),
+           p.param});
     }
     const std::vector<analysis::SweepPoint> selection_sweep =
-        selection == Selection::kVal ? analysis::sweep(*inputs.val, rule) :
-                                       report_sweep;
+        selection == Selection::kVal ?
+        analysis::sweep(*inputs.val, analysis::kMaxProbPolicy, rule) :
+        report_sweep;
     Budgets& budgets = out.budgets.emplace();
     for (const BudgetColumn& column : budget_table_columns()) {
-      budgets.*column.entry = budget_entry(analysis::choose_threshold(
-          selection_sweep, trace, column.fraction, rule));
+      budgets.*column.entry = budget_entry(analysis::choose_param(
+          selection_sweep,
+          analysis::kMaxProbPolicy,
+          trace,
+          column.fraction,
+          rule));
     }
     out.overthinking = overthinking_section(trace);
     if (!inputs.train) {

@@ -1,12 +1,12 @@
 #include "sdn/train/bench.h"
 
+#include "sdn/device/device.h"
+#include "sdn/device/threads.h"
 #include "sdn/network/memory_format.h"
 #include "sdn/network/sdn_network.h"
 #include "sdn/train/schedules.h"
 #include "sdn/train/trainer.h"
-#include "sdn/device/device.h"
 #include "sdn/util/error.h"
-#include "sdn/device/threads.h"
 #include "sdn/util/timer.h"
 
 #include <torch/torch.h>
@@ -80,7 +80,8 @@ TrainBenchResult bench_train_step(const TrainBenchOptions& options) {
       torch::randint(options.classes, {options.batch_size}, torch::kLong)
           .to(device);
   const auto tau = ic_weights_at_epoch(1, 100, net->num_ics());
-  const auto mode = options.with_ics ? checkpoint::Mode::kSdn : checkpoint::Mode::kCnn;
+  const auto mode =
+      options.with_ics ? checkpoint::Mode::kSdn : checkpoint::Mode::kCnn;
   auto step = [&] {
     if (options.set_to_none) {
       clear_gradients(sgd);

@@ -5,21 +5,24 @@
 
 namespace sdn::train {
 
-/// The paper's maximum IC loss weights C_i, in IC order (spec 8.2). A network
-/// with fewer ICs (MobileNet: 5) uses the first ones.
+/// The paper's maximum IC loss weights C_i, in IC order
+/// (docs/training.md#sdn-training-loss-weights). A network with fewer ICs
+/// (MobileNet: 5) uses the first ones.
 const std::vector<double>& paper_ic_weight_caps();
 
 /// Learning rate of 1-based `epoch` under the original's MultiStepMultiLR with
-/// scheduler.step() at the start of each epoch (spec 8.1): base times the
-/// product of `gamma` over milestones <= epoch, rounded to 8 decimals.
+/// scheduler.step() at the start of each epoch
+/// (docs/training.md#modes-and-recipes): base times the product of `gamma` over
+/// milestones <= epoch, rounded to 8 decimals.
 double lr_at_epoch(
     double base,
     const std::vector<int64_t>& milestones,
     double gamma,
     int64_t epoch);
 
-/// IC loss weights tau_i at 1-based `epoch` of `total_epochs` (spec 8.2):
-/// min(C_i, 0.01 + epoch * C_i / total_epochs) for the first `num_ics` caps.
+/// IC loss weights tau_i at 1-based `epoch` of `total_epochs`
+/// (docs/training.md#sdn-training-loss-weights): min(C_i, 0.01 + epoch * C_i /
+/// total_epochs) for the first `num_ics` caps.
 std::vector<double> ic_weights_at_epoch(
     int64_t epoch,
     int64_t total_epochs,

@@ -1,37 +1,31 @@
 #include "sdn/train/trainer.h"
 
+#include "sdn/checkpoint/run_dir.h"
 #include "sdn/data/loader.h"
+#include "sdn/data/rng.h"
 #include "sdn/data/trigger.h"
+#include "sdn/device/device.h"
 #include "sdn/inference/evaluator.h"
 #include "sdn/network/memory_format.h"
-#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/train/schedules.h"
-#include "sdn/device/device.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
-#include "sdn/util/progress.h"
 #include "sdn/util/timer.h"
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <sstream>
+#include <utility>
 
 namespace sdn::train {
 
 namespace {
-
-// Derives an independent 64-bit seed for (seed, stream) (splitmix64), so that
-// every epoch's random streams depend only on the run's seed and the epoch.
-uint64_t mix_seed(uint64_t seed, uint64_t stream) {
-  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (stream + 1);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 void seed_everything(uint64_t seed) {
   torch::manual_seed(seed);
@@ -40,31 +34,25 @@ void seed_everything(uint64_t seed) {
   }
 }
 
-std::string format_list(const std::vector<double>& v, int precision) {
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(precision);
-  for (size_t i = 0; i < v.size(); ++i) {
-    out << (i ? " " : "") << v[i];
-  }
-  return out.str();
+} // namespace
+
+void ResumeOptions::validate() const {
+  check(!out_dir.empty(), "--resume: a run directory is required");
+  check(stop_after >= 0, "--stop-after must be >= 0, got ", stop_after);
+  check(
+      device == "cpu" || device == "cuda" || device.rfind("cuda:", 0) == 0,
+      "--device must be cpu or cuda[:N], got '",
+      device,
+      "'");
 }
 
-// The state of one run: everything an epoch needs.
-class Run {
- public:
-  Run(checkpoint::TrainConfig config,
-      const TrainHooks& hooks,
-      const DistributedOptions& distributed)
+// Everything a run holds; Trainer is its public face.
+struct Trainer::State {
+  State(checkpoint::TrainConfig config, const DistributedOptions& distributed)
       : config_(std::move(config)),
-        hooks_(hooks),
         device_(checked_device(device_for_rank(config_.device, distributed))),
-        comm_(distributed, device_.str()) {
-    if (!comm_.is_main()) {
-      hooks_.print_table = false;
-      hooks_.progress = false;
-    }
-  }
+        comm_(distributed, device_.str()),
+        run_dir_(config_.out) {}
 
   void prepare_fresh() {
     load_data();
@@ -76,91 +64,39 @@ class Run {
     options.backbone.num_classes = splits_.info.num_classes;
     options.with_ics = config_.mode != checkpoint::Mode::kCnn;
     // The backbone is built first from the same seed, so an SDN run starts
-    // from exactly the CNN run's initial backbone (spec 8.1).
+    // from exactly the CNN run's initial backbone
+    // (docs/training.md#modes-and-recipes).
     net_ = network::SdnNetwork(options);
     if (config_.mode == checkpoint::Mode::kIcOnly) {
-      checkpoint::CheckpointMeta from_meta;
-      auto cnn = checkpoint::load_network(config_.from, from_meta);
-      check(
-          !from_meta.with_ics() && from_meta.mode() == checkpoint::Mode::kCnn,
-          "--from ",
-          config_.from,
-          ": IC-only training needs a CNN checkpoint, got a ",
-          checkpoint::mode_name(from_meta.mode()),
-          " checkpoint");
-      check(
-          from_meta.arch() == config_.arch,
-          "--from ",
-          config_.from,
-          ": checkpoint is a ",
-          from_meta.arch(),
-          ", but --arch is ",
-          config_.arch);
-      const auto cnn_options = from_meta.network_options().backbone;
-      check(
-          cnn_options.in_channels == options.backbone.in_channels &&
-              cnn_options.input_side == options.backbone.input_side &&
-              cnn_options.num_classes == options.backbone.num_classes,
-          "--from ",
-          config_.from,
-          ": checkpoint was trained on ",
-          from_meta.dataset(),
-          ", whose input shape or classes differ from ",
-          config_.data.name);
-      net_->copy_backbone_from(*cnn);
+      copy_cnn_backbone(options);
     }
     build_optimizer();
   }
 
-  void prepare_resume(const std::string& out_dir) {
-    checkpoint::CheckpointMeta meta;
-    const std::string last = out_dir + "/last";
-    net_ = checkpoint::load_network(last, meta);
-    const auto saved = meta.config();
-    config_.arch = saved.arch;
-    const std::string device = config_.device;
-    const int64_t stop_after = config_.stop_after;
-    config_ = saved;
-    config_.device = device;
-    config_.stop_after = stop_after;
-    config_.out = out_dir;
+  void prepare_resume(const ResumeOptions& resume) {
+    auto saved = checkpoint::read_resume_state(resume.out_dir);
+    net_ = saved.network;
+    config_ = saved.meta.config;
+    config_.device = resume.device;
+    config_.stop_after = resume.stop_after;
+    config_.out = resume.out_dir;
     load_data();
     build_optimizer();
-    const std::string opt_file = checkpoint::resolve_checkpoint_dir(last) + "/optimizer.pt";
-    check(
-        path_exists(opt_file),
-        opt_file,
-        ": missing optimiser state; cannot resume exactly");
     try {
-      std::istringstream in(read_file(opt_file));
+      std::istringstream in(saved.optimizer_state);
       torch::serialize::InputArchive archive;
       archive.load_from(in);
       optimizer_->load(archive);
     } catch (const c10::Error& e) {
       fail(
-          opt_file,
+          saved.optimizer_file,
           ": corrupt optimiser state (",
           e.what_without_backtrace(),
           ")");
     }
-    start_epoch_ = meta.epoch() + 1;
-    best_val_ = meta.json.value("best_val_accuracy", -1.0);
-    // Keep the metrics of the epochs the checkpoint holds.
-    const std::string metrics_file = out_dir + "/metrics.jsonl";
-    if (path_exists(metrics_file)) {
-      std::istringstream lines(read_file(metrics_file));
-      std::string line;
-      while (std::getline(lines, line)) {
-        if (line.empty()) {
-          continue;
-        }
-        auto j =
-            nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-        if (j.is_object() && j.value("epoch", int64_t{0}) < start_epoch_) {
-          metrics_lines_.push_back(line);
-        }
-      }
-    }
+    first_epoch_ = saved.meta.epoch + 1;
+    resumed_ = true;
+    run_dir_ = checkpoint::RunDirectory::resume(config_.out, saved.meta);
   }
 
   TrainResult train() {
@@ -178,23 +114,25 @@ class Run {
       make_dirs(config_.out);
     }
     TrainResult result;
-    result.last_dir = config_.out + "/last";
-    result.best_dir = config_.out + "/best";
-    result.epochs_done = start_epoch_ - 1;
-    if (hooks_.print_table) {
-      print_header();
-    }
+    result.last_dir = run_dir_.last();
+    result.best_dir = run_dir_.best();
+    result.epochs_done = first_epoch_ - 1;
+    TrainStart start;
+    start.config = config_;
+    start.first_epoch = first_epoch_;
+    start.world_size = comm_.world_size();
+    notify([&](TrainCallback& c) {
+      resumed_ ? c.on_resume(start) : c.on_start(start);
+    });
     int64_t ran = 0;
-    for (int64_t epoch = start_epoch_; epoch <= config_.epochs; ++epoch) {
+    for (int64_t epoch = first_epoch_; epoch <= config_.epochs; ++epoch) {
       if (config_.stop_after > 0 && ran >= config_.stop_after) {
         break;
       }
       EpochMetrics m = run_epoch(epoch);
       validate_epoch(m);
       save(epoch, m);
-      if (hooks_.print_table) {
-        print_row(m);
-      }
+      notify([&](TrainCallback& c) { c.on_epoch_end(m); });
       result.history.push_back(m);
       result.epochs_done = epoch;
       ++ran;
@@ -202,10 +140,65 @@ class Run {
     result.finished = result.epochs_done >= config_.epochs;
     // No rank returns before rank 0 has written the last checkpoint.
     comm_.barrier();
+    notify([&](TrainCallback& c) { c.on_finish(result); });
     return result;
   }
 
+  checkpoint::TrainConfig config_;
+  torch::Device device_;
+  Communicator comm_;
+  checkpoint::RunDirectory run_dir_;
+  data::Splits splits_;
+  network::SdnNetwork net_{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::vector<torch::Tensor> trainable_; // the optimiser's parameters
+  int64_t first_epoch_ = 1;
+  bool resumed_ = false;
+  TrainCallbacks callbacks_;
+
  private:
+  // Callbacks run on rank 0 only: the other ranks train silently.
+  void notify(const std::function<void(TrainCallback&)>& call) {
+    if (!comm_.is_main()) {
+      return;
+    }
+    for (const auto& callback : callbacks_) {
+      call(*callback);
+    }
+  }
+
+  void copy_cnn_backbone(const network::NetworkOptions& options) {
+    checkpoint::CheckpointMeta from_meta;
+    auto cnn = checkpoint::load_network(config_.from, from_meta);
+    check(
+        !from_meta.with_ics && from_meta.mode == checkpoint::Mode::kCnn,
+        "--from ",
+        config_.from,
+        ": IC-only training needs a CNN checkpoint, got a ",
+        checkpoint::mode_name(from_meta.mode),
+        " checkpoint");
+    check(
+        from_meta.arch == config_.arch,
+        "--from ",
+        config_.from,
+        ": checkpoint is a ",
+        from_meta.arch,
+        ", but --arch is ",
+        config_.arch);
+    const auto cnn_options = from_meta.network_options().backbone;
+    check(
+        cnn_options.in_channels == options.backbone.in_channels &&
+            cnn_options.input_side == options.backbone.input_side &&
+            cnn_options.num_classes == options.backbone.num_classes,
+        "--from ",
+        config_.from,
+        ": checkpoint was trained on ",
+        from_meta.dataset,
+        ", whose input shape or classes differ from ",
+        config_.data.name);
+    net_->copy_backbone_from(*cnn);
+  }
+
   std::vector<torch::Tensor> state_tensors() {
     auto state = net_->parameters();
     for (const auto& b : net_->buffers()) {
@@ -221,7 +214,7 @@ class Run {
     if (comm_.world_size() == 1) {
       return;
     }
-    auto options = to_json(config_);
+    auto options = checkpoint::to_json(config_);
     options.erase("device"); // cuda:<local rank> differs between ranks
     comm_.check_same(
         std::hash<std::string>{}(options.dump()),
@@ -244,7 +237,8 @@ class Run {
   void build_optimizer() {
     const double wd = config_.weight_decay;
     if (config_.optimizer == checkpoint::OptimizerKind::kAdam) {
-      // One parameter group per IC, as the original (spec 8.3).
+      // One parameter group per IC, as the original
+      // (docs/training.md#ic-only-training).
       std::vector<torch::optim::OptimizerParamGroup> groups;
       if (config_.mode == checkpoint::Mode::kIcOnly) {
         for (int64_t i = 0; i < net_->num_ics(); ++i) {
@@ -301,7 +295,10 @@ class Run {
       m.ic_weights =
           ic_weights_at_epoch(epoch, config_.epochs, net_->num_ics());
     }
-    seed_everything(mix_seed(config_.seed, static_cast<uint64_t>(epoch)));
+    // Every epoch's LibTorch streams depend only on the run's seed and the
+    // epoch, so a resumed run draws what an uninterrupted one would.
+    seed_everything(
+        data::rng_output(config_.seed, static_cast<uint64_t>(epoch)));
     set_train_mode();
     data::LoaderOptions lo;
     lo.batch_size = config_.batch_size;
@@ -317,13 +314,14 @@ class Run {
     std::vector<int64_t> correct(static_cast<size_t>(exits), 0);
     int64_t seen = 0;
     double loss_sum = 0;
-    // Every rank trains on an equal shard; the bar counts all of them.
+    // Every rank trains on an equal shard; progress counts all of them.
     const int64_t world = comm_.world_size();
-    Progress progress(
-        str_cat("epoch ", epoch, "/", config_.epochs),
-        loader.num_samples() * world,
-        "img",
-        hooks_.progress);
+    PhaseProgress progress;
+    progress.phase = Phase::kTrain;
+    progress.epoch = epoch;
+    progress.epochs = config_.epochs;
+    progress.total = loader.num_samples() * world;
+    notify([&](TrainCallback& c) { c.on_phase_begin(progress); });
     Timer timer;
     data::Batch batch;
     int64_t b = 0;
@@ -339,7 +337,8 @@ class Run {
       // The mean over the ranks: all of them stop together on a bad loss.
       const double value = comm_.mean(loss.item<double>());
       if (!std::isfinite(value)) {
-        progress.finish();
+        progress.loss = value;
+        notify([&](TrainCallback& c) { c.on_phase_end(progress); });
         fail(
             "epoch ",
             epoch,
@@ -368,7 +367,9 @@ class Run {
       seen += n;
       loss_sum += value;
       ++b;
-      progress.advance(n * world, str_cat("loss ", value));
+      progress.done += n * world;
+      progress.loss = value;
+      notify([&](TrainCallback& c) { c.on_progress(progress); });
     }
     m.seconds = timer.seconds();
     // BatchNorm running statistics are rank 0's, as DistributedDataParallel
@@ -387,9 +388,10 @@ class Run {
     for (size_t e = 0; e < correct.size(); ++e) {
       correct[e] = static_cast<int64_t>(totals[e + 1]);
     }
-    progress.finish(str_cat("loss ", b ? loss_sum / b : 0.0));
     set_lr(m.lr);
     m.loss = b ? loss_sum / static_cast<double>(b) : 0.0;
+    progress.loss = m.loss;
+    notify([&](TrainCallback& c) { c.on_phase_end(progress); });
     m.images_per_second = m.seconds > 0 ? seen / m.seconds : 0.0;
     for (const int64_t c : correct) {
       m.train_accuracy.push_back(seen ? 100.0 * c / seen : 0.0);
@@ -401,60 +403,48 @@ class Run {
     if (splits_.val.size() == 0) {
       return;
     }
+    PhaseProgress progress;
+    progress.phase = Phase::kValidate;
+    progress.epoch = m.epoch;
+    progress.epochs = config_.epochs;
+    progress.total = splits_.val.size();
+    progress.loss = std::numeric_limits<double>::quiet_NaN();
+    notify([&](TrainCallback& c) { c.on_phase_begin(progress); });
     inference::EvalOptions eo;
     eo.batch_size = config_.eval_batch_size;
     eo.device = device_.str();
     eo.channels_last = config_.channels_last;
-    eo.progress = hooks_.progress;
+    eo.progress = false; // reported through the callbacks
     eo.label = "validate";
-    // Each rank evaluates a contiguous shard; summed counts give exactly the
-    // accuracy over the whole split.
-    const int64_t n = splits_.val.size();
-    const int64_t w = comm_.world_size();
-    const int64_t r = comm_.rank();
-    std::vector<int64_t> indices;
-    for (int64_t i = r * n / w; i < (r + 1) * n / w; ++i) {
-      indices.push_back(i);
-    }
-    const auto shard =
-        w == 1 ? splits_.val : data::subset(splits_.val, indices);
-    const auto k = static_cast<double>(shard.size());
-    std::vector<double> counts(static_cast<size_t>(net_->num_exits() + 1), 0);
-    counts[0] = k;
-    if (shard.size() > 0) {
-      const auto probs =
-          inference::exit_probabilities(net_, shard, splits_.info, eo);
-      const auto acc = inference::exit_accuracy(probs, shard.labels);
-      for (size_t e = 0; e < acc.size(); ++e) {
-        counts[e + 1] = std::round(acc[e] * k / 100.0);
-      }
-    }
-    counts = comm_.sum(counts);
-    for (size_t e = 1; e < counts.size(); ++e) {
-      m.val_accuracy.push_back(100.0 * counts[e] / counts[0]);
-    }
+    const int64_t world = comm_.world_size();
+    eo.on_progress = [&](int64_t done, int64_t /*total*/) {
+      // This rank's shard stands for all of them.
+      progress.done = std::min(done * world, progress.total);
+      notify([&](TrainCallback& c) { c.on_progress(progress); });
+    };
+    inference::Shard shard;
+    shard.rank = comm_.rank();
+    shard.world_size = world;
+    m.val_accuracy = inference::sharded_exit_accuracy(
+        net_,
+        splits_.val,
+        splits_.info,
+        eo,
+        shard,
+        [&](const std::vector<double>& v) { return comm_.sum(v); });
+    progress.done = progress.total;
+    notify([&](TrainCallback& c) { c.on_phase_end(progress); });
   }
 
   void save(int64_t epoch, const EpochMetrics& m) {
-    const double val_final =
-        m.val_accuracy.empty() ? -1.0 : m.val_accuracy.back();
-    const bool is_best = m.val_accuracy.empty() || val_final > best_val_;
-    if (is_best) {
-      best_val_ = val_final;
-    }
+    const bool is_best = run_dir_.update_best(m);
     if (!comm_.is_main()) {
       return;
     }
-    metrics_lines_.push_back(to_json(m).dump());
-    std::string all;
-    for (const auto& line : metrics_lines_) {
-      all += line + "\n";
-    }
-    write_file_atomic(config_.out + "/metrics.jsonl", all);
-
-    auto meta = checkpoint::make_checkpoint_meta(net_, config_, epoch, to_json(m));
-    meta["best_val_accuracy"] = best_val_;
-    meta["world_size"] = comm_.world_size();
+    run_dir_.append_metrics(m);
+    auto meta = checkpoint::make_checkpoint_meta(net_, config_, epoch, m);
+    meta.best_val_accuracy = run_dir_.best_val_accuracy();
+    meta.world_size = comm_.world_size();
     std::ostringstream opt;
     {
       torch::serialize::OutputArchive archive;
@@ -463,68 +453,99 @@ class Run {
     }
     // Checkpoints are written from the CPU so they load anywhere.
     net_->to(torch::kCPU);
-    checkpoint::write_checkpoint(config_.out + "/last", net_, meta, opt.str());
-    if (is_best) {
-      checkpoint::write_checkpoint(config_.out + "/best", net_, meta, "");
-    }
+    run_dir_.write_checkpoints(net_, meta, opt.str(), is_best);
     net_->to(device_);
   }
-
-  void print_header() {
-    std::printf(
-        "%5s %9s %9s  %-24s %-24s %7s %7s\n",
-        "epoch",
-        "lr",
-        "loss",
-        "train acc % (exits)",
-        "val acc % (exits)",
-        "sec",
-        "img/s");
-    std::fflush(stdout);
-  }
-
-  void print_row(const EpochMetrics& m) {
-    std::printf(
-        "%5lld %9.2e %9.4f  %-24s %-24s %7.1f %7.1f",
-        static_cast<long long>(m.epoch),
-        m.lr,
-        m.loss,
-        format_list(m.train_accuracy, 1).c_str(),
-        format_list(m.val_accuracy, 1).c_str(),
-        m.seconds,
-        m.images_per_second);
-    if (!m.ic_weights.empty()) {
-      std::printf("  tau %s", format_list(m.ic_weights, 3).c_str());
-    }
-    std::printf("\n");
-    std::fflush(stdout);
-  }
-
-  checkpoint::TrainConfig config_;
-  TrainHooks hooks_;
-  torch::Device device_;
-  Communicator comm_;
-  data::Splits splits_;
-  network::SdnNetwork net_{nullptr};
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
-  std::vector<torch::Tensor> trainable_; // the optimiser's parameters
-  int64_t start_epoch_ = 1;
-  double best_val_ = -1.0;
-  std::vector<std::string> metrics_lines_;
 };
 
-} // namespace
+Trainer::Trainer(
+    const checkpoint::TrainConfig& config,
+    const DistributedOptions& distributed) {
+  config.validate();
+  distributed.validate();
+  check(
+      !checkpoint::has_run(config.out),
+      "--out ",
+      config.out,
+      " already holds a training run; continue it with --resume ",
+      config.out,
+      " or choose another directory");
+  state_ = std::make_unique<State>(config, distributed);
+  state_->prepare_fresh();
+}
 
-nlohmann::json to_json(const EpochMetrics& m) {
-  return {
-      {"epoch", m.epoch},
-      {"lr", m.lr},
-      {"loss", m.loss},
-      {"ic_weights", m.ic_weights},
-      {"train_accuracy", m.train_accuracy},
-      {"val_accuracy", m.val_accuracy},
-      {"seconds", m.seconds},
-      {"images_per_second", m.images_per_second}};
+Trainer::Trainer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Trainer Trainer::resume(
+    const ResumeOptions& options,
+    const DistributedOptions& distributed) {
+  options.validate();
+  distributed.validate();
+  check(
+      checkpoint::has_run(options.out_dir),
+      "--resume ",
+      options.out_dir,
+      ": no training run to resume there (no last/meta.json)");
+  // The saved config replaces this one once the checkpoint is read; the
+  // device is needed before, to join the other ranks.
+  checkpoint::TrainConfig config;
+  config.device = options.device;
+  config.stop_after = options.stop_after;
+  config.out = options.out_dir;
+  auto state = std::make_unique<State>(config, distributed);
+  state->prepare_resume(options);
+  return Trainer(std::move(state));
+}
+
+Trainer::~Trainer() = default;
+Trainer::Trainer(Trainer&&) noexcept = default;
+Trainer& Trainer::operator=(Trainer&&) noexcept = default;
+
+void Trainer::add_callback(std::shared_ptr<TrainCallback> callback) {
+  check(callback != nullptr, "Trainer::add_callback: null callback");
+  state_->callbacks_.push_back(std::move(callback));
+}
+
+TrainResult Trainer::train() {
+  return state_->train();
+}
+
+const checkpoint::TrainConfig& Trainer::config() const {
+  return state_->config_;
+}
+
+int64_t Trainer::first_epoch() const {
+  return state_->first_epoch_;
+}
+
+bool Trainer::resumed() const {
+  return state_->resumed_;
+}
+
+network::SdnNetwork Trainer::network() const {
+  return state_->net_;
+}
+
+TrainResult run_training(
+    const checkpoint::TrainConfig& config,
+    const TrainCallbacks& callbacks,
+    const DistributedOptions& distributed) {
+  Trainer trainer(config, distributed);
+  for (const auto& callback : callbacks) {
+    trainer.add_callback(callback);
+  }
+  return trainer.train();
+}
+
+TrainResult resume_training(
+    const ResumeOptions& options,
+    const TrainCallbacks& callbacks,
+    const DistributedOptions& distributed) {
+  auto trainer = Trainer::resume(options, distributed);
+  for (const auto& callback : callbacks) {
+    trainer.add_callback(callback);
+  }
+  return trainer.train();
 }
 
 torch::Tensor training_loss(
@@ -570,49 +591,6 @@ void clear_gradients(torch::optim::Optimizer& optimizer) {
       p.mutable_grad() = torch::Tensor();
     }
   }
-}
-
-bool has_run(const std::string& out_dir) {
-  return path_exists(out_dir + "/last/meta.json") ||
-      path_exists(out_dir + "/last.old/meta.json");
-}
-
-TrainResult run_training(
-    const checkpoint::TrainConfig& config,
-    const TrainHooks& hooks,
-    const DistributedOptions& distributed) {
-  config.validate();
-  distributed.validate();
-  check(
-      !has_run(config.out),
-      "--out ",
-      config.out,
-      " already holds a training run; continue it with --resume ",
-      config.out,
-      " or choose another directory");
-  Run run(config, hooks, distributed);
-  run.prepare_fresh();
-  return run.train();
-}
-
-TrainResult resume_training(
-    const std::string& out_dir,
-    int64_t stop_after,
-    const std::string& device,
-    const TrainHooks& hooks,
-    const DistributedOptions& distributed) {
-  distributed.validate();
-  check(
-      has_run(out_dir),
-      "--resume ",
-      out_dir,
-      ": no training run to resume there (no last/meta.json)");
-  checkpoint::TrainConfig config;
-  config.device = device;
-  config.stop_after = stop_after;
-  Run run(config, hooks, distributed);
-  run.prepare_resume(out_dir);
-  return run.train();
 }
 
 } // namespace sdn::train

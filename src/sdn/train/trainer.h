@@ -1,32 +1,22 @@
 #pragma once
 
+#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/checkpoint/config.h"
+#include "sdn/network/sdn_network.h"
 #include "sdn/train/distributed.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/optim/optimizer.h>
 #include <torch/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace sdn::train {
 
 /// What one epoch measured; one line of DIR/metrics.jsonl.
-struct EpochMetrics {
-  int64_t epoch = 0;
-  double lr = 0;
-  double loss = 0; ///< Mean training loss over the epoch's batches.
-  std::vector<double> ic_weights; ///< tau_i (SDN training only).
-  std::vector<double> train_accuracy; ///< Per exit, %, augmented batches.
-  std::vector<double> val_accuracy; ///< Per exit, %; empty without val split.
-  double seconds = 0; ///< Training time of the epoch (without validation).
-  double images_per_second = 0;
-};
-
-/// JSON of one epoch's metrics.
-nlohmann::json to_json(const EpochMetrics& m);
+using EpochMetrics = checkpoint::EpochMetrics;
 
 /// How a run ended.
 struct TrainResult {
@@ -34,43 +24,149 @@ struct TrainResult {
   std::string best_dir; ///< DIR/best.
   int64_t epochs_done = 0; ///< Epochs completed so far (all invocations).
   bool finished = false; ///< All configured epochs done.
-  std::vector<EpochMetrics> history;
+  std::vector<EpochMetrics> history; ///< The epochs of this invocation.
 };
 
-/// Hooks for callers that embed training (the paper pipeline, tests).
-struct TrainHooks {
-  bool print_table = true; ///< Per-epoch table on stdout (rank 0 only).
-  bool progress = true; ///< Progress bar on stderr (rank 0 only).
+/// What a run is about to do; given to TrainCallback::on_start / on_resume.
+struct TrainStart {
+  checkpoint::TrainConfig
+      config; ///< The run's config (resumed: the saved one).
+  int64_t first_epoch = 1; ///< The first epoch this invocation trains.
+  int64_t world_size = 1; ///< Data-parallel processes.
 };
 
-/// Trains from scratch (cnn, sdn) or from config.from (ic-only) into
-/// config.out. Refuses an out directory that already holds a run. With
-/// `distributed` of world size N, this process is one of N data-parallel
-/// ranks started with the same config (batch_size is per rank); rank 0 alone
-/// writes the output directory.
+/// The two phases of an epoch.
+enum class Phase {
+  kTrain, ///< Steps over the training split.
+  kValidate, ///< The evaluation of the validation split.
+};
+
+/// Where a phase stands; given to the phase callbacks.
+struct PhaseProgress {
+  Phase phase = Phase::kTrain;
+  int64_t epoch = 0; ///< The epoch, from 1.
+  int64_t epochs = 0; ///< The run's configured epochs.
+  int64_t done = 0; ///< Images done (training: over all ranks).
+  int64_t total = 0; ///< Images of the phase (training: over all ranks).
+  /// kTrain: on_progress: the last batch's loss (mean over ranks);
+  /// on_phase_end: the epoch's mean loss. NaN for kValidate.
+  double loss = 0;
+};
+
+/// Observes a training run. Every method does nothing by default; override
+/// what you need. Called on rank 0 only, in this order per invocation:
+/// on_start or on_resume; per epoch on_phase_begin, on_progress per batch and
+/// on_phase_end for kTrain, then for kValidate when there is a validation
+/// split, then on_epoch_end after the epoch's checkpoint is written; at last
+/// on_finish. A non-finite loss ends the kTrain phase (on_phase_end with that
+/// loss) before training throws.
+class TrainCallback {
+ public:
+  virtual ~TrainCallback() = default;
+  /// A fresh run is about to train its first epoch.
+  virtual void on_start(const TrainStart& /*start*/) {}
+  /// A resumed run is about to continue with start.first_epoch.
+  virtual void on_resume(const TrainStart& /*start*/) {}
+  /// A phase begins (done == 0).
+  virtual void on_phase_begin(const PhaseProgress& /*progress*/) {}
+  /// A batch of the phase is done.
+  virtual void on_progress(const PhaseProgress& /*progress*/) {}
+  /// The phase is done.
+  virtual void on_phase_end(const PhaseProgress& /*progress*/) {}
+  /// An epoch is done: its metrics are in metrics.jsonl and its checkpoint
+  /// in DIR/last.
+  virtual void on_epoch_end(const EpochMetrics& /*metrics*/) {}
+  /// This invocation trained its last epoch.
+  virtual void on_finish(const TrainResult& /*result*/) {}
+};
+
+/// The callbacks a run reports to, in order.
+using TrainCallbacks = std::vector<std::shared_ptr<TrainCallback>>;
+
+/// How to continue a run.
+struct ResumeOptions {
+  std::string out_dir; ///< The run's directory (holds `last`).
+  /// Stop after this many epochs of this invocation (0: train to the end).
+  int64_t stop_after = 0;
+  /// Device of this invocation; may differ from the original run's.
+  std::string device = "cpu";
+
+  /// Throws sdn::Error naming the first bad parameter.
+  void validate() const;
+};
+
+/// One training run (cnn, sdn or ic-only; docs/training.md#modes-and-recipes):
+/// data, poisoning, the network, the optimiser, data-parallel synchronisation,
+/// epochs with validation, checkpoints and metrics in the run directory
+/// (checkpoint::RunDirectory). Construction prepares everything; train()
+/// runs the epochs. With `distributed` of world size N, this process is one
+/// of N data-parallel ranks started alike (batch_size is per rank); rank 0
+/// alone writes the run directory and calls the callbacks.
+class Trainer {
+ public:
+  /// Prepares a fresh run of `config` into config.out. Validates the
+  /// options, refuses an out directory that already holds a run, joins the
+  /// other ranks, loads the data and builds the network (seeded by
+  /// config.seed; ic-only: with the backbone of the CNN checkpoint
+  /// config.from) and the optimiser. Throws sdn::Error naming what is wrong.
+  explicit Trainer(
+      const checkpoint::TrainConfig& config,
+      const DistributedOptions& distributed = {});
+
+  /// Prepares to continue the run in options.out_dir exactly where its last
+  /// checkpoint stopped (same lr, IC weights, optimiser state and random
+  /// streams). The world size may differ from the original run's (the run is
+  /// then no longer bit-identical to an uninterrupted one).
+  static Trainer resume(
+      const ResumeOptions& options,
+      const DistributedOptions& distributed = {});
+
+  ~Trainer();
+  Trainer(Trainer&&) noexcept;
+  Trainer& operator=(Trainer&&) noexcept;
+
+  /// Adds a callback (called after those added before it).
+  void add_callback(std::shared_ptr<TrainCallback> callback);
+
+  /// Trains from first_epoch() to config().epochs, or config().stop_after
+  /// epochs; writes metrics.jsonl, DIR/last and DIR/best after every epoch.
+  /// Returns once every rank is done. Throws sdn::Error when the loss is not
+  /// finite or a collective fails.
+  TrainResult train();
+
+  /// The run's config (resumed: the saved one with this invocation's device,
+  /// stop_after and out directory).
+  const checkpoint::TrainConfig& config() const;
+  /// The first epoch train() trains (1 for a fresh run).
+  int64_t first_epoch() const;
+  /// True when the run continues a checkpoint.
+  bool resumed() const;
+  /// The network being trained (on the training device).
+  network::SdnNetwork network() const;
+
+ private:
+  struct State;
+  explicit Trainer(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+/// Trains a fresh run: Trainer(config, distributed) with `callbacks`, then
+/// train().
 TrainResult run_training(
     const checkpoint::TrainConfig& config,
-    const TrainHooks& hooks = {},
+    const TrainCallbacks& callbacks = {},
     const DistributedOptions& distributed = {});
 
-/// Continues the run in `out_dir` exactly where its last checkpoint stopped
-/// (same lr, IC weights, optimiser state and random streams). `stop_after`
-/// and `device` may differ from the original invocation, and so may the
-/// world size (the run is then no longer bit-identical to an uninterrupted
-/// one: the effective batch changes).
+/// Continues a run: Trainer::resume(options, distributed) with `callbacks`,
+/// then train().
 TrainResult resume_training(
-    const std::string& out_dir,
-    int64_t stop_after,
-    const std::string& device,
-    const TrainHooks& hooks = {},
+    const ResumeOptions& options,
+    const TrainCallbacks& callbacks = {},
     const DistributedOptions& distributed = {});
 
-/// True when `out_dir` holds a resumable run (a `last` checkpoint).
-bool has_run(const std::string& out_dir);
-
-/// The training loss of `mode` (spec 8) from every exit's logits (final
-/// last): cnn: CE(final); sdn: CE(final) + sum_i tau_i CE(IC i); ic-only:
-/// sum_i CE(IC i). `tau` has one weight per IC (sdn only).
+/// The training loss of `mode` (docs/training.md#modes-and-recipes) from every
+/// exit's logits (final last): cnn: CE(final); sdn: CE(final) + sum_i tau_i
+/// CE(IC i); ic-only: sum_i CE(IC i). `tau` has one weight per IC (sdn only).
 torch::Tensor training_loss(
     checkpoint::Mode mode,
     const std::vector<torch::Tensor>& outputs,

@@ -1,5 +1,9 @@
 #include "sdn/util/allocator.h"
 
+// Any C library header defines __GLIBC__ under glibc; without one, the
+// check below would silently compile the no-op branch.
+#include <cstdlib>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif

@@ -16,6 +16,14 @@ using namespace sdn::analysis;
 using fixtures::make_trace;
 using fixtures::trace_a;
 
+// The paper's policy at threshold q.
+ExitSimulation simulate_q(
+    const ExitTrace& trace,
+    double q,
+    NoExitRule rule = NoExitRule::kMostConfident) {
+  return simulate(trace, *make_exit_policy(kMaxProbPolicy, q), rule);
+}
+
 // Trace A (see trace_fixtures.h) at q = 0.65:
 //   s0: IC1 .9 >= .65 -> exits at IC1, says 0 (right), cost .3
 //   s1: IC1 .5 no, IC2 .7 -> exits at IC2, says 1 (right), cost .6
@@ -26,7 +34,7 @@ using fixtures::trace_a;
 // Accuracy 75 % (most-confident) vs 50 % (final); cost 3.0 / 4 = 0.75.
 TEST(EarlyExit, MostConfidentAndFinalRulesDiffer) {
   const ExitTrace a = trace_a();
-  const ExitSimulation mc = simulate(a, 0.65, NoExitRule::kMostConfident);
+  const ExitSimulation mc = simulate_q(a, 0.65, NoExitRule::kMostConfident);
   EXPECT_EQ(mc.exit_index, (std::vector<int64_t>{0, 1, 2, 2}));
   EXPECT_EQ(mc.answered_by, (std::vector<int64_t>{0, 1, 2, 0}));
   EXPECT_EQ(mc.prediction, (std::vector<int64_t>{0, 1, 0, 1}));
@@ -34,7 +42,7 @@ TEST(EarlyExit, MostConfidentAndFinalRulesDiffer) {
   EXPECT_DOUBLE_EQ(mc.cost, 0.75);
   EXPECT_EQ(mc.exit_fraction, (std::vector<double>{0.25, 0.25, 0.5}));
 
-  const ExitSimulation fin = simulate(a, 0.65, NoExitRule::kFinal);
+  const ExitSimulation fin = simulate_q(a, 0.65, NoExitRule::kFinal);
   EXPECT_EQ(fin.exit_index, mc.exit_index);
   EXPECT_EQ(fin.answered_by, (std::vector<int64_t>{0, 1, 2, 2}));
   EXPECT_EQ(fin.prediction, (std::vector<int64_t>{0, 1, 0, 0}));
@@ -47,13 +55,13 @@ TEST(EarlyExit, NoSampleExitsAndAllExitAtFirstIc) {
   // q = .95: no IC reaches it; everyone pays the whole SDN (1.05). Most
   // confident: s0 IC1 (.9, right), s1 final (.8, right), s2 final (wrong),
   // s3 IC1 (right) -> 75 %.
-  const ExitSimulation none = simulate(a, 0.95);
+  const ExitSimulation none = simulate_q(a, 0.95);
   EXPECT_EQ(none.exit_fraction, (std::vector<double>{0, 0, 1}));
   EXPECT_DOUBLE_EQ(none.cost, 1.05);
   EXPECT_DOUBLE_EQ(none.accuracy, 75.0);
   // q = .3: every IC1 confidence (.9 .5 .4 .6) reaches it; IC1 is right on
   // s0 and s3 -> 50 %, cost .3.
-  const ExitSimulation all = simulate(a, 0.3);
+  const ExitSimulation all = simulate_q(a, 0.3);
   EXPECT_EQ(all.exit_fraction, (std::vector<double>{1, 0, 0}));
   EXPECT_DOUBLE_EQ(all.cost, 0.3);
   EXPECT_DOUBLE_EQ(all.accuracy, 50.0);
@@ -62,11 +70,11 @@ TEST(EarlyExit, NoSampleExitsAndAllExitAtFirstIc) {
 TEST(EarlyExit, ThresholdIsInclusiveInFloat32) {
   // s0's IC1 confidence is 0.9f < 0.9 in double; PyTorch compares in
   // float32, where they are equal, so q = 0.9 still takes s0 at IC1.
-  const ExitSimulation sim = simulate(trace_a(), 0.9);
+  const ExitSimulation sim = simulate_q(trace_a(), 0.9);
   EXPECT_EQ(sim.exit_index[0], 0);
   // s1's IC1 confidence is exactly 0.5: q = 0.5 takes it at IC1.
-  EXPECT_EQ(simulate(trace_a(), 0.5).exit_index[1], 0);
-  EXPECT_EQ(simulate(trace_a(), 0.51).exit_index[1], 1);
+  EXPECT_EQ(simulate_q(trace_a(), 0.5).exit_index[1], 0);
+  EXPECT_EQ(simulate_q(trace_a(), 0.51).exit_index[1], 1);
 }
 
 TEST(EarlyExit, MostConfidentTieGoesToTheEarliestExit) {
@@ -75,43 +83,25 @@ TEST(EarlyExit, MostConfidentTieGoesToTheEarliestExit) {
   // (IC1, wrong) answers, as numpy.argmax over the outputs in order would.
   const ExitTrace t = make_trace(
       {{{0.7F, 0.3F}, {0.3F, 0.7F}, {0.6F, 0.4F}}}, {1}, {0.3, 0.6, 1.0});
-  const ExitSimulation sim = simulate(t, 0.9);
+  const ExitSimulation sim = simulate_q(t, 0.9);
   EXPECT_EQ(sim.answered_by[0], 0);
   EXPECT_DOUBLE_EQ(sim.accuracy, 0.0);
-}
-
-TEST(EarlyExit, Grids) {
-  const std::vector<double> paper = paper_thresholds();
-  EXPECT_EQ(paper.size(), 11u);
-  const std::vector<double> grid = sweep_thresholds();
-  // 99 steps of .01, 9 of .001 above .99, and .9999; the paper's values are
-  // all among them.
-  EXPECT_EQ(grid.size(), 99u + 9u + 1u);
-  EXPECT_TRUE(std::is_sorted(grid.begin(), grid.end()));
-  EXPECT_TRUE(std::adjacent_find(grid.begin(), grid.end()) == grid.end());
-  for (const double q : paper) {
-    EXPECT_NE(std::find(grid.begin(), grid.end(), q), grid.end()) << q;
-    EXPECT_TRUE(is_paper_threshold(q));
-  }
-  EXPECT_FALSE(is_paper_threshold(0.11));
-  EXPECT_DOUBLE_EQ(grid.front(), 0.01);
-  EXPECT_DOUBLE_EQ(grid.back(), 0.9999);
 }
 
 TEST(EarlyExit, SweepMatchesSimulate) {
   const ExitTrace t = fixtures::random_trace(60, 4, 5, 7);
   const std::vector<SweepPoint> points =
-      sweep(t, NoExitRule::kFinal, {0.2, 0.5, 0.9});
+      sweep(t, kMaxProbPolicy, NoExitRule::kFinal, {0.2, 0.5, 0.9});
   ASSERT_EQ(points.size(), 3u);
   for (const SweepPoint& p : points) {
-    const ExitSimulation sim = simulate(t, p.threshold, NoExitRule::kFinal);
+    const ExitSimulation sim = simulate_q(t, p.param, NoExitRule::kFinal);
     EXPECT_DOUBLE_EQ(p.accuracy, sim.accuracy);
     EXPECT_DOUBLE_EQ(p.cost, sim.cost);
     EXPECT_EQ(p.exit_fraction, sim.exit_fraction);
   }
 }
 
-TEST(EarlyExit, PickThresholdTies) {
+TEST(EarlyExit, PickParamTies) {
   const std::vector<SweepPoint> points = {
       {0.1, 70, 0.30, {}},
       {0.5, 80, 0.50, {}},
@@ -119,15 +109,15 @@ TEST(EarlyExit, PickThresholdTies) {
       {0.7, 80, 0.45, {}},
       {0.9, 90, 0.90, {}}};
   // Nothing costs <= .25.
-  EXPECT_FALSE(pick_threshold(points, 0.25).has_value());
+  EXPECT_FALSE(pick_param(points, 0.25).has_value());
   // <= .3: only q = .1.
-  EXPECT_EQ(pick_threshold(points, 0.3), std::optional<size_t>(0));
+  EXPECT_EQ(pick_param(points, 0.3), std::optional<size_t>(0));
   // <= .5: best accuracy 80 at .5/.6/.7; lower cost .45 at .6/.7; lower
   // threshold .6. A budget equal to a cost counts as met (.45).
-  EXPECT_EQ(pick_threshold(points, 0.5), std::optional<size_t>(2));
-  EXPECT_EQ(pick_threshold(points, 0.45), std::optional<size_t>(2));
+  EXPECT_EQ(pick_param(points, 0.5), std::optional<size_t>(2));
+  EXPECT_EQ(pick_param(points, 0.45), std::optional<size_t>(2));
   // No budget (Max): 90 %.
-  EXPECT_EQ(pick_threshold(points, std::nullopt), std::optional<size_t>(4));
+  EXPECT_EQ(pick_param(points, std::nullopt), std::optional<size_t>(4));
 }
 
 // Trace A's accuracy and cost as a function of q (float32 comparisons):
@@ -137,22 +127,22 @@ TEST(EarlyExit, PickThresholdTies) {
 //   .6 < q <= .7   (.3+.6+1.05+1.05)/4 = .75   75
 //   .7 < q <= .9   .8625                       75
 //   q > .9         1.05                        75
-TEST(EarlyExit, ThresholdForBudget) {
+TEST(EarlyExit, ParamForBudget) {
   const ExitTrace a = trace_a();
   // <= .5: only accuracy 50 fits; the cheapest (.3) at the lowest q.
-  EXPECT_DOUBLE_EQ(threshold_for_budget(a, 0.5), 0.01);
+  EXPECT_DOUBLE_EQ(param_for_budget(a, kMaxProbPolicy, 0.5), 0.01);
   // <= .6 and <= .75: 75 % at cost .5625 first at q = .51.
-  EXPECT_DOUBLE_EQ(threshold_for_budget(a, 0.6), 0.51);
-  EXPECT_DOUBLE_EQ(threshold_for_budget(a, 0.75), 0.51);
+  EXPECT_DOUBLE_EQ(param_for_budget(a, kMaxProbPolicy, 0.6), 0.51);
+  EXPECT_DOUBLE_EQ(param_for_budget(a, kMaxProbPolicy, 0.75), 0.51);
   // Unreachable: the cheapest is .3.
   try {
-    threshold_for_budget(a, 0.2);
+    param_for_budget(a, kMaxProbPolicy, 0.2);
     FAIL() << "no throw";
   } catch (const sdn::Error& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("lowest reachable is 0.3"), std::string::npos) << msg;
   }
-  EXPECT_THROW(threshold_for_budget(a, 0.0), sdn::Error);
+  EXPECT_THROW(param_for_budget(a, kMaxProbPolicy, 0.0), sdn::Error);
 }
 
 // Selection trace V (exits IC1, final; cost .4, 1.0):
@@ -176,41 +166,46 @@ TEST(EarlyExit, BudgetsChosenOnSelectionReportedOnReport) {
       {0, 1},
       {0.4, 1.0});
   const auto mc = NoExitRule::kMostConfident;
-  const std::vector<SweepPoint> sel = sweep(v, mc);
-  const auto b75 = choose_threshold(sel, r, 0.75, mc);
+  const std::vector<SweepPoint> sel = sweep(v, kMaxProbPolicy, mc);
+  const auto b75 = choose_param(sel, kMaxProbPolicy, r, 0.75, mc);
   ASSERT_TRUE(b75.has_value());
-  EXPECT_DOUBLE_EQ(b75->threshold, 0.71);
+  EXPECT_DOUBLE_EQ(b75->param, 0.71);
   EXPECT_DOUBLE_EQ(b75->selection_accuracy, 100.0);
   EXPECT_DOUBLE_EQ(b75->selection_cost, 0.7);
   EXPECT_DOUBLE_EQ(b75->accuracy, 50.0);
   EXPECT_DOUBLE_EQ(b75->cost, 0.7);
   // Max: 100 % at the lower cost (.7 beats 1.0) -> the same q.
-  const auto best = choose_threshold(sel, r, std::nullopt, mc);
+  const auto best = choose_param(sel, kMaxProbPolicy, r, std::nullopt, mc);
   ASSERT_TRUE(best.has_value());
-  EXPECT_DOUBLE_EQ(best->threshold, 0.71);
+  EXPECT_DOUBLE_EQ(best->param, 0.71);
   // <= .5: only q <= .7 (50 %, .4) fits -> q = .01; on R everyone exits at
   // IC1: r0 right, r1 wrong.
-  const auto b50 = choose_threshold(sel, r, 0.5, mc);
+  const auto b50 = choose_param(sel, kMaxProbPolicy, r, 0.5, mc);
   ASSERT_TRUE(b50.has_value());
-  EXPECT_DOUBLE_EQ(b50->threshold, 0.01);
+  EXPECT_DOUBLE_EQ(b50->param, 0.01);
   EXPECT_DOUBLE_EQ(b50->accuracy, 50.0);
   EXPECT_DOUBLE_EQ(b50->cost, 0.4);
   // Unreachable budget -> none.
-  EXPECT_FALSE(choose_threshold(sel, r, 0.3, mc).has_value());
+  EXPECT_FALSE(choose_param(sel, kMaxProbPolicy, r, 0.3, mc).has_value());
   // The final rule changes the report figure.
-  const auto fin = choose_threshold(
-      sweep(v, NoExitRule::kFinal), r, 0.75, NoExitRule::kFinal);
+  const auto fin = choose_param(
+      sweep(v, kMaxProbPolicy, NoExitRule::kFinal),
+      kMaxProbPolicy,
+      r,
+      0.75,
+      NoExitRule::kFinal);
   ASSERT_TRUE(fin.has_value());
-  EXPECT_DOUBLE_EQ(fin->threshold, 0.71);
+  EXPECT_DOUBLE_EQ(fin->param, 0.71);
   EXPECT_DOUBLE_EQ(fin->accuracy, 100.0);
 }
 
 TEST(EarlyExit, BudgetsAreNeverExceededOnSelection) {
   const ExitTrace t = fixtures::random_trace(300, 7, 10, 11);
-  const std::vector<SweepPoint> sel = sweep(t, NoExitRule::kMostConfident);
+  const std::vector<SweepPoint> sel =
+      sweep(t, kMaxProbPolicy, NoExitRule::kMostConfident);
   for (const double budget : {0.2, 0.25, 0.4, 0.5, 0.75, 0.9}) {
-    const auto choice =
-        choose_threshold(sel, t, budget, NoExitRule::kMostConfident);
+    const auto choice = choose_param(
+        sel, kMaxProbPolicy, t, budget, NoExitRule::kMostConfident);
     if (!choice) {
       continue;
     }
@@ -225,6 +220,183 @@ TEST(EarlyExit, BudgetsAreNeverExceededOnSelection) {
       }
     }
   }
+}
+
+// Trace A's normalised entropies (K = 3) at (IC1, IC2):
+//   s0 .3590 .5817   s1 .8587 .7298   s2 .9912 .9912   s3 .8650 .9977
+// At h = .75: s0 leaves at IC1, s1 at IC2, s2 and s3 run on: the exits of
+// max-prob at q = .65 (MostConfidentAndFinalRulesDiffer): 75 %, cost .75.
+// At h = .87: s1 (wrong) and s3 (right) leave at IC1 too: 50 %, cost
+// (.3 + .3 + 1.05 + .3) / 4 = .4875.
+TEST(EarlyExit, EntropyPolicyOnTraceA) {
+  const ExitTrace a = trace_a();
+  const ExitSimulation at75 = simulate(a, *make_exit_policy("entropy", 0.75));
+  EXPECT_EQ(at75.policy, "entropy");
+  EXPECT_EQ(at75.param, 0.75);
+  EXPECT_EQ(at75.exit_index, (std::vector<int64_t>{0, 1, 2, 2}));
+  EXPECT_EQ(at75.prediction, simulate_q(a, 0.65).prediction);
+  EXPECT_DOUBLE_EQ(at75.accuracy, 75.0);
+  EXPECT_DOUBLE_EQ(at75.cost, 0.75);
+  const ExitSimulation at87 =
+      simulate(a, *make_exit_policy("entropy", 0.87), NoExitRule::kFinal);
+  EXPECT_EQ(at87.exit_index, (std::vector<int64_t>{0, 0, 2, 0}));
+  EXPECT_EQ(at87.prediction, (std::vector<int64_t>{0, 0, 0, 1}));
+  EXPECT_DOUBLE_EQ(at87.accuracy, 50.0);
+  EXPECT_DOUBLE_EQ(at87.cost, 0.4875);
+  EXPECT_EQ(at87.exit_fraction, (std::vector<double>{0.75, 0, 0.25}));
+}
+
+// On entropy's grid over trace A (see above):
+//   h < .36       nobody exits       cost 1.05   75 %
+//   .36 .. .72    s0 at IC1          .8625       75
+//   .73 .. .85    + s1 at IC2        .75         75
+//   .86           s1 at IC1 instead  .675        50
+//   .87 .. .99    + s3 at IC1        .4875       50
+TEST(EarlyExit, EntropyParamForBudget) {
+  const ExitTrace a = trace_a();
+  EXPECT_DOUBLE_EQ(param_for_budget(a, "entropy", 0.8), 0.73);
+  EXPECT_DOUBLE_EQ(param_for_budget(a, "entropy", 0.5), 0.87);
+  try {
+    param_for_budget(a, "entropy", 0.4);
+    FAIL() << "no throw";
+  } catch (const sdn::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("entropy"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("lowest reachable is 0.4875"), std::string::npos) << msg;
+  }
+}
+
+TEST(EarlyExit, SweepCoversEveryPolicysGrid) {
+  const ExitTrace t = fixtures::random_trace(80, 4, 6, 5);
+  for (const std::string& name : exit_policy_names()) {
+    const ExitPolicyType& type = exit_policy_type(name);
+    const std::vector<SweepPoint> points =
+        sweep(t, name, NoExitRule::kMostConfident);
+    ASSERT_EQ(points.size(), type.grid.size()) << name;
+    for (size_t i = 0; i < points.size(); i += 17) {
+      EXPECT_EQ(points[i].param, type.grid[i]);
+      const ExitSimulation sim = simulate(t, *type.make(type.grid[i]));
+      EXPECT_DOUBLE_EQ(points[i].accuracy, sim.accuracy) << name;
+      EXPECT_DOUBLE_EQ(points[i].cost, sim.cost) << name;
+      EXPECT_EQ(points[i].exit_fraction, sim.exit_fraction) << name;
+    }
+  }
+  EXPECT_THROW(sweep(t, "patience", NoExitRule::kFinal), sdn::Error);
+}
+
+// A policy that reads history: exits once the deciding IC and the one
+// before it agree (patience 1). The simulation hands it every earlier row.
+class AgreePolicy final : public ExitPolicy {
+ public:
+  AgreePolicy() : ExitPolicy("agree", 0, {0, 0}) {}
+  int64_t history() const override {
+    return 2;
+  }
+  bool exits(const ExitRows& rows) const override {
+    if (rows.count < 2) {
+      return false;
+    }
+    auto argmax = [&](const float* row) {
+      return std::max_element(row, row + rows.num_classes) - row;
+    };
+    return argmax(rows.at(rows.exit - 1)) == argmax(rows.current());
+  }
+  std::string describe() const override {
+    return "two exits agree";
+  }
+};
+
+TEST(EarlyExit, PoliciesGetTheDecidingRowsTopClass) {
+  // A policy that checks what the simulation hands it, and never exits.
+  class Checking final : public ExitPolicy {
+   public:
+    Checking() : ExitPolicy("checking", 0, {0, 0}) {}
+    bool exits(const ExitRows& rows) const override {
+      const float* row = rows.current();
+      const auto top = std::max_element(row, row + rows.num_classes) - row;
+      EXPECT_EQ(rows.top_class, top);
+      EXPECT_EQ(rows.top_prob, max_probability(row, rows.num_classes));
+      EXPECT_EQ(rows.count, rows.exit + 1);
+      EXPECT_EQ(rows.num_exits, 5);
+      return false;
+    }
+    std::string describe() const override {
+      return "checking";
+    }
+  };
+  const ExitSimulation sim =
+      simulate(fixtures::random_trace(50, 5, 7, 3), Checking());
+  EXPECT_EQ(sim.exit_fraction.back(), 1.0);
+}
+
+TEST(EarlyExit, PoliciesSeeEarlierExits) {
+  // Trace A's argmax at (IC1, IC2): s0 (0, 0), s1 (0, 1), s2 (0, 2),
+  // s3 (1, 0): only s0 has agreeing ICs, at IC2.
+  const ExitSimulation sim = simulate(trace_a(), AgreePolicy());
+  EXPECT_EQ(sim.exit_index, (std::vector<int64_t>{1, 2, 2, 2}));
+}
+
+TEST(EarlyExit, PolicyRequest) {
+  ExitPolicyRequest r;
+  auto error = [&] {
+    try {
+      r.validate();
+    } catch (const sdn::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error().find("exactly one of --param"), std::string::npos);
+  r.threshold = 0.9;
+  EXPECT_EQ(error(), "");
+  EXPECT_EQ(resolve_exit_policy(r)->describe(), "max-softmax >= 0.9");
+  r.policy = "entropy";
+  EXPECT_NE(
+      error().find("--threshold means --policy max-prob"), std::string::npos);
+  r.policy = kMaxProbPolicy;
+  r.param = 0.5;
+  EXPECT_NE(error().find("one of --threshold and --param"), std::string::npos);
+  r.threshold.reset();
+  r.policy = "entropy";
+  EXPECT_EQ(resolve_exit_policy(r)->describe(), "normalised entropy <= 0.5");
+  r.param = 2;
+  EXPECT_NE(
+      error().find("--param of the entropy policy must be in [0, 1], got 2"),
+      std::string::npos);
+  r.param.reset();
+  r.threshold = 1.5;
+  r.policy = kMaxProbPolicy;
+  EXPECT_NE(
+      error().find("--threshold must be in [0,1], got 1.5"), std::string::npos);
+  r.threshold.reset();
+  r.policy = "nope";
+  r.budget = 0.5;
+  EXPECT_NE(
+      error().find("--policy must be one of max-prob, entropy"),
+      std::string::npos);
+  r.policy = "entropy";
+  EXPECT_NE(error().find("--budget needs --val-trace"), std::string::npos);
+  r.val_trace = "/nonexistent";
+  r.budget = 0;
+  EXPECT_NE(error().find("--budget must be > 0"), std::string::npos);
+  r.budget = 0.5;
+  r.param = 0.5;
+  EXPECT_NE(error().find("exactly one of --param"), std::string::npos);
+}
+
+TEST(EarlyExit, PolicyRequestChoosesOnTheValidationTrace) {
+  const std::string dir = fixtures::temp_dir("policy_request");
+  write_trace(dir, trace_a());
+  ExitPolicyRequest r;
+  r.policy = "entropy";
+  r.budget = 0.5;
+  r.val_trace = dir;
+  const auto policy = resolve_exit_policy(r);
+  EXPECT_EQ(policy->name(), "entropy");
+  EXPECT_DOUBLE_EQ(policy->param(), 0.87);
+  r.policy = kMaxProbPolicy;
+  r.budget = 0.6;
+  EXPECT_DOUBLE_EQ(resolve_exit_policy(r)->param(), 0.51);
 }
 
 TEST(EarlyExit, ParsesRules) {

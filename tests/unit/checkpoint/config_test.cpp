@@ -85,3 +85,103 @@ TEST(TrainConfig, JsonRoundTrip) {
       sdn::checkpoint::config_from_json(nlohmann::json{{"arch", "x"}}),
       sdn::Error);
 }
+
+TEST(TrainConfig, JsonErrorsNameTheKey) {
+  auto j = sdn::checkpoint::to_json(valid());
+  j.erase("lr");
+  try {
+    sdn::checkpoint::config_from_json(j, "config.");
+    FAIL() << "no error";
+  } catch (const sdn::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'config.lr'"), std::string::npos)
+        << e.what();
+  }
+  j = sdn::checkpoint::to_json(valid());
+  j["data"].erase("val_size");
+  try {
+    sdn::checkpoint::config_from_json(j);
+    FAIL() << "no error";
+  } catch (const sdn::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'data.val_size'"), std::string::npos)
+        << e.what();
+  }
+  j = sdn::checkpoint::to_json(valid());
+  j["optimizer"] = "rmsprop";
+  try {
+    sdn::checkpoint::config_from_json(j);
+    FAIL() << "no error";
+  } catch (const sdn::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'optimizer'"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("rmsprop"), std::string::npos);
+  }
+  // Configs written before channels_last existed still load.
+  j = sdn::checkpoint::to_json(valid());
+  j.erase("channels_last");
+  EXPECT_TRUE(sdn::checkpoint::config_from_json(j).channels_last);
+}
+
+TEST(ResolveTrainConfig, RecipeThenOnlyTheGivenOverrides) {
+  auto base = valid();
+  base.arch = "vgg16";
+  base.batch_size = 32;
+  // Nothing given: the recipe of (arch, mode), the rest from base.
+  auto c = sdn::checkpoint::resolve_train_config(base, "sdn", {});
+  EXPECT_EQ(c.mode, Mode::kSdn);
+  EXPECT_EQ(c.epochs, 100);
+  EXPECT_DOUBLE_EQ(c.lr, 0.1);
+  EXPECT_DOUBLE_EQ(c.weight_decay, 5e-4);
+  EXPECT_EQ(c.milestones, (std::vector<int64_t>{35, 60, 85}));
+  EXPECT_EQ(c.optimizer, sdn::checkpoint::OptimizerKind::kSgd);
+  EXPECT_EQ(c.batch_size, 32);
+  // Fields in base that the recipe sets are the recipe's unless given.
+  base.lr = 7;
+  base.epochs = 3;
+  c = sdn::checkpoint::resolve_train_config(base, "cnn", {});
+  EXPECT_DOUBLE_EQ(c.lr, 0.1);
+  EXPECT_EQ(c.epochs, 100);
+  // Given overrides win, also when they equal the recipe's value.
+  sdn::checkpoint::RecipeOverrides o;
+  o.epochs = 100;
+  o.lr = 0.5;
+  o.weight_decay = 0;
+  o.milestones = std::vector<int64_t>{2, 4};
+  o.optimizer = "adam";
+  c = sdn::checkpoint::resolve_train_config(base, "cnn", o);
+  EXPECT_EQ(c.epochs, 100);
+  EXPECT_DOUBLE_EQ(c.lr, 0.5);
+  EXPECT_DOUBLE_EQ(c.weight_decay, 0);
+  EXPECT_EQ(c.milestones, (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(c.optimizer, sdn::checkpoint::OptimizerKind::kAdam);
+  // IC-only recipe: Adam, 25 epochs; --optimizer sgd overrides it.
+  base.from = "/tmp/cnn/last";
+  sdn::checkpoint::RecipeOverrides sgd;
+  sgd.optimizer = "sgd";
+  c = sdn::checkpoint::resolve_train_config(base, "ic-only", sgd);
+  EXPECT_EQ(c.epochs, 25);
+  EXPECT_EQ(c.optimizer, sdn::checkpoint::OptimizerKind::kSgd);
+}
+
+TEST(ResolveTrainConfig, BadOptionsNameTheOption) {
+  const auto message = [](const std::string& mode,
+                          const sdn::checkpoint::RecipeOverrides& o) {
+    try {
+      sdn::checkpoint::resolve_train_config(valid(), mode, o);
+    } catch (const sdn::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(message("joint", {}).find("--mode"), std::string::npos);
+  sdn::checkpoint::RecipeOverrides o;
+  o.optimizer = "rmsprop";
+  EXPECT_NE(message("cnn", o).find("--optimizer"), std::string::npos);
+  o = {};
+  o.epochs = 0;
+  EXPECT_NE(message("cnn", o).find("--epochs"), std::string::npos);
+  o = {};
+  o.milestones = std::vector<int64_t>{5, 3};
+  EXPECT_NE(message("cnn", o).find("--milestones"), std::string::npos);
+  // The result is validated: ic-only without --from.
+  EXPECT_NE(message("ic-only", {}).find("--from"), std::string::npos);
+}

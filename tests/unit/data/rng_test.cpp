@@ -82,3 +82,34 @@ TEST(Rng, PermutationIsAPermutationAndSeeded) {
   EXPECT_NE(a, permutation(100, 6));
   EXPECT_TRUE(permutation(0, 1).empty());
 }
+
+namespace {
+// The trainer's former private epoch-seed derivation, kept verbatim as the
+// reference for rng_output.
+uint64_t former_mix_seed(uint64_t seed, uint64_t stream) {
+  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (stream + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+} // namespace
+
+TEST(Rng, OutputAtAnIndexIsTheGeneratorsSequence) {
+  for (const uint64_t seed : {uint64_t{0}, uint64_t{1221}, ~uint64_t{0}}) {
+    Rng rng(seed);
+    for (uint64_t i = 0; i < 100; ++i) {
+      EXPECT_EQ(rng_output(seed, i), rng.next()) << seed << " " << i;
+    }
+  }
+}
+
+TEST(Rng, OutputEqualsTheTrainersFormerEpochSeeds) {
+  // Training seeds LibTorch with rng_output(seed, epoch) each epoch; it must
+  // give what the trainer's own copy of splitmix64 gave, or every training
+  // run would change.
+  for (const uint64_t seed : {uint64_t{0}, uint64_t{1221}, uint64_t{7}}) {
+    for (uint64_t epoch = 0; epoch < 300; ++epoch) {
+      EXPECT_EQ(rng_output(seed, epoch), former_mix_seed(seed, epoch));
+    }
+  }
+}

@@ -178,6 +178,31 @@ TEST(Backbone, IcPlacementFollowsTheSpec) {
   }
 }
 
+TEST(Registry, NamesComeFromTheTableAndEachFactoryBuildsItsArch) {
+  const auto& table = backbone_registry();
+  ASSERT_EQ(arch_names().size(), table.size());
+  const std::vector<std::string> expected = {
+      "vgg16", "resnet56", "wrn32_4", "mobilenet"};
+  EXPECT_EQ(arch_names(), expected);
+  for (size_t i = 0; i < table.size(); ++i) {
+    EXPECT_EQ(arch_names()[i], table[i].first);
+    const auto o = options_for(table[i].first, 32, 1, 10);
+    const auto built = table[i].second(o);
+    EXPECT_EQ(built->options().arch, table[i].first);
+    // make_backbone builds the same network from the same seed.
+    torch::manual_seed(9);
+    const auto direct = table[i].second(o);
+    torch::manual_seed(9);
+    const auto named = make_backbone(o);
+    const auto a = direct->named_parameters();
+    const auto b = named->named_parameters();
+    ASSERT_EQ(a.size(), b.size());
+    for (const auto& item : a) {
+      EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key();
+    }
+  }
+}
+
 std::string error_of(const BackboneOptions& o) {
   try {
     make_backbone(o);

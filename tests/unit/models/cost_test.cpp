@@ -1,9 +1,12 @@
-// The counting rules (spec 7.1) and the resulting per-exit cost table of
-// spec 7.2 for all 12 network / data-set rows.
+// The counting rules (docs/architecture.md#counting-rules) and the resulting
+// per-exit cost table of docs/architecture.md#per-exit-costs for all 12 network
+// / data-set rows.
 #include "sdn/models/cost.h"
 #include "sdn/network/sdn_network.h"
+#include "sdn/util/error.h"
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <string>
 #include <vector>
@@ -47,6 +50,53 @@ TEST(CostCounter, BnReluPoolsLinear) {
   EXPECT_DOUBLE_EQ(c.total().ops, 0);
 }
 
+TEST(CostTrace, ReadsLayersFromTheirOptionsAndFollowsTheShape) {
+  torch::nn::Conv2d conv(
+      torch::nn::Conv2dOptions(4, 4, 3).stride(2).padding(1).groups(4).bias(
+          false));
+  torch::nn::BatchNorm2d bn(4);
+  torch::nn::Linear fc(16, 3);
+  CostTrace trace(4, 8);
+  CostTrace shortcut = trace.branch();
+  trace.conv(*conv);
+  trace.batch_norm(*bn);
+  trace.relu();
+  EXPECT_EQ(trace.shape(), (std::vector<int64_t>{4, 4, 4}));
+  shortcut.max_pool(2);
+  trace.join(shortcut);
+  trace.avg_pool(2);
+  trace.flatten();
+  EXPECT_EQ(trace.flattened(), 16);
+  trace.linear(*fc);
+  EXPECT_EQ(trace.shape(), (std::vector<int64_t>{3, 1, 1}));
+
+  CostCounter expected;
+  expected.conv(4, 4, 8, 3, 2, 1, /*bias=*/false, /*groups=*/4);
+  expected.batch_norm(4, 4);
+  expected.relu(64);
+  expected.max_pool(4, 8, 2);
+  expected.avg_pool(4, 4, 2);
+  expected.linear(16, 3);
+  const Cost got = trace.take();
+  EXPECT_DOUBLE_EQ(got.ops, expected.total().ops);
+  EXPECT_DOUBLE_EQ(got.macs, expected.total().macs);
+  EXPECT_EQ(got.params, expected.total().params);
+  EXPECT_DOUBLE_EQ(trace.take().ops, 0);
+}
+
+TEST(CostTrace, RejectsLayersThatDoNotFitTheMap) {
+  CostTrace trace(3, 8);
+  EXPECT_THROW(
+      trace.conv(*torch::nn::Conv2d(torch::nn::Conv2dOptions(4, 4, 3))), Error);
+  EXPECT_THROW(trace.batch_norm(*torch::nn::BatchNorm2d(5)), Error);
+  EXPECT_THROW(trace.linear(*torch::nn::Linear(3, 2)), Error); // not flat
+  EXPECT_THROW(
+      trace.conv(*torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 4, {1, 3}))),
+      Error);
+  CostTrace other(3, 4);
+  EXPECT_THROW(trace.join(other), Error);
+}
+
 struct TableRow {
   std::string arch;
   int64_t side;
@@ -56,8 +106,8 @@ struct TableRow {
   double sdn_over_cnn_percent;
 };
 
-// Spec section 7.2, verbatim.
-const std::vector<TableRow>& spec_table() {
+// docs/architecture.md#per-exit-costs, verbatim.
+const std::vector<TableRow>& paper_cost_table() {
   static const std::vector<TableRow> rows = {
       {"vgg16", 32, 10, 0.628, {12.6, 30.7, 48.8, 60.8, 78.9, 90.9}, 0.07},
       {"vgg16", 32, 100, 0.628, {12.7, 30.8, 49.0, 61.1, 79.4, 91.5}, 0.69},
@@ -87,7 +137,7 @@ network::CostTable costs_of(
 }
 
 TEST(CostTable, PaperModeReproducesSpecTable) {
-  for (const auto& row : spec_table()) {
+  for (const auto& row : paper_cost_table()) {
     SCOPED_TRACE(
         row.arch + " " + std::to_string(row.side) + "px " +
         std::to_string(row.classes) + " classes");

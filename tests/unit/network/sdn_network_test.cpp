@@ -1,5 +1,5 @@
-// SdnNetwork: IC placement and shapes (spec 6), gradients, the CNN -> SDN ->
-// CNN round trip, submodule names, errors.
+// SdnNetwork: IC placement and shapes (docs/architecture.md#ic-placement),
+// gradients, the CNN -> SDN -> CNN round trip, submodule names, errors.
 #include "sdn/network/sdn_network.h"
 
 #include "sdn/util/error.h"
@@ -30,7 +30,7 @@ struct IcShape {
   int64_t channels, side, kernel, features;
 };
 
-TEST(SdnNetwork, IcShapesMatchSpecTable) {
+TEST(SdnNetwork, IcShapesMatchPlacementTable) {
   const std::vector<std::tuple<std::string, int64_t, std::vector<IcShape>>>
       table = {
           {"vgg16",
@@ -220,6 +220,43 @@ TEST(SdnNetwork, CopyRejectsADifferentBackbone) {
   SdnNetwork wrn_cnn(m);
   SdnNetwork wrn_sdn(options_for("wrn32_4", 32, 10));
   EXPECT_NO_THROW(wrn_sdn->copy_backbone_from(*wrn_cnn));
+}
+
+TEST(SdnNetwork, CopyTensorsInPlaceOrAsClones) {
+  torch::manual_seed(5);
+  SdnNetwork a(options_for("mobilenet", 32, 10));
+  SdnNetwork b(options_for("mobilenet", 32, 10));
+  const void* kept = b->named_parameters()["ic0.alpha"].data_ptr();
+  copy_tensors(*a, *b, TensorCopy::kInPlace, "probe");
+  // In place: the target's storage (what optimisers hold) stays.
+  EXPECT_EQ(b->named_parameters()["ic0.alpha"].data_ptr(), kept);
+  SdnNetwork c(options_for("mobilenet", 32, 10));
+  copy_tensors(*a, *c, TensorCopy::kClone, "probe");
+  const auto source = a->named_parameters();
+  for (SdnNetwork* target : {&b, &c}) {
+    const auto params = (*target)->named_parameters();
+    for (const auto& item : source) {
+      EXPECT_TRUE(torch::equal(item.value(), params[item.key()])) << item.key();
+      EXPECT_NE(item.value().data_ptr(), params[item.key()].data_ptr());
+    }
+  }
+  for (const auto& item : a->named_buffers()) {
+    EXPECT_TRUE(torch::equal(item.value(), c->named_buffers()[item.key()]));
+  }
+
+  // Mismatches are errors that start with `what`.
+  SdnNetwork plain(options_for("mobilenet", 32, 10, /*with_ics=*/false));
+  try {
+    copy_tensors(*a, *plain, TensorCopy::kInPlace, "probe");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("probe: the source has", 0), 0u)
+        << e.what();
+  }
+  EXPECT_THROW(
+      copy_tensors(*plain, *a, TensorCopy::kClone, "probe"), Error); // ICs
+  SdnNetwork wide(options_for("mobilenet", 32, 100));
+  EXPECT_THROW(copy_tensors(*a, *wide, TensorCopy::kInPlace, "probe"), Error);
 }
 
 TEST(SdnNetwork, StepRejectsABadExit) {

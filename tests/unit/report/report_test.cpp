@@ -116,16 +116,16 @@ TEST(Report, SelectsOnValidationTrace) {
   const json r = build_report(in, o);
   EXPECT_EQ(r.at("selection"), "val");
   const std::vector<SweepPoint> sel =
-      sweep(*in.val, NoExitRule::kMostConfident);
-  const auto choice =
-      choose_threshold(sel, in.trace, 0.75, NoExitRule::kMostConfident);
+      sweep(*in.val, kMaxProbPolicy, NoExitRule::kMostConfident);
+  const auto choice = choose_param(
+      sel, kMaxProbPolicy, in.trace, 0.75, NoExitRule::kMostConfident);
   ASSERT_TRUE(choice.has_value());
   EXPECT_DOUBLE_EQ(
-      r.at("budgets").at("0.75").at("threshold").get<double>(),
-      choice->threshold);
+      r.at("budgets").at("0.75").at("threshold").get<double>(), choice->param);
   EXPECT_DOUBLE_EQ(
       r.at("budgets").at("0.75").at("accuracy").get<double>(),
-      simulate(in.trace, choice->threshold).accuracy);
+      simulate(in.trace, *make_exit_policy(kMaxProbPolicy, choice->param))
+          .accuracy);
   // A validation trace of another network shape is refused.
   in.val = fixtures::trace_c();
   EXPECT_THROW(build_report(in, o), sdn::Error);

@@ -6,7 +6,8 @@ using sdn::train::ic_weights_at_epoch;
 using sdn::train::lr_at_epoch;
 
 TEST(LrSchedule, PaperHundredEpochRecipe) {
-  // Spec 8.1: epochs 1-34 at 0.1, 35-59 at 0.01, 60-84 at 1e-3, 85-100 1e-4.
+  // docs/training.md#modes-and-recipes: epochs 1-34 at 0.1, 35-59 at 0.01,
+  // 60-84 at 1e-3, 85-100 1e-4.
   const std::vector<int64_t> m = {35, 60, 85};
   EXPECT_DOUBLE_EQ(lr_at_epoch(0.1, m, 0.1, 1), 0.1);
   EXPECT_DOUBLE_EQ(lr_at_epoch(0.1, m, 0.1, 34), 0.1);
@@ -34,7 +35,8 @@ TEST(IcWeights, RampFromOnePercentToCaps) {
   const auto mid = ic_weights_at_epoch(50, 100, 6);
   EXPECT_NEAR(mid[0], 0.085, 1e-12);
   EXPECT_NEAR(mid[5], 0.46, 1e-12);
-  // IC1 reaches its cap from epoch 94, IC6 from epoch 99 (spec 8.2).
+  // IC1 reaches its cap from epoch 94, IC6 from epoch 99
+  // (docs/training.md#sdn-training-loss-weights).
   EXPECT_LT(ic_weights_at_epoch(93, 100, 6)[0], 0.15);
   EXPECT_DOUBLE_EQ(ic_weights_at_epoch(94, 100, 6)[0], 0.15);
   EXPECT_LT(ic_weights_at_epoch(98, 100, 6)[5], 0.9);

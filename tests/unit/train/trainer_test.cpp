@@ -1,12 +1,21 @@
 // training_loss per mode; clear_gradients gives the same updates as
-// zero_grad.
+// zero_grad; a Trainer on a tiny synthetic problem calls its callbacks in
+// order and writes what they saw to metrics.jsonl and the checkpoints.
 #include "sdn/train/trainer.h"
 
+#include "sdn/checkpoint/checkpoint.h"
 #include "sdn/util/error.h"
+#include "sdn/util/files.h"
+#include "temp_dir.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <cmath>
+#include <memory>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace sdn::train {
@@ -64,6 +73,191 @@ TEST(ClearGradients, GivesTheSameUpdatesAsZeroGrad) {
   }
   EXPECT_TRUE(torch::equal(a->weight, b->weight));
   EXPECT_TRUE(torch::equal(a->bias, b->bias));
+}
+
+// Records every call as one line: what happened, and the numbers a test
+// can check.
+class Recorder : public TrainCallback {
+ public:
+  void on_start(const TrainStart& s) override {
+    calls.push_back(str_cat("start ", s.first_epoch, " ", s.world_size));
+  }
+  void on_resume(const TrainStart& s) override {
+    calls.push_back(str_cat("resume ", s.first_epoch, " ", s.world_size));
+  }
+  void on_phase_begin(const PhaseProgress& p) override {
+    calls.push_back(str_cat("begin ", name(p), " ", p.done, "/", p.total));
+  }
+  void on_progress(const PhaseProgress& p) override {
+    // One line per phase and epoch, however many batches it has.
+    const std::string line = str_cat("progress ", name(p));
+    if (calls.back() != line) {
+      calls.push_back(line);
+    }
+    EXPECT_GT(p.done, last_done_);
+    EXPECT_LE(p.done, p.total);
+    last_done_ = p.done;
+    if (p.phase == Phase::kTrain) {
+      EXPECT_TRUE(std::isfinite(p.loss));
+    }
+  }
+  void on_phase_end(const PhaseProgress& p) override {
+    calls.push_back(str_cat("end ", name(p), " ", p.done, "/", p.total));
+    last_done_ = 0;
+    if (p.phase == Phase::kTrain) {
+      train_losses.push_back(p.loss);
+    }
+  }
+  void on_epoch_end(const EpochMetrics& m) override {
+    calls.push_back(str_cat("epoch ", m.epoch));
+    epochs.push_back(m);
+  }
+  void on_finish(const TrainResult& r) override {
+    calls.push_back(
+        str_cat("finish ", r.epochs_done, r.finished ? " done" : ""));
+  }
+
+  std::vector<std::string> calls;
+  std::vector<EpochMetrics> epochs;
+  std::vector<double> train_losses;
+
+ private:
+  static std::string name(const PhaseProgress& p) {
+    return str_cat(
+        p.phase == Phase::kTrain ? "train" : "validate",
+        " e",
+        p.epoch,
+        "/",
+        p.epochs);
+  }
+  int64_t last_done_ = 0;
+};
+
+// 32 training and 16 validation images of 3 classes; two batches an epoch.
+checkpoint::TrainConfig tiny_config(const std::string& out) {
+  checkpoint::TrainConfig c;
+  c.arch = "resnet56";
+  c.mode = checkpoint::Mode::kSdn;
+  checkpoint::apply_recipe(c);
+  c.data.name = "synthetic";
+  c.data.synthetic_train = 48;
+  c.data.synthetic_test = 8;
+  c.data.synthetic_classes = 3;
+  c.data.synthetic_channels = 1;
+  c.data.val_size = 16;
+  c.epochs = 2;
+  c.batch_size = 16;
+  c.lr = 0.01;
+  c.milestones = {2};
+  c.eval_batch_size = 8;
+  c.out = out;
+  return c;
+}
+
+std::vector<nlohmann::json> metrics_lines(const std::string& dir) {
+  std::istringstream in(read_file(dir + "/metrics.jsonl"));
+  std::vector<nlohmann::json> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    lines.push_back(nlohmann::json::parse(line));
+  }
+  return lines;
+}
+
+TEST(Trainer, CallsTheCallbacksInOrderAndWritesWhatTheySaw) {
+  torch::set_num_threads(1);
+  testing::TempDir tmp("trainer");
+  const auto config = tiny_config(tmp.str("run"));
+  Trainer trainer(config);
+  EXPECT_EQ(trainer.first_epoch(), 1);
+  EXPECT_FALSE(trainer.resumed());
+  EXPECT_EQ(trainer.network()->num_exits(), 7);
+  auto recorder = std::make_shared<Recorder>();
+  trainer.add_callback(recorder);
+  const auto result = trainer.train();
+
+  EXPECT_EQ(
+      recorder->calls,
+      (std::vector<std::string>{
+          "start 1 1",
+          "begin train e1/2 0/32",
+          "progress train e1/2",
+          "end train e1/2 32/32",
+          "begin validate e1/2 0/16",
+          "progress validate e1/2",
+          "end validate e1/2 16/16",
+          "epoch 1",
+          "begin train e2/2 0/32",
+          "progress train e2/2",
+          "end train e2/2 32/32",
+          "begin validate e2/2 0/16",
+          "progress validate e2/2",
+          "end validate e2/2 16/16",
+          "epoch 2",
+          "finish 2 done"}));
+  EXPECT_TRUE(result.finished);
+  EXPECT_EQ(result.epochs_done, 2);
+  EXPECT_EQ(result.last_dir, config.out + "/last");
+  ASSERT_EQ(result.history.size(), 2u);
+  ASSERT_EQ(recorder->epochs.size(), 2u);
+
+  // metrics.jsonl holds exactly what on_epoch_end saw, and so does the
+  // sidecar of the last checkpoint.
+  const auto lines = metrics_lines(config.out);
+  ASSERT_EQ(lines.size(), 2u);
+  for (size_t e = 0; e < 2; ++e) {
+    const auto& m = recorder->epochs[e];
+    EXPECT_EQ(lines[e], checkpoint::to_json(m));
+    EXPECT_EQ(checkpoint::to_json(result.history[e]), checkpoint::to_json(m));
+    EXPECT_EQ(m.epoch, static_cast<int64_t>(e + 1));
+    EXPECT_EQ(m.loss, recorder->train_losses[e]);
+    EXPECT_EQ(m.train_accuracy.size(), 7u);
+    EXPECT_EQ(m.val_accuracy.size(), 7u);
+    EXPECT_EQ(m.ic_weights.size(), 6u);
+  }
+  const auto meta = checkpoint::read_checkpoint_meta(result.last_dir);
+  EXPECT_EQ(meta.epoch, 2);
+  EXPECT_EQ(meta.mode, checkpoint::Mode::kSdn);
+  EXPECT_EQ(checkpoint::to_json(meta.metrics), lines[1]);
+  EXPECT_EQ(checkpoint::to_json(meta.config), checkpoint::to_json(config));
+  EXPECT_TRUE(path_exists(result.best_dir + "/model.pt"));
+}
+
+TEST(Trainer, ResumesWhereItStoppedAndSaysSo) {
+  torch::set_num_threads(1);
+  testing::TempDir tmp("trainer_resume");
+  auto config = tiny_config(tmp.str("run"));
+  config.stop_after = 1;
+  auto first = std::make_shared<Recorder>();
+  const auto r1 = run_training(config, {first});
+  EXPECT_FALSE(r1.finished);
+  EXPECT_EQ(first->calls.back(), "finish 1");
+
+  ResumeOptions resume;
+  resume.out_dir = config.out;
+  auto trainer = Trainer::resume(resume);
+  EXPECT_TRUE(trainer.resumed());
+  EXPECT_EQ(trainer.first_epoch(), 2);
+  EXPECT_EQ(trainer.config().stop_after, 0);
+  EXPECT_EQ(trainer.config().lr, config.lr);
+  auto second = std::make_shared<Recorder>();
+  trainer.add_callback(second);
+  const auto r2 = trainer.train();
+  EXPECT_TRUE(r2.finished);
+  ASSERT_FALSE(second->calls.empty());
+  EXPECT_EQ(second->calls.front(), "resume 2 1");
+  EXPECT_EQ(second->calls.back(), "finish 2 done");
+  const auto lines = metrics_lines(config.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], checkpoint::to_json(first->epochs[0]));
+  EXPECT_EQ(lines[1], checkpoint::to_json(second->epochs[0]));
+
+  // A fresh run refuses the directory; a resume needs one.
+  EXPECT_THROW(Trainer{config}, Error);
+  resume.out_dir = tmp.str("nothing");
+  EXPECT_THROW(Trainer::resume(resume), Error);
+  resume.out_dir.clear();
+  EXPECT_THROW(Trainer::resume(resume), Error);
 }
 
 } // namespace

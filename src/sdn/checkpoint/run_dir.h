@@ -1,0 +1,94 @@
+#pragma once
+
+// A training run's output directory:
+//   DIR/metrics.jsonl  one EpochMetrics per line, every epoch so far
+//   DIR/last           the checkpoint after the last epoch, with optimizer.pt
+//   DIR/best           the checkpoint of the best validation accuracy (every
+//                      epoch's when there is no validation split)
+// Checkpoints are swapped in by renames (write_checkpoint): a crash leaves
+// `last.old` in place of `last`, which reading and resuming fall back to.
+
+#include "sdn/checkpoint/checkpoint.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sdn::checkpoint {
+
+/// True when `dir` holds a resumable run: DIR/last or DIR/last.old has a
+/// meta.json.
+bool has_run(const std::string& dir);
+
+/// What a run directory's last checkpoint holds for continuing the run.
+struct ResumeState {
+  network::SdnNetwork network{nullptr}; ///< Weights and buffers, on CPU.
+  CheckpointMeta meta; ///< Its sidecar (config, epoch, best accuracy).
+  std::string optimizer_file; ///< The optimiser state's path (for errors).
+  std::string optimizer_state; ///< The bytes of optimizer_file.
+};
+
+/// Reads DIR/last (or DIR/last.old). Throws sdn::Error naming the file when
+/// the checkpoint is missing or bad, or has no optimizer.pt (a `best`
+/// checkpoint copied into place cannot be resumed exactly).
+ResumeState read_resume_state(const std::string& dir);
+
+/// Writes a run directory as training goes: metrics.jsonl after every epoch,
+/// then the `last` checkpoint and, when the epoch is the best so far, the
+/// `best` one. Keeps the best validation accuracy.
+class RunDirectory {
+ public:
+  /// A directory for a fresh run (nothing is created yet).
+  explicit RunDirectory(std::string dir);
+
+  /// Continues the run in `dir` after `meta`'s epoch: keeps the lines of
+  /// metrics.jsonl before that epoch's successor (dropping those of epochs
+  /// trained after the checkpoint and unreadable lines) and the best
+  /// validation accuracy the checkpoint recorded.
+  static RunDirectory resume(
+      const std::string& dir,
+      const CheckpointMeta& meta);
+
+  /// The directory.
+  const std::string& dir() const {
+    return dir_;
+  }
+  /// DIR/last.
+  std::string last() const;
+  /// DIR/best.
+  std::string best() const;
+  /// DIR/metrics.jsonl.
+  std::string metrics_file() const;
+
+  /// Counts `m` towards the best validation accuracy; returns true when its
+  /// checkpoint is the new best: a strictly higher final-exit accuracy, or
+  /// any epoch when there is no validation split.
+  bool update_best(const EpochMetrics& m);
+  /// The best final-exit validation accuracy so far (-1: none).
+  double best_val_accuracy() const {
+    return best_val_;
+  }
+
+  /// Rewrites metrics.jsonl atomically with `m` as its last line (creating
+  /// the directory).
+  void append_metrics(const EpochMetrics& m);
+  /// Writes `network` as DIR/last with `optimizer_state`, and also as
+  /// DIR/best (without it) when `is_best`.
+  void write_checkpoints(
+      network::SdnNetwork& network,
+      const CheckpointMeta& meta,
+      const std::string& optimizer_state,
+      bool is_best);
+
+  /// The lines of metrics.jsonl so far (as written, without newlines).
+  const std::vector<std::string>& metrics_lines() const {
+    return metrics_lines_;
+  }
+
+ private:
+  std::string dir_;
+  double best_val_ = -1.0;
+  std::vector<std::string> metrics_lines_;
+};
+
+} // namespace sdn::checkpoint

@@ -1,0 +1,227 @@
+// Checkpoint files of a small network: weights and sidecar round-trip, the
+// sidecar's keys, errors naming the file and the key, and the `.old`
+// fallback of an interrupted swap.
+#include "sdn/checkpoint/checkpoint.h"
+
+#include "sdn/util/error.h"
+#include "sdn/util/files.h"
+#include "temp_dir.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <functional>
+#include <set>
+
+namespace fs = std::filesystem;
+using namespace sdn::checkpoint;
+
+namespace {
+
+sdn::network::NetworkOptions small_sdn() {
+  sdn::network::NetworkOptions o;
+  o.backbone.arch = "resnet56";
+  o.backbone.in_channels = 1;
+  o.backbone.num_classes = 4;
+  o.with_ics = true;
+  return o;
+}
+
+TrainConfig small_config() {
+  TrainConfig c;
+  c.mode = Mode::kSdn;
+  c.data.name = "synthetic";
+  c.out = "/tmp/run";
+  c.milestones = {3, 7};
+  return c;
+}
+
+EpochMetrics small_metrics() {
+  EpochMetrics m;
+  m.epoch = 2;
+  m.lr = 0.05;
+  m.loss = 1.25;
+  m.ic_weights = {0.1, 0.2};
+  m.train_accuracy = {30, 40, 50};
+  m.val_accuracy = {25, 50, 75};
+  m.seconds = 1.5;
+  m.images_per_second = 64;
+  return m;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const sdn::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+void expect_same_state(torch::nn::Module& a, torch::nn::Module& b) {
+  auto pa = a.named_parameters();
+  auto pb = b.named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& item : pa) {
+    EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+  }
+  auto ba = a.named_buffers();
+  auto bb = b.named_buffers();
+  ASSERT_EQ(ba.size(), bb.size());
+  for (const auto& item : ba) {
+    EXPECT_TRUE(torch::equal(item.value(), bb[item.key()])) << item.key();
+  }
+}
+
+class Checkpoint : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    torch::manual_seed(3);
+    net_ = sdn::network::SdnNetwork(small_sdn());
+    // Non-default buffers, so that the round trip proves they are saved.
+    torch::NoGradGuard no_grad;
+    for (auto& b : net_->buffers()) {
+      if (b.is_floating_point()) {
+        b.uniform_(0.5, 1.5);
+      }
+    }
+    meta_ = make_checkpoint_meta(net_, small_config(), 2, small_metrics());
+    meta_.best_val_accuracy = 75;
+    meta_.world_size = 2;
+    write_checkpoint(dir_.str("ckpt"), net_, meta_, "optimizer bytes");
+  }
+
+  sdn::testing::TempDir dir_{"checkpoint"};
+  sdn::network::SdnNetwork net_{nullptr};
+  CheckpointMeta meta_;
+};
+
+TEST_F(Checkpoint, MetaDescribesTheNetwork) {
+  EXPECT_EQ(meta_.format, kCheckpointFormat);
+  EXPECT_EQ(meta_.arch, "resnet56");
+  EXPECT_EQ(meta_.dataset, "synthetic");
+  EXPECT_EQ(meta_.input_shape, (std::vector<int64_t>{1, 32, 32}));
+  EXPECT_EQ(meta_.num_classes, 4);
+  EXPECT_TRUE(meta_.with_ics);
+  EXPECT_EQ(meta_.ic_blocks, net_->backbone()->ic_blocks());
+  EXPECT_EQ(meta_.num_exits, net_->num_exits());
+  EXPECT_EQ(meta_.mode, Mode::kSdn);
+  EXPECT_EQ(meta_.epoch, 2);
+}
+
+TEST_F(Checkpoint, WeightsAndSidecarRoundTrip) {
+  CheckpointMeta meta;
+  auto back = load_network(dir_.str("ckpt"), meta);
+  expect_same_state(*net_, *back);
+  EXPECT_EQ(to_json(meta), to_json(meta_));
+  EXPECT_EQ(meta.config.milestones, (std::vector<int64_t>{3, 7}));
+  EXPECT_EQ(meta.metrics.val_accuracy, (std::vector<double>{25, 50, 75}));
+  EXPECT_EQ(meta.best_val_accuracy, 75);
+  EXPECT_EQ(meta.world_size, 2);
+  EXPECT_EQ(sdn::read_file(dir_.str("ckpt/optimizer.pt")), "optimizer bytes");
+}
+
+TEST_F(Checkpoint, SidecarKeysAreTheFileFormat) {
+  // Existing checkpoints hold exactly these keys; renaming one breaks them.
+  const auto j = sdn::read_json(dir_.str("ckpt/meta.json"));
+  std::set<std::string> keys;
+  for (const auto& item : j.items()) {
+    keys.insert(item.key());
+  }
+  EXPECT_EQ(
+      keys,
+      (std::set<std::string>{
+          "arch",
+          "best_val_accuracy",
+          "config",
+          "dataset",
+          "epoch",
+          "format",
+          "ic_blocks",
+          "input_shape",
+          "metrics",
+          "mode",
+          "num_classes",
+          "num_exits",
+          "with_ics",
+          "world_size"}));
+  EXPECT_EQ(j["metrics"], to_json(small_metrics()));
+  EXPECT_EQ(j["config"], to_json(small_config()));
+  EXPECT_EQ(j["mode"], "sdn");
+  // The file is the sorted, two-space-indented dump.
+  EXPECT_EQ(sdn::read_file(dir_.str("ckpt/meta.json")), j.dump(2) + "\n");
+}
+
+TEST_F(Checkpoint, MissingOrMalformedKeysNameTheFileAndTheKey) {
+  const std::string file = dir_.str("ckpt/meta.json");
+  const auto good = sdn::read_json(file);
+  const auto message_without =
+      [&](const std::function<void(nlohmann::json&)>& edit) {
+        auto j = good;
+        edit(j);
+        sdn::write_json_atomic(file, j);
+        return error_of([&] { read_checkpoint_meta(dir_.str("ckpt")); });
+      };
+  auto msg = message_without([](nlohmann::json& j) { j.erase("num_exits"); });
+  EXPECT_NE(msg.find(file), std::string::npos) << msg;
+  EXPECT_NE(msg.find("missing key 'num_exits'"), std::string::npos) << msg;
+  msg = message_without([](nlohmann::json& j) { j["config"].erase("lr"); });
+  EXPECT_NE(msg.find("'config.lr'"), std::string::npos) << msg;
+  msg = message_without(
+      [](nlohmann::json& j) { j["config"]["data"].erase("seed"); });
+  EXPECT_NE(msg.find("'config.data.seed'"), std::string::npos) << msg;
+  msg = message_without([](nlohmann::json& j) { j["metrics"].erase("loss"); });
+  EXPECT_NE(msg.find("'metrics.loss'"), std::string::npos) << msg;
+  msg = message_without([](nlohmann::json& j) { j["with_ics"] = "yes"; });
+  EXPECT_NE(msg.find("'with_ics'"), std::string::npos) << msg;
+  msg = message_without([](nlohmann::json& j) { j["mode"] = "joint"; });
+  EXPECT_NE(msg.find("'mode'"), std::string::npos) << msg;
+  msg = message_without([](nlohmann::json& j) { j["format"] = 9; });
+  EXPECT_NE(msg.find("format 9"), std::string::npos) << msg;
+  msg = message_without([](nlohmann::json& j) { j["input_shape"] = {1, 32}; });
+  EXPECT_NE(msg.find("input_shape"), std::string::npos) << msg;
+  // A renamed key is a missing one.
+  msg = message_without([](nlohmann::json& j) {
+    j["architecture"] = j["arch"];
+    j.erase("arch");
+  });
+  EXPECT_NE(msg.find("missing key 'arch'"), std::string::npos) << msg;
+  // The two keys the trainer adds are optional.
+  message_without([](nlohmann::json& j) {
+    j.erase("best_val_accuracy");
+    j.erase("world_size");
+  });
+  const auto meta = read_checkpoint_meta(dir_.str("ckpt"));
+  EXPECT_EQ(meta.best_val_accuracy, -1);
+  EXPECT_EQ(meta.world_size, 1);
+}
+
+TEST_F(Checkpoint, CorruptOrMissingWeightsNameTheFile) {
+  const std::string weights = dir_.str("ckpt/model.pt");
+  sdn::write_file_atomic(weights, "garbage");
+  auto msg = error_of([&] { load_network(dir_.str("ckpt")); });
+  EXPECT_NE(msg.find(weights), std::string::npos) << msg;
+  fs::remove(weights);
+  msg = error_of([&] { load_network(dir_.str("ckpt")); });
+  EXPECT_NE(msg.find(weights), std::string::npos) << msg;
+  msg = error_of([&] { load_network(dir_.str("nothing")); });
+  EXPECT_NE(msg.find(dir_.str("nothing")), std::string::npos) << msg;
+}
+
+TEST_F(Checkpoint, AnInterruptedSwapFallsBackToOld) {
+  // The crash window of write_checkpoint: ckpt moved aside, ckpt.new not yet
+  // in place.
+  fs::rename(dir_.str("ckpt"), dir_.str("ckpt.old"));
+  EXPECT_EQ(resolve_checkpoint_dir(dir_.str("ckpt")), dir_.str("ckpt.old"));
+  auto back = load_network(dir_.str("ckpt"));
+  expect_same_state(*net_, *back);
+  // Writing again replaces both.
+  write_checkpoint(dir_.str("ckpt"), net_, meta_, "");
+  EXPECT_EQ(resolve_checkpoint_dir(dir_.str("ckpt")), dir_.str("ckpt"));
+  EXPECT_FALSE(fs::exists(dir_.str("ckpt.old")));
+  EXPECT_FALSE(fs::exists(dir_.str("ckpt/optimizer.pt")));
+}
+
+} // namespace
