@@ -2,6 +2,7 @@
 sdn_test_binary(sdn_unit_report unit sdn_analysis
   ${CMAKE_CURRENT_LIST_DIR}/report/html_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/report/report_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/report/report_types_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/report/svg_test.cpp
 )
 # Renders the page in headless Chromium: screenshot and DOM checks.

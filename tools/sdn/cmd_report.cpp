@@ -35,15 +35,15 @@ void run_report(const ReportArgs& args) {
   options.no_exit_rule = analysis::parse_no_exit_rule(args.no_exit_rule);
   options.validate();
   const auto inputs = report::load_report_inputs(options);
-  nlohmann::json result = report::build_report(inputs, options);
+  report::Report result = report::build_report(inputs, options);
   if (!args.title.empty()) {
-    result["title"] = args.title;
+    result.title = args.title;
   }
-  for (const auto& warning : result.at("warnings")) {
-    std::fprintf(stderr, "warning: %s\n", warning.get<std::string>().c_str());
+  for (const std::string& warning : result.warnings) {
+    std::fprintf(stderr, "warning: %s\n", warning.c_str());
   }
   if (args.json) {
-    std::cout << result.dump(2) << "\n";
+    std::cout << nlohmann::json(result).dump(2) << "\n";
   } else {
     report::print_report(std::cout, result);
   }

@@ -1,7 +1,6 @@
 #include "sdn/app/image_grids.h"
 
 #include "sdn/analysis/overthinking.h"
-#include "sdn/checkpoint/config.h"
 #include "sdn/data/trigger.h"
 #include "sdn/inference/trace_builder.h"
 #include "sdn/util/error.h"
@@ -114,15 +113,13 @@ std::optional<data::Dataset> trace_images(
     data::DatasetInfo& info,
     std::string& why) {
   try {
-    check(
-        trace.meta.contains("data"),
-        "the trace's meta.json has no data options");
-    auto options = checkpoint::data_options_from_json(trace.meta.at("data"));
-    const auto splits = data::load_splits(options);
+    const inference::TraceProvenance provenance =
+        inference::read_provenance(trace.meta, "the trace's meta.json");
+    const auto splits = data::load_splits(provenance.data);
     info = splits.info;
     std::string split = trace.split;
     data::Dataset images = inference::select_split(splits, split);
-    const int64_t max_samples = trace.meta.value("max_samples", int64_t{0});
+    const int64_t max_samples = provenance.max_samples;
     if (max_samples > 0 && max_samples < images.size()) {
       images.images = images.images.narrow(0, 0, max_samples);
       images.labels = images.labels.narrow(0, 0, max_samples);
@@ -133,15 +130,8 @@ std::optional<data::Dataset> trace_images(
         images.size(),
         " samples in this split, the trace ",
         trace.num_samples);
-    if (trace.meta.value("trigger", false) &&
-        trace.meta.contains("trigger_options")) {
-      const auto& t = trace.meta.at("trigger_options");
-      data::TriggerOptions to;
-      to.x = t.value("x", to.x);
-      to.y = t.value("y", to.y);
-      to.size = t.value("size", to.size);
-      to.target = t.value("target", to.target);
-      images.images = data::apply_trigger(images.images, to);
+    if (provenance.trigger) {
+      images.images = data::apply_trigger(images.images, *provenance.trigger);
     }
     return images;
   } catch (const std::exception& e) {

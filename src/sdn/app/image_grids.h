@@ -20,10 +20,10 @@ std::vector<report::ImageGrid> make_image_grids(
     const data::DatasetInfo& info,
     int64_t per_grid);
 
-/// Reloads the images a trace was made from, using the data options in its
-/// meta.json (`data`, `max_samples`, `trigger`). nullopt (with `why` set)
-/// when they cannot be read here (e.g. the data moved); never throws for
-/// missing data.
+/// Reloads the images a trace was made from, using its provenance
+/// (inference::read_provenance: data options, max_samples, trigger).
+/// nullopt (with `why` set) when they cannot be read here (no provenance,
+/// the data moved); never throws for missing data.
 std::optional<data::Dataset> trace_images(
     const analysis::ExitTrace& trace,
     data::DatasetInfo& info,

@@ -1,7 +1,9 @@
 #include "sdn/inference/trace_builder.h"
 
 #include "sdn/checkpoint/checkpoint.h"
+#include "sdn/checkpoint/config.h"
 #include "sdn/util/error.h"
+#include "sdn/util/json_fields.h"
 
 #include <torch/torch.h>
 
@@ -21,6 +23,61 @@ void TraceOptions::validate() const {
     trigger_options.validate();
   }
   eval.validate();
+}
+
+void write_provenance(const TraceProvenance& provenance, nlohmann::json& meta) {
+  meta["arch"] = provenance.arch;
+  meta["dataset"] = provenance.dataset;
+  meta["mode"] = provenance.mode;
+  meta["epoch"] = provenance.epoch;
+  meta["data"] = checkpoint::to_json(provenance.data);
+  meta["max_samples"] = provenance.max_samples;
+  meta["trigger"] = provenance.trigger.has_value();
+  if (provenance.trigger) {
+    const data::TriggerOptions& t = *provenance.trigger;
+    meta["trigger_options"] = {
+        {"x", t.x}, {"y", t.y}, {"size", t.size}, {"target", t.target}};
+  }
+}
+
+TraceProvenance read_provenance(
+    const nlohmann::json& meta,
+    const std::string& source) {
+  using json_fields::read_field;
+  TraceProvenance p;
+  try {
+    // The data options first: they are what a reader usually wants.
+    nlohmann::json data;
+    read_field(meta, "data", data);
+    try {
+      p.data = checkpoint::data_options_from_json(data, "data.");
+    } catch (const Error& e) {
+      fail(source, ": ", e.what());
+    }
+    read_field(meta, "arch", p.arch);
+    read_field(meta, "dataset", p.dataset);
+    read_field(meta, "mode", p.mode);
+    read_field(meta, "epoch", p.epoch);
+    read_field(meta, "max_samples", p.max_samples);
+    bool trigger = false;
+    read_field(meta, "trigger", trigger);
+    if (trigger) {
+      nlohmann::json t;
+      read_field(meta, "trigger_options", t);
+      data::TriggerOptions& to = p.trigger.emplace();
+      try {
+        read_field(t, "x", to.x);
+        read_field(t, "y", to.y);
+        read_field(t, "size", to.size);
+        read_field(t, "target", to.target);
+      } catch (const json_fields::FieldError& e) {
+        throw e.under("trigger_options");
+      }
+    }
+  } catch (const json_fields::FieldError& e) {
+    fail(source, ": ", e.what());
+  }
+  return p;
 }
 
 const data::Dataset& select_split(
@@ -93,22 +150,18 @@ analysis::ExitTrace evaluate_checkpoint(const TraceOptions& options) {
   trace.exit_cost_exact = relative_exit_costs(network, /*exact=*/true);
   trace.split = options.split;
   trace.checkpoint = options.checkpoint;
-  trace.meta = {
-      {"arch", meta.arch},
-      {"dataset", meta.dataset},
-      {"mode", checkpoint::mode_name(meta.mode)},
-      {"epoch", meta.epoch},
-      {"data", checkpoint::to_json(config.data)},
-      {"max_samples", options.max_samples},
-      {"trigger", options.trigger},
-  };
+  TraceProvenance provenance;
+  provenance.arch = meta.arch;
+  provenance.dataset = meta.dataset;
+  provenance.mode = checkpoint::mode_name(meta.mode);
+  provenance.epoch = meta.epoch;
+  provenance.data = config.data;
+  provenance.max_samples = options.max_samples;
   if (options.trigger) {
-    trace.meta["trigger_options"] = {
-        {"x", options.trigger_options.x},
-        {"y", options.trigger_options.y},
-        {"size", options.trigger_options.size},
-        {"target", options.trigger_options.target}};
+    provenance.trigger = options.trigger_options;
   }
+  trace.meta = nlohmann::json::object();
+  write_provenance(provenance, trace.meta);
   return trace;
 }
 

@@ -6,7 +6,10 @@
 #include "sdn/inference/evaluator.h"
 #include "sdn/network/sdn_network.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace sdn::inference {
@@ -24,6 +27,30 @@ struct TraceOptions {
   /// Throws sdn::Error naming the first bad parameter.
   void validate() const;
 };
+
+/// Where a trace came from: what `sdn eval` records in the trace's meta.json
+/// beside the counts and costs (docs/exit-trace.md), so that the images it
+/// was made from can be loaded again.
+struct TraceProvenance {
+  std::string arch; ///< "arch": the checkpoint's architecture.
+  std::string dataset; ///< "dataset": the data set it was trained on.
+  std::string mode; ///< "mode": cnn, sdn or ic-only.
+  int64_t epoch = 0; ///< "epoch": the checkpoint's epoch.
+  data::DataOptions data; ///< "data": the data options the trace used.
+  int64_t max_samples = 0; ///< "max_samples": 0 = the whole split.
+  /// "trigger" (true when set) and "trigger_options" {x, y, size, target}.
+  std::optional<data::TriggerOptions> trigger;
+};
+
+/// Sets the provenance keys of `meta` (a trace's ExitTrace::meta).
+void write_provenance(const TraceProvenance& provenance, nlohmann::json& meta);
+
+/// Reads what write_provenance writes from a trace's meta.json contents;
+/// throws sdn::Error "SOURCE: missing key 'data'" (or naming a value of the
+/// wrong type, with what was expected and found).
+TraceProvenance read_provenance(
+    const nlohmann::json& meta,
+    const std::string& source);
 
 /// Picks `split` ("train", "val", "test") of `splits`; throws sdn::Error
 /// naming --split when unknown or (val) empty.

@@ -12,12 +12,15 @@
 #include "sdn/train/trainer.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
+#include "sdn/util/json_fields.h"
 #include "sdn/util/timer.h"
 
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <map>
+#include <optional>
 
 namespace sdn::pipeline {
 
@@ -98,10 +101,17 @@ std::string trace_stage(
     int64_t max_samples,
     const std::string& device) {
   const auto meta = checkpoint::read_checkpoint_meta(checkpoint);
-  if (path_exists(dir + "/meta.json")) {
-    const auto existing = read_json(dir + "/meta.json");
-    if (existing.value("epoch", int64_t{-1}) == meta.epoch &&
-        existing.value("max_samples", int64_t{-1}) == max_samples) {
+  const std::string meta_path = dir + "/meta.json";
+  if (path_exists(meta_path)) {
+    const auto existing = read_json(meta_path);
+    std::optional<inference::TraceProvenance> provenance;
+    try {
+      provenance = inference::read_provenance(existing, meta_path);
+    } catch (const Error&) {
+      // Not written by this pipeline's evaluation: trace again.
+    }
+    if (provenance && provenance->epoch == meta.epoch &&
+        provenance->max_samples == max_samples) {
       std::fprintf(stderr, "done already: %s\n", dir.c_str());
       return dir;
     }
@@ -122,11 +132,9 @@ std::string fmt(double v, int precision) {
   return buf;
 }
 
-double num(const nlohmann::json& j, const nlohmann::json::json_pointer& p) {
-  if (!j.contains(p) || !j.at(p).is_number()) {
-    return std::nan("");
-  }
-  return j.at(p).get<double>();
+// An undefined figure (null in the report) as NaN.
+double num(const std::optional<double>& value) {
+  return value ? *value : std::nan("");
 }
 
 } // namespace
@@ -183,94 +191,92 @@ void PaperOptions::validate() const {
       "--val-size must be > 0: thresholds are selected on validation");
 }
 
-nlohmann::json assess_claims(
-    const nlohmann::json& ic_only,
-    const nlohmann::json& sdn) {
-  using ptr = nlohmann::json::json_pointer;
-  nlohmann::json claims = nlohmann::json::array();
+SDN_JSON_FIELDS(Claim, claim, measured, verdict)
+
+std::vector<Claim> assess_claims(
+    const report::Report& ic_only,
+    const report::Report& sdn) {
+  std::vector<Claim> claims;
   auto verdict = [](bool ok) { return ok ? "supported" : "not supported"; };
 
   // 1. Early exits save at least half the cost at <= 1 point of accuracy.
   for (const auto* r : {&sdn, &ic_only}) {
     const std::string who = r == &sdn ? "SDN training" : "IC-only";
-    const double n = num(*r, ptr("/cnn_accuracy"));
-    const double acc = num(*r, ptr("/budgets/0.5/accuracy"));
-    const double cost = num(*r, ptr("/budgets/0.5/cost"));
-    nlohmann::json c = {
-        {"claim",
-         "Early exits (" + who +
-             ") cut the cost by at least half at no more than 1 "
-             "point of accuracy"}};
+    const double n = num(r->cnn_accuracy);
+    const std::optional<report::BudgetEntry> half =
+        r->budgets ? r->budgets->half : std::nullopt;
+    const double acc = half ? half->accuracy : std::nan("");
+    const double cost = half ? half->cost : std::nan("");
+    Claim c;
+    c.claim = "Early exits (" + who +
+        ") cut the cost by at least half at no more than 1 point of accuracy";
     if (std::isnan(n) || std::isnan(acc)) {
-      c["measured"] = "no threshold within 50 % of the CNN's cost";
-      c["verdict"] = "not supported";
+      c.measured = "no threshold within 50 % of the CNN's cost";
+      c.verdict = "not supported";
     } else {
-      c["measured"] = "CNN " + fmt(n, 2) + " %, early exit " + fmt(acc, 2) +
+      c.measured = "CNN " + fmt(n, 2) + " %, early exit " + fmt(acc, 2) +
           " % at cost " + fmt(cost, 3) + " (" + fmt(acc - n, 2) + " points)";
-      c["verdict"] = verdict(cost <= 0.5 && acc >= n - kAccuracyTolerance);
+      c.verdict = verdict(cost <= 0.5 && acc >= n - kAccuracyTolerance);
     }
     claims.push_back(c);
   }
 
   // 2. SDN training makes the early ICs more accurate than IC-only.
   {
-    const auto& a = ic_only.at("exit_accuracy");
-    const auto& b = sdn.at("exit_accuracy");
+    const std::vector<double>& a = ic_only.exit_accuracy;
+    const std::vector<double>& b = sdn.exit_accuracy;
     const size_t ics = std::min(a.size(), b.size()) - 1;
     const size_t early = std::max<size_t>(1, ics / 2);
     std::string measured;
     int better = 0;
     for (size_t i = 0; i < early; ++i) {
-      const double d = b[i].get<double>() - a[i].get<double>();
+      const double d = b[i] - a[i];
       better += d > 0;
       measured += (i ? ", " : "") + std::string("IC") + std::to_string(i + 1) +
-          " " + fmt(a[i].get<double>(), 1) + " -> " +
-          fmt(b[i].get<double>(), 1) + " %";
+          " " + fmt(a[i], 1) + " -> " + fmt(b[i], 1) + " %";
     }
     claims.push_back(
-        {{"claim",
-          "SDN training makes the early ICs more accurate than "
-          "IC-only training"},
-         {"measured", "IC-only -> SDN: " + measured},
-         {"verdict", verdict(better == static_cast<int>(early))}});
+        {"SDN training makes the early ICs more accurate than IC-only "
+         "training",
+         "IC-only -> SDN: " + measured,
+         verdict(better == static_cast<int>(early))});
   }
 
   // 3. About half of the misclassifications are destructive overthinking.
   for (const auto* r : {&ic_only, &sdn}) {
     const std::string who = r == &sdn ? "SDN training" : "IC-only";
-    const double rate = num(*r, ptr("/overthinking/destructive/rate"));
+    const double rate =
+        r->overthinking ? num(r->overthinking->destructive.rate) : std::nan("");
     claims.push_back(
-        {{"claim",
-          "About half of the final exit's errors (" + who +
-              ") were right at some IC (destructive overthinking)"},
-         {"measured", std::isnan(rate) ? "n/a" : fmt(100 * rate, 1) + " %"},
-         {"verdict",
-          std::isnan(rate) ?
-              "n/a" :
-              verdict(rate >= kAboutHalfLow && rate <= kAboutHalfHigh)}});
+        {"About half of the final exit's errors (" + who +
+             ") were right at some IC (destructive overthinking)",
+         std::isnan(rate) ? "n/a" : fmt(100 * rate, 1) + " %",
+         std::isnan(rate) ?
+             "n/a" :
+             verdict(rate >= kAboutHalfLow && rate <= kAboutHalfHigh)});
   }
 
   // 4. Confusion is higher on wrong predictions and flags them better than
   // the CNN's confidence (fewer false negatives).
   for (const auto* r : {&ic_only, &sdn}) {
     const std::string who = r == &sdn ? "SDN training" : "IC-only";
-    const double mc = num(*r, ptr("/confusion/mean_correct"));
-    const double mw = num(*r, ptr("/confusion/mean_wrong"));
-    const double au = num(*r, ptr("/confusion/auroc"));
-    const double cau = num(*r, ptr("/confusion/confidence_auroc"));
-    const double fnr = num(*r, ptr("/confusion/fnr_confusion"));
-    const double cfnr = num(*r, ptr("/confusion/fnr_confidence"));
+    const report::Confusion none;
+    const report::Confusion& conf = r->confusion ? *r->confusion : none;
+    const double mc = num(conf.mean_correct);
+    const double mw = num(conf.mean_wrong);
+    const double au = num(conf.auroc);
+    const double cau = num(conf.confidence_auroc);
+    const double fnr = num(conf.fnr_confusion);
+    const double cfnr = num(conf.fnr_confidence);
     claims.push_back(
-        {{"claim",
-          "Confusion (" + who +
-              ") is higher on wrong predictions and misses fewer "
-              "of them than confidence"},
-         {"measured",
-          "mean " + fmt(mc, 2) + " (correct) vs " + fmt(mw, 2) +
-              " (wrong); AUROC " + fmt(au, 3) + " vs " + fmt(cau, 3) +
-              " for confidence; FNR " + fmt(100 * fnr, 1) + " % vs " +
-              fmt(100 * cfnr, 1) + " %"},
-         {"verdict", verdict(mw > mc && fnr < cfnr)}});
+        {"Confusion (" + who +
+             ") is higher on wrong predictions and misses fewer of them "
+             "than confidence",
+         "mean " + fmt(mc, 2) + " (correct) vs " + fmt(mw, 2) +
+             " (wrong); AUROC " + fmt(au, 3) + " vs " + fmt(cau, 3) +
+             " for confidence; FNR " + fmt(100 * fnr, 1) + " % vs " +
+             fmt(100 * cfnr, 1) + " %",
+         verdict(mw > mc && fnr < cfnr)});
   }
   return claims;
 }
@@ -314,7 +320,7 @@ PaperResult run_paper(const PaperOptions& o) {
 
   stage("5/6 Analyses");
   std::vector<report::HtmlSection> sections;
-  nlohmann::json reports;
+  std::map<std::string, report::Report> reports;
   for (const auto& [name, title] :
        {std::pair{std::string("ic_only"), std::string("IC-only SDN")},
         std::pair{std::string("sdn"), std::string("SDN training")}}) {
@@ -324,13 +330,13 @@ PaperResult run_paper(const PaperOptions& o) {
     ro.cnn_trace_dir = traces + "/cnn-test";
     ro.train_trace_dir = traces + "/" + name + "-train";
     const auto inputs = report::load_report_inputs(ro);
-    auto r = report::build_report(inputs, ro);
-    r["title"] = title + ": " + o.arch + " on " + o.data.name;
+    report::Report r = report::build_report(inputs, ro);
+    r.title = title + ": " + o.arch + " on " + o.data.name;
     write_json_atomic(o.out + "/report-" + name + ".json", r);
-    std::cout << "\n#### " << r["title"].get<std::string>() << "\n\n";
+    std::cout << "\n#### " << *r.title << "\n\n";
     report::print_report(std::cout, r);
     report::HtmlSection section;
-    section.title = r["title"];
+    section.title = *r.title;
     section.report = r;
     data::DatasetInfo info;
     std::string why;
@@ -346,12 +352,12 @@ PaperResult run_paper(const PaperOptions& o) {
 
   stage("6/6 The paper's claims on this run");
   PaperResult result;
-  const auto claims = assess_claims(reports["ic_only"], reports["sdn"]);
+  const std::vector<Claim> claims =
+      assess_claims(reports.at("ic_only"), reports.at("sdn"));
   std::cout << "\n#### The paper's claims on this run\n\n";
-  for (const auto& c : claims) {
-    std::cout << "- " << c["claim"].get<std::string>() << ": "
-              << c["verdict"].get<std::string>() << " ("
-              << c["measured"].get<std::string>() << ")\n";
+  for (const Claim& c : claims) {
+    std::cout << "- " << c.claim << ": " << c.verdict << " (" << c.measured
+              << ")\n";
   }
   const std::time_t now = std::time(nullptr);
   char date[64];

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "sdn/data/dataset.h"
+#include "sdn/report/report_types.h"
 
 #include <nlohmann/json.hpp>
 
@@ -61,10 +62,21 @@ struct PaperResult {
 /// progress to stderr.
 PaperResult run_paper(const PaperOptions& options);
 
-/// Each of the paper's claims against a run's two reports (IC-only, SDN):
-/// [{"claim", "measured", "verdict": "supported"|"not supported"|"n/a"}].
-nlohmann::json assess_claims(
-    const nlohmann::json& ic_only,
-    const nlohmann::json& sdn);
+/// One of the paper's claims checked on a run (summary.json's "claims").
+struct Claim {
+  std::string claim; ///< What the paper says.
+  std::string measured; ///< What this run measured.
+  std::string verdict; ///< "supported", "not supported" or "n/a".
+};
+
+/// {"claim", "measured", "verdict"}.
+void to_json(nlohmann::json& j, const Claim& value);
+/// Reads what to_json writes; throws sdn::Error naming a bad key.
+void from_json(const nlohmann::json& j, Claim& value);
+
+/// Each of the paper's claims against a run's two reports (IC-only, SDN).
+std::vector<Claim> assess_claims(
+    const report::Report& ic_only,
+    const report::Report& sdn);
 
 } // namespace sdn::pipeline

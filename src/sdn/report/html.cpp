@@ -10,9 +10,7 @@
 
 namespace sdn::report {
 
-using detail::field;
-using detail::number;
-using nlohmann::json;
+using detail::finite_value;
 using svg::escape;
 
 namespace {
@@ -102,10 +100,8 @@ std::string section_title(const HtmlSection& section, size_t index) {
   if (!section.title.empty()) {
     return section.title;
   }
-  if (const json* t = field(section.report, "title"); t && t->is_string()) {
-    if (!t->get<std::string>().empty()) {
-      return t->get<std::string>();
-    }
+  if (section.report.title && !section.report.title->empty()) {
+    return *section.report.title;
   }
   return "Report " + std::to_string(index + 1);
 }
@@ -142,8 +138,9 @@ std::string comparison_html(
       "Max",
       "Destructive",
       "AUROC"};
-  const auto budget_cell = [](const json& report, const char* key) {
-    const auto b = detail::budget(report, key);
+  const auto budget_cell = [](const Report& report,
+                              std::optional<BudgetEntry> Budgets::*entry) {
+    const auto b = detail::budget(report, entry);
     if (!b) {
       return std::string("-");
     }
@@ -156,29 +153,28 @@ std::string comparison_html(
   std::vector<std::vector<svg::Point>> lines(sections.size());
   std::vector<double> xs = {1.0}, ys;
   for (size_t s = 0; s < sections.size(); ++s) {
-    const json& r = sections[s].report;
-    const std::vector<double> acc = detail::numbers(r, "exit_accuracy");
-    const auto cnn = number(r, "cnn_accuracy");
-    const json* over = field(r, "overthinking");
-    const json* destructive =
-        over != nullptr ? field(*over, "destructive") : nullptr;
-    const auto rate = destructive ? number(*destructive, "rate") : std::nullopt;
-    const json* confusion = field(r, "confusion");
-    const auto auroc = confusion ? number(*confusion, "auroc") : std::nullopt;
-    table.rows.push_back(
-        {titles[s],
-         acc.empty() ? "-" : svg::fixed(acc.back(), 1),
-         cnn ? svg::fixed(*cnn, 1) : "-",
-         budget_cell(r, "0.25"),
-         budget_cell(r, "0.5"),
-         budget_cell(r, "0.75"),
-         budget_cell(r, "max"),
-         rate ? detail::fraction_percent(*rate) : "-",
-         auroc ? svg::fixed(*auroc, 3) : "-"});
-    if (const json* sweep = field(r, "sweep"); sweep && sweep->is_array()) {
-      for (const json& row : *sweep) {
-        const auto c = number(row, "cost");
-        const auto a = number(row, "accuracy");
+    const Report& r = sections[s].report;
+    const std::vector<double>& acc = r.exit_accuracy;
+    const auto cnn = finite_value(r.cnn_accuracy);
+    const auto rate = r.overthinking ?
+        finite_value(r.overthinking->destructive.rate) :
+        std::nullopt;
+    const auto auroc =
+        r.confusion ? finite_value(r.confusion->auroc) : std::nullopt;
+    std::vector<std::string> row = {
+        titles[s],
+        acc.empty() ? "-" : svg::fixed(acc.back(), 1),
+        cnn ? svg::fixed(*cnn, 1) : "-"};
+    for (const BudgetColumn& column : budget_table_columns()) {
+      row.push_back(budget_cell(r, column.entry));
+    }
+    row.push_back(rate ? detail::fraction_percent(*rate) : "-");
+    row.push_back(auroc ? svg::fixed(*auroc, 3) : "-");
+    table.rows.push_back(row);
+    if (r.sweep) {
+      for (const SweepRow& point : *r.sweep) {
+        const auto c = finite_value(point.cost);
+        const auto a = finite_value(point.accuracy);
         if (c && a) {
           lines[s].push_back({*c, *a});
           xs.push_back(*c);
@@ -223,7 +219,7 @@ std::string comparison_html(
           3.5,
           s % 2 == 0 ? svg::Marker::kCircle : svg::Marker::kDiamond);
       plot.legend(titles[s], color, "line");
-      if (const auto cnn = number(sections[s].report, "cnn_accuracy")) {
+      if (const auto cnn = finite_value(sections[s].report.cnn_accuracy)) {
         plot.markers(
             {{1.0, *cnn}},
             color,
@@ -291,12 +287,6 @@ std::string render_html(
   std::vector<std::string> titles;
   for (size_t s = 0; s < sections.size(); ++s) {
     const HtmlSection& section = sections[s];
-    check(
-        section.report.is_object() || section.report.is_null(),
-        "report of section ",
-        s + 1,
-        " must be a JSON object, got ",
-        section.report.type_name());
     for (const ImageGrid& grid : section.grids) {
       for (const ImageTile& tile : grid.tiles) {
         check(
@@ -338,10 +328,10 @@ std::string render_html(
     out += comparison_html(sections, titles);
   }
   for (size_t s = 0; s < sections.size(); ++s) {
-    const json& r = sections[s].report;
+    const Report& r = sections[s].report;
     out += "<section id=\"report-" + std::to_string(s + 1) + "\"><h2>" +
         escape(titles[s]) + "</h2>\n";
-    using Part = std::string (*)(const json&);
+    using Part = std::string (*)(const Report&);
     for (const auto& [name, part] : std::vector<std::pair<const char*, Part>>{
              {"headline", detail::headline_cards},
              {"run facts", detail::run_table},

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include "sdn/report/report_types.h"
 
 #include <string>
 #include <vector>
@@ -20,11 +20,11 @@ struct ImageGrid {
   std::vector<ImageTile> tiles; ///< rendered in order, left to right
 };
 
-/// One report on the page: its JSON report object (`sdn report --json`
-/// layout; any key may be missing or null) and optional image grids.
+/// One report on the page: the report (build_report's, or a saved one read
+/// with report_from_json) and optional image grids.
 struct HtmlSection {
-  std::string title; ///< heading; empty: the report's "title", else "Report N"
-  nlohmann::json report; ///< the report object (see docs/report.md)
+  std::string title; ///< heading; empty: the report's title, else "Report N"
+  Report report; ///< the report (see docs/report.md)
   std::vector<ImageGrid> grids; ///< shown after the plots
 };
 
@@ -42,11 +42,11 @@ std::string base64_encode(const std::string& bytes);
 /// One self-contained HTML page: no network references, no scripts, no
 /// external styles or fonts; plots are inline SVG, images data: URIs. With
 /// two or more sections a comparison table (and, when at least two have a
-/// sweep, a cost/accuracy plot of all of them) opens the page. Missing or
-/// null report keys leave out what needs them; a part whose values cannot
-/// be plotted (non-finite ranges) shows an error line in its place. A report
-/// that is not a JSON object, an image tile with no PNG bytes or an empty
-/// page title throws sdn::Error.
+/// sweep, a cost/accuracy plot of all of them) opens the page. Sections a
+/// report lacks (null in its JSON) and undefined figures leave out what
+/// needs them; a part whose values cannot be plotted (non-finite ranges)
+/// shows an error line in its place. An image tile with no PNG bytes or an
+/// empty page title throws sdn::Error.
 std::string render_html(
     const std::vector<HtmlSection>& sections,
     const HtmlOptions& options = {});

@@ -5,29 +5,17 @@
 
 namespace sdn::report::detail {
 
-using nlohmann::json;
-
 namespace {
 
-// Per-exit rows of an analysis object ("per_exit" arrays of objects).
-std::vector<json> per_exit(const json* analysis) {
-  std::vector<json> rows;
-  if (analysis == nullptr) {
-    return rows;
-  }
-  const json* list = field(*analysis, "per_exit");
-  if (list == nullptr || !list->is_array()) {
-    return rows;
-  }
-  for (const json& row : *list) {
-    rows.push_back(row.is_object() ? row : json::object());
-  }
-  return rows;
+// A count as table text.
+std::string count(int64_t v) {
+  return plain(static_cast<double>(v));
 }
 
-std::string cell(const json& row, const char* key, std::string (*f)(double)) {
-  const auto v = number(row, key);
-  return v ? f(*v) : "-";
+// An optional figure through `f`, "-" when undefined.
+std::string cell(const std::optional<double>& v, std::string (*f)(double)) {
+  const auto finite_v = finite_value(v);
+  return finite_v ? f(*finite_v) : "-";
 }
 
 std::string confidence(double v) {
@@ -36,34 +24,29 @@ std::string confidence(double v) {
 
 } // namespace
 
-std::string overthinking_figure(const json& report) {
-  const json* over = field(report, "overthinking");
-  if (over == nullptr) {
+std::string overthinking_figure(const Report& report) {
+  if (!report.overthinking) {
     return "";
   }
-  const json* wasteful = field(*over, "wasteful");
-  const json* destructive = field(*over, "destructive");
-  const std::vector<json> waste_rows = per_exit(wasteful);
-  const std::vector<json> destroy_rows = per_exit(destructive);
+  const Wasteful& wasteful = report.overthinking->wasteful;
+  const Destructive& destructive = report.overthinking->destructive;
+  const std::vector<WastefulRow>& waste_rows = wasteful.per_exit;
+  const std::vector<DestructiveRow>& destroy_rows = destructive.per_exit;
   const int n = std::max(
       {exit_count(report),
        static_cast<int>(waste_rows.size()),
        static_cast<int>(destroy_rows.size())});
 
   std::string headline;
-  if (destructive != nullptr) {
-    const auto rate = number(*destructive, "rate");
-    const auto wrong = number(*destructive, "wrong_final");
-    if (rate) {
-      headline = "<p class=\"headline\"><strong>" +
-          svg::escape(fraction_percent(*rate)) +
-          "</strong> of the final exit's mistakes were classified correctly "
-          "by some internal classifier (destructive overthinking)" +
-          (wrong ?
-               svg::escape(" - " + plain(*wrong) + " wrong final predictions") :
-               std::string()) +
-          ".</p>\n";
-    }
+  if (const auto rate = finite_value(destructive.rate)) {
+    headline = "<p class=\"headline\"><strong>" +
+        svg::escape(fraction_percent(*rate)) +
+        "</strong> of the final exit's mistakes were classified correctly "
+        "by some internal classifier (destructive overthinking)" +
+        svg::escape(
+                   " - " + count(destructive.wrong_final) +
+                   " wrong final predictions") +
+        ".</p>\n";
   }
 
   Table waste;
@@ -71,39 +54,36 @@ std::string overthinking_figure(const json& report) {
   waste.header = {
       "Exit", "Correct", "Cumulative correct", "First correct here"};
   for (size_t i = 0; i < waste_rows.size(); ++i) {
-    const json& r = waste_rows[i];
+    const WastefulRow& r = waste_rows[i];
     waste.rows.push_back(
         {exit_name(static_cast<int>(i), n),
-         cell(r, "correct", plain),
-         cell(r, "cumulative_correct", plain),
-         cell(r, "first_correct", plain)});
+         count(r.correct),
+         count(r.cumulative_correct),
+         count(r.first_correct)});
   }
   Table oracle;
   oracle.caption = "Oracle exit (each sample leaves at its first correct IC)";
   oracle.header = {"Quantity", "Value"};
-  if (wasteful != nullptr) {
-    if (const auto v = number(*wasteful, "oracle_cost_nominal")) {
-      oracle.rows.push_back({"Cost, nominal IC costs", cost(*v)});
-    }
-    if (const auto v = number(*wasteful, "oracle_cost_measured")) {
-      oracle.rows.push_back({"Cost, measured IC costs", cost(*v)});
-    }
-    if (const auto v = number(*wasteful, "ic_correct_fraction")) {
-      oracle.rows.push_back(
-          {"Samples some IC gets right", fraction_percent(*v)});
-    }
+  if (const auto v = finite_value(wasteful.oracle_cost_nominal)) {
+    oracle.rows.push_back({"Cost, nominal IC costs", cost(*v)});
+  }
+  if (const auto v = finite_value(wasteful.oracle_cost_measured)) {
+    oracle.rows.push_back({"Cost, measured IC costs", cost(*v)});
+  }
+  if (const auto v = finite_value(wasteful.ic_correct_fraction)) {
+    oracle.rows.push_back({"Samples some IC gets right", fraction_percent(*v)});
   }
   Table destroy;
   destroy.caption = "Destructive overthinking (correct here, final wrong)";
   destroy.header = {
       "Exit", "Samples", "Mean confidence", "Mean confidence, all correct"};
   for (size_t i = 0; i < destroy_rows.size(); ++i) {
-    const json& r = destroy_rows[i];
+    const DestructiveRow& r = destroy_rows[i];
     destroy.rows.push_back(
         {exit_name(static_cast<int>(i), n),
-         cell(r, "count", plain),
-         cell(r, "mean_confidence", confidence),
-         cell(r, "mean_confidence_all_correct", confidence)});
+         count(r.count),
+         cell(r.mean_confidence, confidence),
+         cell(r.mean_confidence_all_correct, confidence)});
   }
 
   std::string plot_svg;
@@ -111,10 +91,10 @@ std::string overthinking_figure(const json& report) {
     std::vector<double> first(static_cast<size_t>(n), kNaN);
     std::vector<double> lost(static_cast<size_t>(n), kNaN);
     for (size_t i = 0; i < waste_rows.size() && i < first.size(); ++i) {
-      first[i] = number(waste_rows[i], "first_correct").value_or(kNaN);
+      first[i] = static_cast<double>(waste_rows[i].first_correct);
     }
     for (size_t i = 0; i < destroy_rows.size() && i < lost.size(); ++i) {
-      lost[i] = number(destroy_rows[i], "count").value_or(kNaN);
+      lost[i] = static_cast<double>(destroy_rows[i].count);
     }
     const double top = std::max(max_finite(first, 0), max_finite(lost, 0));
     if (top > 0) {
@@ -160,16 +140,14 @@ std::string overthinking_figure(const json& report) {
       headline);
 }
 
-std::string confusion_figure(const json& report) {
-  const json* c = field(report, "confusion");
-  if (c == nullptr) {
+std::string confusion_figure(const Report& report) {
+  if (!report.confusion) {
     return "";
   }
-  const auto mean_correct = number(*c, "mean_correct");
-  const auto mean_wrong = number(*c, "mean_wrong");
-  const json* conf = field(*c, "confidence");
-  const json empty = json::object();
-  const json& cf = conf != nullptr ? *conf : empty;
+  const Confusion& c = *report.confusion;
+  const auto mean_correct = finite_value(c.mean_correct);
+  const auto mean_wrong = finite_value(c.mean_wrong);
+  const ConfidenceBaseline& cf = c.confidence;
 
   Table table;
   table.caption = "Confusion against confidence as a mistake detector";
@@ -184,33 +162,29 @@ std::string confusion_figure(const json& report) {
       {"Normalised confusion",
        fmt(mean_correct, 2),
        fmt(mean_wrong, 2),
-       fmt(number(*c, "auroc"), 3),
-       fnr(number(*c, "fnr_confusion"))});
+       fmt(finite_value(c.auroc), 3),
+       fnr(finite_value(c.fnr_confusion))});
   table.rows.push_back(
       {"Confidence",
-       fmt(number(cf, "mean_correct"), 3),
-       fmt(number(cf, "mean_wrong"), 3),
-       fmt(number(*c, "confidence_auroc"), 3),
-       fnr(number(*c, "fnr_confidence"))});
+       fmt(finite_value(cf.mean_correct), 3),
+       fmt(finite_value(cf.mean_wrong), 3),
+       fmt(finite_value(c.confidence_auroc), 3),
+       fnr(finite_value(c.fnr_confidence))});
   Table counts;
   counts.header = {"Quantity", "Value"};
-  if (const auto v = number(*c, "correct_above_wrong_mean")) {
-    counts.rows.push_back({"Correct above the wrong mean", plain(*v)});
-  }
-  if (const auto v = number(*c, "wrong_below_correct_mean")) {
-    counts.rows.push_back({"Wrong below the correct mean", plain(*v)});
-  }
-  if (const json* w = field(*c, "normalized_with"); w && w->is_string()) {
-    counts.rows.push_back(
-        {"Normalised with statistics of", w->get<std::string>()});
-  }
+  counts.rows.push_back(
+      {"Correct above the wrong mean", count(c.correct_above_wrong_mean)});
+  counts.rows.push_back(
+      {"Wrong below the correct mean", count(c.wrong_below_correct_mean)});
+  counts.rows.push_back({"Normalised with statistics of", c.normalized_with});
 
   std::string plot_svg;
-  const json* hist = field(*c, "histogram");
-  if (hist != nullptr) {
-    const std::vector<double> edges = numbers(*hist, "edges");
-    const std::vector<double> right = numbers(*hist, "correct");
-    const std::vector<double> wrong = numbers(*hist, "wrong");
+  {
+    const std::vector<double>& edges = c.histogram.edges;
+    const std::vector<double> right(
+        c.histogram.correct.begin(), c.histogram.correct.end());
+    const std::vector<double> wrong(
+        c.histogram.wrong.begin(), c.histogram.wrong.end());
     const size_t bins = edges.size() > 1 ? edges.size() - 1 : 0;
     double right_total = 0, wrong_total = 0;
     for (double v : right) {
@@ -291,13 +265,26 @@ std::string confusion_figure(const json& report) {
       Layout::kBelow);
 }
 
-std::string backdoor_figure(const json& report) {
-  const json* b = field(report, "backdoor");
-  if (b == nullptr) {
+namespace {
+
+// A series of optional figures with NaN for the undefined ones.
+std::vector<double> series(const std::vector<std::optional<double>>& values) {
+  std::vector<double> out;
+  for (const auto& v : values) {
+    out.push_back(v ? *v : kNaN);
+  }
+  return out;
+}
+
+} // namespace
+
+std::string backdoor_figure(const Report& report) {
+  if (!report.backdoor) {
     return "";
   }
-  const std::vector<double> attack = numbers(*b, "attack_success");
-  const std::vector<double> clean = numbers(*b, "clean_accuracy");
+  const Backdoor& b = *report.backdoor;
+  const std::vector<double> attack = series(b.attack_success);
+  const std::vector<double> clean = series(b.clean_accuracy);
   const int n = std::max(
       {exit_count(report),
        static_cast<int>(attack.size()),
@@ -305,14 +292,7 @@ std::string backdoor_figure(const json& report) {
   std::string headline;
   {
     std::vector<std::string> facts;
-    if (const auto t = number(*b, "target")) {
-      facts.push_back("Target class " + plain(*t));
-    }
-    if (const auto r = number(*b, "destructive_rate")) {
-      facts.push_back(
-          std::string(facts.empty() ? "D" : "d") +
-          "estructive rate on triggered inputs " + fraction_percent(*r));
-    }
+    facts.push_back("Target class " + count(b.target));
     for (size_t i = 0; i < facts.size(); ++i) {
       headline += (i == 0 ? "" : "; ") + facts[i];
     }

@@ -6,26 +6,19 @@
 
 namespace sdn::report::detail {
 
-using nlohmann::json;
-
 namespace {
 
-// The paper's budgets, as keys of report.budgets and fractions of the CNN.
-const std::vector<std::pair<const char*, double>> kBudgets = {
-    {"0.25", 0.25},
-    {"0.5", 0.5},
-    {"0.75", 0.75}};
 // More bars than this in the exit distribution get hard to read.
 constexpr size_t kMaxDistributionBars = 8;
 
 } // namespace
 
-std::string accuracy_figure(const json& report) {
+std::string accuracy_figure(const Report& report) {
   const int n = exit_count(report);
-  const std::vector<double> top1 = numbers(report, "exit_accuracy");
-  const std::vector<double> top5 = numbers(report, "exit_top5");
-  const std::vector<double> costs = numbers(report, "exit_cost");
-  const auto cnn = number(report, "cnn_accuracy");
+  const std::vector<double>& top1 = report.exit_accuracy;
+  const std::vector<double>& top5 = report.exit_top5;
+  const std::vector<double>& costs = report.exit_cost;
+  const auto cnn = finite_value(report.cnn_accuracy);
   if (n == 0 || (top1.empty() && top5.empty())) {
     return "";
   }
@@ -77,30 +70,27 @@ std::string accuracy_figure(const json& report) {
       "operations up to and including that exit, relative to the CNN (1.000).");
 }
 
-std::string sweep_figure(const json& report) {
-  const json* sweep = field(report, "sweep");
-  const auto cnn = number(report, "cnn_accuracy");
+std::string sweep_figure(const Report& report) {
+  const auto cnn = finite_value(report.cnn_accuracy);
   std::vector<svg::Point> points;
   std::vector<std::string> tips;
   Table sweep_table;
   sweep_table.caption = "Threshold sweep (the paper's grid; the plot has all)";
   sweep_table.header = {"Threshold", "Top-1 (%)", "Cost", "Early exits"};
-  if (sweep != nullptr && sweep->is_array()) {
-    for (const json& row : *sweep) {
-      const double q = number(row, "threshold").value_or(kNaN);
-      const double a = number(row, "accuracy").value_or(kNaN);
-      const double c = number(row, "cost").value_or(kNaN);
-      const std::vector<double> fr = numbers(row, "exit_fraction");
+  if (report.sweep) {
+    for (const SweepRow& row : *report.sweep) {
+      const double q = finite_or_nan(row.threshold);
+      const double a = finite_or_nan(row.accuracy);
+      const double c = finite_or_nan(row.cost);
+      const std::vector<double>& fr = row.exit_fraction;
       const double early = fr.empty() ? kNaN : 1.0 - fr.back();
       points.push_back({c, a});
       tips.push_back(
           "threshold " + svg::trimmed(q, 3) + ": " + percent(a) + " at cost " +
           cost(c));
-      // The fine grid is plotted; the table keeps the paper's grid when the
-      // report marks it, so it stays a readable length.
-      const auto* on_grid = field(row, "paper_grid");
-      if (on_grid != nullptr && on_grid->is_boolean() &&
-          !on_grid->get<bool>()) {
+      // The fine grid is plotted; the table keeps the paper's grid, so it
+      // stays a readable length.
+      if (!row.paper_grid) {
         continue;
       }
       sweep_table.rows.push_back(
@@ -115,18 +105,16 @@ std::string sweep_figure(const json& report) {
   budgets.caption = "Accuracy under a cost budget";
   budgets.header = {"", "N.", "<= 25 %", "<= 50 %", "<= 75 %", "Max"};
   std::vector<std::optional<BudgetPoint>> chosen;
-  for (const auto& [key, fraction] : kBudgets) {
-    (void)fraction;
-    chosen.push_back(budget(report, key));
+  for (const BudgetColumn& column : budget_table_columns()) {
+    chosen.push_back(budget(report, column.entry));
   }
-  chosen.push_back(budget(report, "max"));
   std::optional<BudgetPoint> none;
   std::string none_label = "CNN";
   if (cnn) {
     none = BudgetPoint{kNaN, *cnn, 1.0};
   } else {
-    const std::vector<double> acc = numbers(report, "exit_accuracy");
-    const std::vector<double> costs = numbers(report, "exit_cost");
+    const std::vector<double>& acc = report.exit_accuracy;
+    const std::vector<double>& costs = report.exit_cost;
     if (!acc.empty() && finite(acc.back())) {
       none = BudgetPoint{kNaN, acc.back(), costs.empty() ? kNaN : costs.back()};
       none_label = "SDN final exit";
@@ -174,10 +162,12 @@ std::string sweep_figure(const json& report) {
     std::tie(options.y.lo, options.y.hi) =
         svg::nice_range(std::max(0.0, lo - pad), std::min(100.0, hi + pad));
     svg::Plot plot(options);
-    for (const auto& [key, fraction] : kBudgets) {
-      (void)key;
-      plot.vline(
-          fraction, "#888", "<= " + svg::fixed(fraction * 100, 0) + " %");
+    for (const BudgetColumn& column : budget_table_columns()) {
+      if (column.fraction) {
+        const double fraction = *column.fraction;
+        plot.vline(
+            fraction, "#888", "<= " + svg::fixed(fraction * 100, 0) + " %");
+      }
     }
     std::vector<svg::Point> sorted = points;
     std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
@@ -229,14 +219,13 @@ std::string sweep_figure(const json& report) {
           none_label + " without early exit.");
 }
 
-std::string distribution_figure(const json& report) {
-  const json* sweep = field(report, "sweep");
-  if (sweep == nullptr || !sweep->is_array()) {
+std::string distribution_figure(const Report& report) {
+  if (!report.sweep) {
     return "";
   }
-  std::vector<const json*> rows;
-  for (const json& row : *sweep) {
-    if (!numbers(row, "exit_fraction").empty()) {
+  std::vector<const SweepRow*> rows;
+  for (const SweepRow& row : *report.sweep) {
+    if (!row.exit_fraction.empty()) {
       rows.push_back(&row);
     }
   }
@@ -245,21 +234,20 @@ std::string distribution_figure(const json& report) {
   }
   if (rows.size() > kMaxDistributionBars) {
     // Evenly spaced thresholds, always keeping the first and the last.
-    std::vector<const json*> kept;
+    std::vector<const SweepRow*> kept;
     for (size_t i = 0; i < kMaxDistributionBars; ++i) {
       kept.push_back(rows[i * (rows.size() - 1) / (kMaxDistributionBars - 1)]);
     }
     rows = kept;
   }
   size_t n = 0;
-  for (const json* row : rows) {
-    n = std::max(n, numbers(*row, "exit_fraction").size());
+  for (const SweepRow* row : rows) {
+    n = std::max(n, row->exit_fraction.size());
   }
   const int exits = static_cast<int>(n);
   std::vector<std::string> labels;
-  for (const json* row : rows) {
-    labels.push_back(
-        "q = " + svg::trimmed(number(*row, "threshold").value_or(kNaN), 3));
+  for (const SweepRow* row : rows) {
+    labels.push_back("q = " + svg::trimmed(finite_or_nan(row->threshold), 3));
   }
   svg::PlotOptions options;
   options.title = "Where samples exit";
@@ -284,7 +272,7 @@ std::string distribution_figure(const json& report) {
     table.header.push_back(name + " (%)");
   }
   for (size_t i = 0; i < rows.size(); ++i) {
-    const std::vector<double> fr = numbers(*rows[i], "exit_fraction");
+    const std::vector<double>& fr = rows[i]->exit_fraction;
     double base = 0;
     std::vector<std::string> cells = {labels[i].substr(4)};
     for (int e = 0; e < exits; ++e) {

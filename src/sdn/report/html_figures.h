@@ -1,12 +1,10 @@
 #pragma once
 
 // Internal to the HTML report: the figures (plot + tables) of one report
-// object, and the null-tolerant JSON accessors they share. html.cpp
-// assembles them into a page.
+// and the helpers they share. html.cpp assembles them into a page.
 
+#include "sdn/report/report_types.h"
 #include "sdn/report/svg.h"
-
-#include <nlohmann/json.hpp>
 
 #include <limits>
 #include <optional>
@@ -39,7 +37,7 @@ svg::Axis category_axis(
     const std::vector<std::string>& names);
 
 /// Exit labels with their relative cost from report.exit_cost: "IC1 (15 %)".
-std::vector<std::string> exit_labels(const nlohmann::json& report, int n);
+std::vector<std::string> exit_labels(const Report& report, int n);
 
 /// Grouped bars from 0: series s of `values` at category i, with a legend
 /// entry per series and tooltips "<label>, <name>: <value><unit>".
@@ -51,18 +49,18 @@ void grouped_bars(
     const std::vector<std::string>& labels,
     const std::string& unit);
 
-/// `j[key]` when `j` is an object holding a non-null `key`, else nullptr.
-const nlohmann::json* field(const nlohmann::json& j, const char* key);
+/// `value` when finite, else NaN (the "missing" value of plotted series).
+double finite_or_nan(double value);
 
-/// `j[key]` as a number when it is a finite JSON number, else nullopt.
-std::optional<double> number(const nlohmann::json& j, const char* key);
+/// `value` when it holds a finite number, else NaN.
+double finite_or_nan(const std::optional<double>& value);
 
-/// `j[key]` as numbers (NaN for non-numbers); empty unless an array.
-std::vector<double> numbers(const nlohmann::json& j, const char* key);
+/// `value` when it holds a finite number, else nullopt.
+std::optional<double> finite_value(const std::optional<double>& value);
 
 /// The number of exits the report describes (from exit_cost, exit_accuracy
 /// or trace.num_exits, whichever is largest); 0 when none.
-int exit_count(const nlohmann::json& report);
+int exit_count(const Report& report);
 
 /// "IC1".."IC<n-1>" for i < n-1, "Final" for the last exit.
 std::string exit_name(int i, int num_exits);
@@ -103,39 +101,40 @@ std::string figure(
     const std::string& lead_html = "");
 
 /// Headline numbers of one report as cards ("" when none is present).
-std::string headline_cards(const nlohmann::json& report);
+std::string headline_cards(const Report& report);
 
-/// Run facts: the scalar entries of report.trace plus the selection split
-/// and the no-exit rule, as a compact table ("" when there are none).
-std::string run_table(const nlohmann::json& report);
+/// Run facts: report.trace's checkpoint, dir, counts and split, the
+/// selection split and the no-exit rule, as a compact table.
+std::string run_table(const Report& report);
 
 /// Per-exit top-1/top-5 accuracy bars with the CNN as a reference line.
-std::string accuracy_figure(const nlohmann::json& report);
+std::string accuracy_figure(const Report& report);
 
 /// Accuracy against average cost (sweep), budgets marked, budget table.
-std::string sweep_figure(const nlohmann::json& report);
+std::string sweep_figure(const Report& report);
 
 /// Stacked exit distribution for a few thresholds of the sweep.
-std::string distribution_figure(const nlohmann::json& report);
+std::string distribution_figure(const Report& report);
 
 /// Wasteful and destructive overthinking tables with a per-exit plot.
-std::string overthinking_figure(const nlohmann::json& report);
+std::string overthinking_figure(const Report& report);
 
 /// Overlaid confusion histograms for correct and wrong predictions.
-std::string confusion_figure(const nlohmann::json& report);
+std::string confusion_figure(const Report& report);
 
 /// Backdoor attack success and clean accuracy per exit.
-std::string backdoor_figure(const nlohmann::json& report);
+std::string backdoor_figure(const Report& report);
 
-/// The (threshold, accuracy, cost) budget entry `key` of report.budgets.
+/// The (threshold, accuracy, cost) of a budget entry of report.budgets.
 struct BudgetPoint {
   double threshold = 0.0; ///< confidence threshold chosen
   double accuracy = 0.0; ///< top-1 % at that threshold
   double cost = 0.0; ///< average relative cost at that threshold
 };
-/// The budget entry `key` ("0.25", "0.5", "0.75", "max") when present.
+/// The budget entry `entry` (&Budgets::half, ...) when the report has one
+/// with a finite accuracy; non-finite thresholds and costs become NaN.
 std::optional<BudgetPoint> budget(
-    const nlohmann::json& report,
-    const char* key);
+    const Report& report,
+    std::optional<BudgetEntry> Budgets::*entry);
 
 } // namespace sdn::report::detail

@@ -6,7 +6,6 @@
 
 namespace sdn::report::detail {
 
-using nlohmann::json;
 using svg::escape;
 
 bool finite(double v) {
@@ -51,8 +50,8 @@ svg::Axis category_axis(
   return axis;
 }
 
-std::vector<std::string> exit_labels(const json& report, int n) {
-  const std::vector<double> costs = numbers(report, "exit_cost");
+std::vector<std::string> exit_labels(const Report& report, int n) {
+  const std::vector<double>& costs = report.exit_cost;
   std::vector<std::string> labels;
   for (int i = 0; i < n; ++i) {
     std::string label = exit_name(i, n);
@@ -92,48 +91,23 @@ void grouped_bars(
   }
 }
 
-const json* field(const json& j, const char* key) {
-  if (!j.is_object()) {
-    return nullptr;
-  }
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    return nullptr;
-  }
-  return &*it;
+double finite_or_nan(double value) {
+  return finite(value) ? value : kNaN;
 }
 
-std::optional<double> number(const json& j, const char* key) {
-  const json* f = field(j, key);
-  if (f == nullptr || !f->is_number()) {
-    return std::nullopt;
-  }
-  const double v = f->get<double>();
-  return finite(v) ? std::optional<double>(v) : std::nullopt;
+double finite_or_nan(const std::optional<double>& value) {
+  return value ? finite_or_nan(*value) : kNaN;
 }
 
-std::vector<double> numbers(const json& j, const char* key) {
-  const json* f = field(j, key);
-  std::vector<double> out;
-  if (f == nullptr || !f->is_array()) {
-    return out;
-  }
-  for (const json& v : *f) {
-    out.push_back(v.is_number() ? v.get<double>() : kNaN);
-  }
-  return out;
+std::optional<double> finite_value(const std::optional<double>& value) {
+  return value && finite(*value) ? value : std::nullopt;
 }
 
-int exit_count(const json& report) {
-  size_t n = std::max(
-      numbers(report, "exit_cost").size(),
-      numbers(report, "exit_accuracy").size());
-  if (const json* trace = field(report, "trace")) {
-    if (const auto exits = number(*trace, "num_exits")) {
-      if (*exits > 0 && *exits < 1000) {
-        n = std::max(n, static_cast<size_t>(*exits));
-      }
-    }
+int exit_count(const Report& report) {
+  size_t n = std::max(report.exit_cost.size(), report.exit_accuracy.size());
+  const int64_t exits = report.trace.num_exits;
+  if (exits > 0 && exits < 1000) {
+    n = std::max(n, static_cast<size_t>(exits));
   }
   return static_cast<int>(n);
 }
@@ -215,47 +189,43 @@ std::string figure(
   return out + "</figure>\n";
 }
 
-std::optional<BudgetPoint> budget(const json& report, const char* key) {
-  const json* budgets = field(report, "budgets");
-  if (budgets == nullptr) {
+std::optional<BudgetPoint> budget(
+    const Report& report,
+    std::optional<BudgetEntry> Budgets::*entry) {
+  if (!report.budgets) {
     return std::nullopt;
   }
-  const json* entry = field(*budgets, key);
-  if (entry == nullptr) {
-    return std::nullopt;
-  }
-  const auto accuracy = number(*entry, "accuracy");
-  if (!accuracy) {
+  const std::optional<BudgetEntry>& chosen = (*report.budgets).*entry;
+  if (!chosen || !finite(chosen->accuracy)) {
     return std::nullopt;
   }
   return BudgetPoint{
-      number(*entry, "threshold").value_or(kNaN),
-      *accuracy,
-      number(*entry, "cost").value_or(kNaN)};
+      finite_or_nan(chosen->threshold),
+      chosen->accuracy,
+      finite_or_nan(chosen->cost)};
 }
 
-std::string headline_cards(const json& report) {
+std::string headline_cards(const Report& report) {
   std::vector<std::pair<std::string, std::string>> cards;
-  const std::vector<double> acc = numbers(report, "exit_accuracy");
+  const std::vector<double>& acc = report.exit_accuracy;
   if (!acc.empty() && finite(acc.back())) {
     cards.push_back({"SDN final exit", percent(acc.back())});
   }
-  if (const auto cnn = number(report, "cnn_accuracy")) {
+  if (const auto cnn = finite_value(report.cnn_accuracy)) {
     cards.push_back({"CNN", percent(*cnn)});
   }
-  if (const auto b = budget(report, "0.5")) {
+  if (const auto b = budget(report, &Budgets::half)) {
     cards.push_back(
         {"Early exit, cost <= 50 %",
          percent(b->accuracy) + " at " + cost(b->cost)});
   }
-  const json* over = field(report, "overthinking");
-  if (const json* d = over ? field(*over, "destructive") : nullptr) {
-    if (const auto rate = number(*d, "rate")) {
+  if (report.overthinking) {
+    if (const auto rate = finite_value(report.overthinking->destructive.rate)) {
       cards.push_back({"Destructive overthinking", fraction_percent(*rate)});
     }
   }
-  if (const json* c = field(report, "confusion")) {
-    if (const auto auroc = number(*c, "auroc")) {
+  if (report.confusion) {
+    if (const auto auroc = finite_value(report.confusion->auroc)) {
       cards.push_back({"Confusion AUROC", svg::fixed(*auroc, 3)});
     }
   }
@@ -270,43 +240,19 @@ std::string headline_cards(const json& report) {
   return out + "</div>\n";
 }
 
-namespace {
-// "num_samples" -> "samples", "checkpoint_path" -> "checkpoint path".
-std::string fact_name(std::string key) {
-  if (key.rfind("num_", 0) == 0) {
-    key.erase(0, 4);
-  }
-  std::replace(key.begin(), key.end(), '_', ' ');
-  return key;
-}
-} // namespace
-
-std::string run_table(const json& report) {
+std::string run_table(const Report& report) {
+  // The trace's facts in key order, as the JSON lists them.
+  const TraceSummary& t = report.trace;
   Table table;
   table.header = {"Fact", "Value"};
-  if (const json* trace = field(report, "trace")) {
-    if (trace->is_object()) {
-      for (const auto& [raw_key, value] : trace->items()) {
-        const std::string key = fact_name(raw_key);
-        if (value.is_string()) {
-          table.rows.push_back({key, value.get<std::string>()});
-        } else if (value.is_number()) {
-          table.rows.push_back({key, plain(value.get<double>())});
-        } else if (value.is_boolean()) {
-          table.rows.push_back({key, value.get<bool>() ? "yes" : "no"});
-        }
-      }
-    }
-  }
-  if (const json* s = field(report, "selection"); s && s->is_string()) {
-    table.rows.push_back({"thresholds chosen on", s->get<std::string>()});
-  }
-  if (const json* r = field(report, "no_exit_rule"); r && r->is_string()) {
-    table.rows.push_back({"no-exit rule", r->get<std::string>()});
-  }
-  if (table.rows.empty()) {
-    return "";
-  }
+  table.rows.push_back({"checkpoint", t.checkpoint});
+  table.rows.push_back({"dir", t.dir});
+  table.rows.push_back({"classes", plain(static_cast<double>(t.num_classes))});
+  table.rows.push_back({"exits", plain(static_cast<double>(t.num_exits))});
+  table.rows.push_back({"samples", plain(static_cast<double>(t.num_samples))});
+  table.rows.push_back({"split", t.split});
+  table.rows.push_back({"thresholds chosen on", report.selection});
+  table.rows.push_back({"no-exit rule", report.no_exit_rule});
   return "<div class=\"run\">" + table.render() + "</div>\n";
 }
 

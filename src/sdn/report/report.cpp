@@ -14,145 +14,123 @@ namespace sdn::report {
 namespace {
 
 using analysis::ExitTrace;
-using nlohmann::json;
 
-// The budget columns of the paper's table, as fractions of the CNN's cost.
-const std::vector<std::pair<const char*, double>>& budget_columns() {
-  static const std::vector<std::pair<const char*, double>> kColumns = {
-      {"0.25", 0.25}, {"0.5", 0.5}, {"0.75", 0.75}};
-  return kColumns;
+// Undefined figures (NaN: empty groups) are null in JSON.
+std::optional<double> num(double value) {
+  return std::isfinite(value) ? std::optional<double>(value) : std::nullopt;
 }
 
-// JSON has no NaN: undefined figures (empty groups) become null.
-json num(double value) {
-  return std::isfinite(value) ? json(value) : json(nullptr);
-}
-
-json nums(const std::vector<double>& values) {
-  json out = json::array();
+std::vector<std::optional<double>> nums(const std::vector<double>& values) {
+  std::vector<std::optional<double>> out;
   for (const double v : values) {
     out.push_back(num(v));
   }
   return out;
 }
 
-json summary(const ExitTrace& trace, const std::string& dir) {
-  return {
-      {"dir", dir},
-      {"split", trace.split},
-      {"checkpoint", trace.checkpoint},
-      {"num_samples", trace.num_samples},
-      {"num_exits", trace.num_exits},
-      {"num_classes", trace.num_classes},
-      {"meta", trace.meta}};
+TraceSummary summary(const ExitTrace& trace, const std::string& dir) {
+  TraceSummary s;
+  s.dir = dir;
+  s.split = trace.split;
+  s.checkpoint = trace.checkpoint;
+  s.num_samples = trace.num_samples;
+  s.num_exits = trace.num_exits;
+  s.num_classes = trace.num_classes;
+  s.meta = trace.meta;
+  return s;
 }
 
-json budget_json(const std::optional<analysis::BudgetChoice>& choice) {
+std::optional<BudgetEntry> budget_entry(
+    const std::optional<analysis::BudgetChoice>& choice) {
   if (!choice) {
-    return nullptr;
+    return std::nullopt;
   }
-  return {
-      {"threshold", choice->param},
-      {"accuracy", choice->accuracy},
-      {"cost", choice->cost},
-      {"selection_accuracy", choice->selection_accuracy},
-      {"selection_cost", choice->selection_cost}};
+  BudgetEntry b;
+  b.threshold = choice->param;
+  b.accuracy = choice->accuracy;
+  b.cost = choice->cost;
+  b.selection_accuracy = choice->selection_accuracy;
+  b.selection_cost = choice->selection_cost;
+  return b;
 }
 
-json destructive_json(const analysis::DestructiveResult& d) {
-  json per_exit = json::array();
+Destructive destructive_section(const analysis::DestructiveResult& d) {
+  Destructive out;
   for (const auto& x : d.per_exit) {
-    per_exit.push_back(
-        {{"count", x.count},
-         {"mean_confidence", num(x.mean_confidence)},
-         {"mean_confidence_all_correct", num(x.mean_confidence_all_correct)}});
+    out.per_exit.push_back(
+        {x.count, num(x.mean_confidence), num(x.mean_confidence_all_correct)});
   }
-  return {
-      {"rate", num(d.rate)},
-      {"wrong_final", d.wrong_final},
-      {"rescued", d.rescued},
-      {"per_exit", per_exit}};
+  out.rate = num(d.rate);
+  out.wrong_final = d.wrong_final;
+  out.rescued = d.rescued;
+  return out;
 }
 
-json overthinking_json(const ExitTrace& trace) {
+Overthinking overthinking_section(const ExitTrace& trace) {
   const analysis::WastefulResult w = analysis::wasteful_overthinking(trace);
-  json per_exit = json::array();
+  Overthinking out;
   for (const auto& x : w.per_exit) {
-    per_exit.push_back(
-        {{"correct", x.correct},
-         {"cumulative_correct", x.cumulative_correct},
-         {"first_correct", x.first_correct}});
+    out.wasteful.per_exit.push_back(
+        {x.correct, x.cumulative_correct, x.first_correct});
   }
-  json wasteful = {
-      {"per_exit", per_exit},
-      {"oracle_cost_nominal",
-       w.oracle_cost_nominal ? json(*w.oracle_cost_nominal) : json(nullptr)},
-      {"oracle_cost_measured", w.oracle_cost_measured},
-      {"ic_correct_fraction", w.ic_correct_fraction}};
-  return {
-      {"wasteful", wasteful},
-      {"destructive",
-       destructive_json(analysis::destructive_overthinking(trace))},
-      {"only_first_ic_correct", analysis::only_first_ic_correct(trace)}};
+  out.wasteful.oracle_cost_nominal = w.oracle_cost_nominal;
+  out.wasteful.oracle_cost_measured = w.oracle_cost_measured;
+  out.wasteful.ic_correct_fraction = w.ic_correct_fraction;
+  out.destructive =
+      destructive_section(analysis::destructive_overthinking(trace));
+  out.only_first_ic_correct = analysis::only_first_ic_correct(trace);
+  return out;
 }
 
-json detector_json(const analysis::DetectorSummary& d) {
-  return {
-      {"mean_correct", num(d.mean_correct)},
-      {"mean_wrong", num(d.mean_wrong)},
-      {"mean", num(d.mean)},
-      {"std", num(d.std)},
-      {"auroc", num(d.auroc)},
-      {"fnr", num(d.fnr)},
-      {"flag_rate", num(d.flag_rate)},
-      {"num_correct", d.num_correct},
-      {"num_wrong", d.num_wrong}};
-}
-
-json confusion_json(const analysis::ConfusionResult& c) {
-  json confidence = detector_json(c.confidence.detector);
-  confidence["source"] = c.confidence.source;
-  confidence["correct_below_wrong_mean"] =
-      c.confidence.correct_below_wrong_mean;
-  confidence["wrong_above_correct_mean"] =
-      c.confidence.wrong_above_correct_mean;
+Confusion confusion_section(const analysis::ConfusionResult& c) {
+  Confusion out;
+  const analysis::DetectorSummary& cd = c.confidence.detector;
+  ConfidenceBaseline& confidence = out.confidence;
+  confidence.mean_correct = num(cd.mean_correct);
+  confidence.mean_wrong = num(cd.mean_wrong);
+  confidence.mean = num(cd.mean);
+  confidence.std = num(cd.std);
+  confidence.auroc = num(cd.auroc);
+  confidence.fnr = num(cd.fnr);
+  confidence.flag_rate = num(cd.flag_rate);
+  confidence.num_correct = cd.num_correct;
+  confidence.num_wrong = cd.num_wrong;
+  confidence.source = c.confidence.source;
+  confidence.correct_below_wrong_mean = c.confidence.correct_below_wrong_mean;
+  confidence.wrong_above_correct_mean = c.confidence.wrong_above_correct_mean;
   const analysis::DetectorSummary& d = c.detector;
-  return {
-      {"normalized_with", c.normalized_with},
-      {"normalization",
-       {{"mean", c.normalization.mean}, {"std", c.normalization.std}}},
-      {"mean_correct", num(d.mean_correct)},
-      {"mean_wrong", num(d.mean_wrong)},
-      {"mean", num(d.mean)},
-      {"std", num(d.std)},
-      {"auroc", num(d.auroc)},
-      {"confidence_auroc", num(c.confidence.detector.auroc)},
-      {"fnr_confusion", num(d.fnr)},
-      {"fnr_confidence", num(c.confidence.detector.fnr)},
-      {"flag_rate", num(d.flag_rate)},
-      {"num_correct", d.num_correct},
-      {"num_wrong", d.num_wrong},
-      {"correct_above_wrong_mean", c.correct_above_wrong_mean},
-      {"wrong_below_correct_mean", c.wrong_below_correct_mean},
-      {"histogram",
-       {{"edges", c.histogram.edges},
-        {"correct", c.histogram.correct},
-        {"wrong", c.histogram.wrong}}},
-      {"confidence", confidence}};
+  out.normalized_with = c.normalized_with;
+  out.normalization = {c.normalization.mean, c.normalization.std};
+  out.mean_correct = num(d.mean_correct);
+  out.mean_wrong = num(d.mean_wrong);
+  out.mean = num(d.mean);
+  out.std = num(d.std);
+  out.auroc = num(d.auroc);
+  out.confidence_auroc = num(cd.auroc);
+  out.fnr_confusion = num(d.fnr);
+  out.fnr_confidence = num(cd.fnr);
+  out.flag_rate = num(d.flag_rate);
+  out.num_correct = d.num_correct;
+  out.num_wrong = d.num_wrong;
+  out.correct_above_wrong_mean = c.correct_above_wrong_mean;
+  out.wrong_below_correct_mean = c.wrong_below_correct_mean;
+  out.histogram = {c.histogram.correct, c.histogram.edges, c.histogram.wrong};
+  return out;
 }
 
-json backdoor_json(
+Backdoor backdoor_section(
     const analysis::BackdoorResult& b,
     const ExitTrace& trigger,
     const std::string& dir) {
-  return {
-      {"trigger_trace", summary(trigger, dir)},
-      {"target", b.target},
-      {"num_attacked", b.num_attacked},
-      {"attack_success", nums(b.attack_success)},
-      {"clean_accuracy", nums(b.clean_accuracy)},
-      {"triggered_accuracy", nums(b.triggered_accuracy)},
-      {"destructive", destructive_json(b.destructive)}};
+  Backdoor out;
+  out.trigger_trace = summary(trigger, dir);
+  out.target = b.target;
+  out.num_attacked = b.num_attacked;
+  out.attack_success = nums(b.attack_success);
+  out.clean_accuracy = nums(b.clean_accuracy);
+  out.triggered_accuracy = nums(b.triggered_accuracy);
+  out.destructive = destructive_section(b.destructive);
+  return out;
 }
 
 // A trace meant to accompany the report trace must come from the same kind
@@ -161,7 +139,7 @@ void check_same_network(
     const ExitTrace& other,
     const ExitTrace& trace,
     const char* what,
-    json& warnings) {
+    std::vector<std::string>& warnings) {
   check(
       other.num_exits == trace.num_exits &&
           other.num_classes == trace.num_classes,
@@ -228,16 +206,14 @@ ReportInputs load_report_inputs(const ReportOptions& options) {
   return in;
 }
 
-nlohmann::json build_report(
-    const ReportInputs& inputs,
-    const ReportOptions& options) {
+Report build_report(const ReportInputs& inputs, const ReportOptions& options) {
   const ExitTrace& trace = inputs.trace;
   trace.validate(
       options.trace_dir.empty() ? "report trace" : options.trace_dir);
   const analysis::NoExitRule rule = options.no_exit_rule;
-  json warnings = json::array();
-  json out;
-  out["trace"] = summary(trace, options.trace_dir);
+  Report out;
+  std::vector<std::string>& warnings = out.warnings;
+  out.trace = summary(trace, options.trace_dir);
 
   Selection selection = options.select_on;
   if (selection == Selection::kVal && !inputs.val) {
@@ -274,81 +250,75 @@ nlohmann::json build_report(
         " and ",
         trace.num_classes);
   }
-  out["val_trace"] =
-      inputs.val ? summary(*inputs.val, options.val_trace_dir) : json(nullptr);
-  out["cnn_trace"] =
-      inputs.cnn ? summary(*inputs.cnn, options.cnn_trace_dir) : json(nullptr);
-  out["train_trace"] = inputs.train ?
-      summary(*inputs.train, options.train_trace_dir) :
-      json(nullptr);
-  out["selection"] = to_string(selection);
-  out["no_exit_rule"] = analysis::to_string(rule);
-  out["exit_cost"] = trace.exit_cost;
-  out["exit_cost_exact"] = trace.exit_cost_exact;
-  out["exit_accuracy"] = analysis::exit_accuracy(trace);
-  out["exit_top5"] = analysis::exit_topk_accuracy(trace, 5);
+  if (inputs.val) {
+    out.val_trace = summary(*inputs.val, options.val_trace_dir);
+  }
   if (inputs.cnn) {
-    out["cnn_accuracy"] = analysis::exit_accuracy(*inputs.cnn).front();
+    out.cnn_trace = summary(*inputs.cnn, options.cnn_trace_dir);
+  }
+  if (inputs.train) {
+    out.train_trace = summary(*inputs.train, options.train_trace_dir);
+  }
+  out.selection = to_string(selection);
+  out.no_exit_rule = analysis::to_string(rule);
+  out.exit_cost = trace.exit_cost;
+  out.exit_cost_exact = trace.exit_cost_exact;
+  out.exit_accuracy = analysis::exit_accuracy(trace);
+  out.exit_top5 = analysis::exit_topk_accuracy(trace, 5);
+  if (inputs.cnn) {
+    out.cnn_accuracy = analysis::exit_accuracy(*inputs.cnn).front();
   } else if (trace.num_exits == 1) {
     // A one-exit trace is itself the CNN.
-    out["cnn_accuracy"] = analysis::exit_accuracy(trace).front();
-  } else {
-    out["cnn_accuracy"] = nullptr;
+    out.cnn_accuracy = analysis::exit_accuracy(trace).front();
   }
 
   const bool has_ics = trace.num_exits >= 2;
   if (has_ics) {
     const std::vector<analysis::SweepPoint> report_sweep =
         analysis::sweep(trace, analysis::kMaxProbPolicy, rule);
-    json sweep = json::array();
+    std::vector<SweepRow>& sweep = out.sweep.emplace();
     for (const auto& p : report_sweep) {
       sweep.push_back(
-          {{"threshold", p.param},
-           {"accuracy", p.accuracy},
-           {"cost", p.cost},
-           {"exit_fraction", p.exit_fraction},
-           {"paper_grid", analysis::is_paper_threshold(p.param)}});
+          {p.accuracy,
+           p.cost,
+           p.exit_fraction,
+           analysis::is_paper_threshold(p.param),
+           p.param});
     }
-    out["sweep"] = sweep;
     const std::vector<analysis::SweepPoint> selection_sweep =
         selection == Selection::kVal ?
         analysis::sweep(*inputs.val, analysis::kMaxProbPolicy, rule) :
         report_sweep;
-    json budgets = json::object();
-    for (const auto& [key, budget] : budget_columns()) {
-      budgets[key] = budget_json(analysis::choose_param(
-          selection_sweep, analysis::kMaxProbPolicy, trace, budget, rule));
+    Budgets& budgets = out.budgets.emplace();
+    for (const BudgetColumn& column : budget_table_columns()) {
+      budgets.*column.entry = budget_entry(analysis::choose_param(
+          selection_sweep,
+          analysis::kMaxProbPolicy,
+          trace,
+          column.fraction,
+          rule));
     }
-    budgets["max"] = budget_json(analysis::choose_param(
-        selection_sweep, analysis::kMaxProbPolicy, trace, std::nullopt, rule));
-    out["budgets"] = budgets;
-    out["overthinking"] = overthinking_json(trace);
+    out.overthinking = overthinking_section(trace);
     if (!inputs.train) {
       warnings.push_back(
           "no train trace (--train-trace): confusion is normalised with the "
           "test trace's own mean and std");
     }
-    out["confusion"] = confusion_json(analysis::analyze_confusion(
+    out.confusion = confusion_section(analysis::analyze_confusion(
         trace,
         inputs.train ? &*inputs.train : nullptr,
         inputs.cnn ? &*inputs.cnn : nullptr));
-  } else {
-    out["sweep"] = nullptr;
-    out["budgets"] = nullptr;
-    out["overthinking"] = nullptr;
-    out["confusion"] = nullptr;
   }
   if (inputs.trigger) {
-    out["backdoor"] = backdoor_json(
+    out.backdoor = backdoor_section(
         analysis::analyze_backdoor(*inputs.trigger, trace, options.target),
         *inputs.trigger,
         options.trigger_trace_dir);
   }
-  out["warnings"] = warnings;
   return out;
 }
 
-nlohmann::json build_report(const ReportOptions& options) {
+Report build_report(const ReportOptions& options) {
   return build_report(load_report_inputs(options), options);
 }
 

@@ -1,13 +1,12 @@
 #pragma once
 
-// The analysis report: every trace analysis gathered into one JSON object
-// (printed by `sdn report --json`, tabulated by report/console.h, plotted by
-// the HTML page). Schema: docs/exit-trace.md.
+// The analysis report: every trace analysis gathered into one Report
+// (report_types.h; printed by `sdn report --json`, tabulated by
+// report/console.h, plotted by the HTML page). Schema: docs/exit-trace.md.
 
 #include "sdn/analysis/early_exit.h"
 #include "sdn/analysis/exit_trace.h"
-
-#include <nlohmann/json.hpp>
+#include "sdn/report/report_types.h"
 
 #include <cstdint>
 #include <optional>
@@ -55,15 +54,13 @@ struct ReportInputs {
 /// Reads every trace `options` names (validating each).
 ReportInputs load_report_inputs(const ReportOptions& options);
 
-/// Builds the report object from loaded traces. Diagnostics (fallbacks,
-/// mismatched checkpoints) go into its "warnings" array; throws sdn::Error
-/// when traces do not fit together (different exits or classes, a CNN trace
-/// with ICs or over other samples).
-nlohmann::json build_report(
-    const ReportInputs& inputs,
-    const ReportOptions& options);
+/// Builds the report from loaded traces. Diagnostics (fallbacks, mismatched
+/// checkpoints) go into its warnings; throws sdn::Error when traces do not
+/// fit together (different exits or classes, a CNN trace with ICs or over
+/// other samples).
+Report build_report(const ReportInputs& inputs, const ReportOptions& options);
 
 /// Validates `options`, loads the traces and builds the report.
-nlohmann::json build_report(const ReportOptions& options);
+Report build_report(const ReportOptions& options);
 
 } // namespace sdn::report

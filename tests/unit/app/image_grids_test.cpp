@@ -58,5 +58,5 @@ TEST(ImageGrids, TraceImagesSaysWhyWithoutThrowing) {
   sdn::data::DatasetInfo info;
   std::string why;
   EXPECT_FALSE(sdn::app::trace_images(trace, info, why).has_value());
-  EXPECT_NE(why.find("no data options"), std::string::npos) << why;
+  EXPECT_NE(why.find("missing key 'data'"), std::string::npos) << why;
 }

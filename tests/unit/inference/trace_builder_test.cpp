@@ -60,3 +60,80 @@ TEST(TraceBuilder, OptionsNameTheBadParameter) {
       message_of([&] { options.validate(); }).find("--max-samples"),
       std::string::npos);
 }
+
+TEST(TraceProvenance, WritesTheMetaKeysAndReadsThemBack) {
+  sdn::inference::TraceProvenance p;
+  p.arch = "vgg16";
+  p.dataset = "synthetic";
+  p.mode = "sdn";
+  p.epoch = 7;
+  p.data.name = "synthetic";
+  p.data.synthetic_classes = 4;
+  p.max_samples = 20;
+  nlohmann::json meta = {{"num_samples", 20}};
+  sdn::inference::write_provenance(p, meta);
+  // The keys meta.json has always had (docs/exit-trace.md).
+  for (const char* key :
+       {"arch", "dataset", "mode", "epoch", "data", "max_samples", "trigger"}) {
+    EXPECT_TRUE(meta.contains(key)) << key;
+  }
+  EXPECT_EQ(meta.at("trigger"), false);
+  EXPECT_FALSE(meta.contains("trigger_options"));
+  EXPECT_EQ(meta.at("num_samples"), 20);
+  auto back = sdn::inference::read_provenance(meta, "meta.json");
+  EXPECT_EQ(back.arch, "vgg16");
+  EXPECT_EQ(back.mode, "sdn");
+  EXPECT_EQ(back.epoch, 7);
+  EXPECT_EQ(back.max_samples, 20);
+  EXPECT_EQ(back.data.synthetic_classes, 4);
+  EXPECT_FALSE(back.trigger.has_value());
+
+  p.trigger = sdn::data::TriggerOptions{};
+  p.trigger->x = 3;
+  p.trigger->target = 2;
+  sdn::inference::write_provenance(p, meta);
+  EXPECT_EQ(meta.at("trigger"), true);
+  EXPECT_EQ(
+      meta.at("trigger_options"),
+      nlohmann::json({{"x", 3}, {"y", 26}, {"size", 5}, {"target", 2}}));
+  back = sdn::inference::read_provenance(meta, "meta.json");
+  ASSERT_TRUE(back.trigger.has_value());
+  EXPECT_EQ(back.trigger->x, 3);
+  EXPECT_EQ(back.trigger->target, 2);
+}
+
+TEST(TraceProvenance, MissingOrBadKeysAreErrorsNamingThem) {
+  sdn::inference::TraceProvenance p;
+  p.data.name = "synthetic";
+  p.trigger = sdn::data::TriggerOptions{};
+  nlohmann::json meta;
+  sdn::inference::write_provenance(p, meta);
+  for (const char* key :
+       {"arch",
+        "dataset",
+        "mode",
+        "epoch",
+        "data",
+        "max_samples",
+        "trigger",
+        "trigger_options"}) {
+    nlohmann::json changed = meta;
+    changed.erase(key);
+    EXPECT_EQ(
+        message_of(
+            [&] { sdn::inference::read_provenance(changed, "t/meta.json"); }),
+        std::string("t/meta.json: missing key '") + key + "'");
+  }
+  nlohmann::json changed = meta;
+  changed["trigger_options"].erase("size");
+  EXPECT_EQ(
+      message_of(
+          [&] { sdn::inference::read_provenance(changed, "t/meta.json"); }),
+      "t/meta.json: missing key 'trigger_options.size'");
+  changed = meta;
+  changed["epoch"] = "ten";
+  EXPECT_EQ(
+      message_of(
+          [&] { sdn::inference::read_provenance(changed, "t/meta.json"); }),
+      "t/meta.json: key 'epoch': expected integer, found string");
+}

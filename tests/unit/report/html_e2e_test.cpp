@@ -89,14 +89,16 @@ TEST(HtmlE2e, ChromiumRendersEveryPlotAndImage) {
   }
   const fs::path dir = sdn::testing::unique_temp_dir("report_e2e");
 
-  json second = fixture();
-  second["title"] = "VGG-16 SDN (SDN training) on CIFAR-10";
-  second.erase("backdoor");
-  for (json& row : second["sweep"]) {
-    row["accuracy"] = row["accuracy"].get<double>() + 2.0;
+  sdn::report::Report second = fixture();
+  second.title = "VGG-16 SDN (SDN training) on CIFAR-10";
+  second.backdoor.reset();
+  for (sdn::report::SweepRow& row : *second.sweep) {
+    row.accuracy += 2.0;
   }
-  for (auto& [key, entry] : second["budgets"].items()) {
-    entry["accuracy"] = entry["accuracy"].get<double>() + 2.0;
+  for (const auto& column : sdn::report::budget_table_columns()) {
+    if (auto& entry = (*second.budgets).*column.entry) {
+      entry->accuracy += 2.0;
+    }
   }
   const std::vector<HtmlSection> sections = {
       {"", fixture(), fixture_grids(10, 6)}, {"", second, {}}};

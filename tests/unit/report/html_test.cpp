@@ -15,6 +15,9 @@ using nlohmann::json;
 using sdn::report::HtmlOptions;
 using sdn::report::HtmlSection;
 using sdn::report::render_html;
+using sdn::report::Report;
+using sdn::report::report_from_json;
+using sdn::report::SweepRow;
 using namespace sdn::report::testing;
 
 namespace {
@@ -52,7 +55,7 @@ void expect_self_contained(const std::string& html) {
 }
 
 // Calls f on a copy of `value` with each value (objects and arrays, at any
-// depth) replaced by `replacement`.
+// depth) replaced by `replacement`, with its JSON pointer.
 void for_each_replaced(
     const json& value,
     const json& replacement,
@@ -73,6 +76,24 @@ void for_each_replaced(
     copy[json::json_pointer(path)] = replacement;
     f(copy, path);
   }
+}
+
+// "/sweep/3/cost" -> "sweep[3].cost", as report_from_json names keys.
+std::string dotted(const std::string& pointer) {
+  std::string out;
+  size_t at = 1;
+  while (at <= pointer.size()) {
+    size_t end = pointer.find('/', at);
+    if (end == std::string::npos) {
+      end = pointer.size();
+    }
+    const std::string part = pointer.substr(at, end - at);
+    const bool index = !part.empty() &&
+        part.find_first_not_of("0123456789") == std::string::npos;
+    out += index ? "[" + part + "]" : (out.empty() ? "" : ".") + part;
+    at = end + 1;
+  }
+  return out;
 }
 
 } // namespace
@@ -121,11 +142,11 @@ TEST(Html, FullReportIsWellFormedAndSelfContained) {
 }
 
 TEST(Html, SeveralReportsGetAComparison) {
-  json second = fixture();
-  second["title"] = "VGG-16 SDN (SDN training)";
-  second.erase("backdoor");
-  for (json& row : second["sweep"]) {
-    row["accuracy"] = row["accuracy"].get<double>() + 1.5;
+  Report second = fixture();
+  second.title = "VGG-16 SDN (SDN training)";
+  second.backdoor.reset();
+  for (SweepRow& row : *second.sweep) {
+    row.accuracy += 1.5;
   }
   const std::string html =
       render_html({{"", fixture(), {}}, {"", second, fixture_grids(2, 1)}}, {});
@@ -140,9 +161,9 @@ TEST(Html, SeveralReportsGetAComparison) {
 }
 
 TEST(Html, EscapesEveryText) {
-  json report = fixture();
-  report["title"] = "<b>bold</b> & \"quoted\"";
-  report["trace"]["checkpoint"] = "<script>alert(1)</script>";
+  Report report = fixture();
+  report.title = "<b>bold</b> & \"quoted\"";
+  report.trace.checkpoint = "<script>alert(1)</script>";
   HtmlSection section{"", report, fixture_grids(1, 1)};
   section.grids[0].title = "<i>grid</i>";
   section.grids[0].tiles[0].caption = "\"><script>x</script>";
@@ -162,35 +183,59 @@ TEST(Html, EscapesEveryText) {
       std::string::npos);
 }
 
-TEST(Html, MissingAndNullKeysRender) {
-  for (const json& report :
-       {json(),
-        json::object(),
-        json{{"title", nullptr}},
-        json{{"exit_accuracy", json::array()}, {"sweep", json::array()}},
-        json{{"budgets", {{"0.25", nullptr}}}, {"sweep", {{{"cost", 0.5}}}}}}) {
+TEST(Html, EmptyReportsRender) {
+  Report one_exit = fixture();
+  one_exit.sweep.reset();
+  one_exit.budgets.reset();
+  one_exit.overthinking.reset();
+  one_exit.confusion.reset();
+  one_exit.backdoor.reset();
+  for (const Report& report : {Report{}, one_exit}) {
     std::string html;
-    ASSERT_NO_THROW(html = render_html({{"", report, {}}}, {})) << report;
-    EXPECT_EQ(check_balance(html), "") << report;
-    EXPECT_EQ(count_of(html, "<svg"), 0) << report;
+    ASSERT_NO_THROW(html = render_html({{"", report, {}}}, {}));
+    EXPECT_EQ(check_balance(html), "");
   }
-  // Every value of the fixture, one at a time, nulled, or of a wrong type.
+  EXPECT_EQ(count_of(render_html({{"", Report{}, {}}}, {}), "<svg"), 0);
+  // A CNN report: accuracy per exit only.
+  EXPECT_EQ(count_of(render_html({{"", one_exit, {}}}, {}), "<svg"), 1);
+}
+
+TEST(Html, BadReportJsonIsAnErrorNamingTheKey) {
+  // Every value of the fixture, one at a time, nulled or of a wrong type:
+  // either the report still reads (a nullable value, or free-form meta) and
+  // renders, or reading it fails naming that value's key.
   int renders = 0;
+  int errors = 0;
   for (const json& replacement : {json(), json("x")}) {
     for_each_replaced(
-        fixture(), replacement, [&](const json& report, const std::string& p) {
+        fixture_json(),
+        replacement,
+        [&](const json& changed, const std::string& pointer) {
+          Report report;
+          try {
+            report = report_from_json(changed, "fixture");
+          } catch (const sdn::Error& e) {
+            EXPECT_NE(
+                std::string(e.what()).find("'" + dotted(pointer) + "'"),
+                std::string::npos)
+                << pointer << ": " << e.what();
+            ++errors;
+            return;
+          }
           std::string html;
-          ASSERT_NO_THROW(html = render_html({{"", report, {}}}, {})) << p;
-          ASSERT_EQ(check_balance(html), "") << p;
+          ASSERT_NO_THROW(html = render_html({{"", report, {}}}, {}))
+              << pointer;
+          ASSERT_EQ(check_balance(html), "") << pointer;
           ++renders;
         });
   }
-  EXPECT_GT(renders, 200);
+  EXPECT_GT(errors, 200);
+  EXPECT_GT(renders, 20);
 }
 
 TEST(Html, AbsurdValuesCostOnlyTheirPart) {
-  json report = fixture();
-  report["sweep"][0]["cost"] = 1.7e308; // *1.02 overflows
+  Report report = fixture();
+  (*report.sweep)[0].cost = 1.7e308; // *1.02 overflows
   const std::string html = render_html({{"", report, {}}}, {});
   EXPECT_EQ(check_balance(html), "");
   EXPECT_EQ(count_of(html, "class=\"error\""), 1);
@@ -203,9 +248,9 @@ TEST(Html, AbsurdValuesCostOnlyTheirPart) {
 }
 
 TEST(Html, MissingBudgetsShowDashes) {
-  json report = fixture();
-  report["budgets"]["0.25"] = nullptr;
-  report["cnn_accuracy"] = nullptr;
+  Report report = fixture();
+  report.budgets->quarter.reset();
+  report.cnn_accuracy.reset();
   const std::string html = render_html({{"", report, {}}}, {});
   EXPECT_EQ(check_balance(html), "");
   // Without a CNN, N. is the SDN's final exit.
@@ -215,9 +260,8 @@ TEST(Html, MissingBudgetsShowDashes) {
 }
 
 TEST(Html, RejectsBadInput) {
-  EXPECT_THROW(render_html({{"", json::array({1, 2}), {}}}, {}), sdn::Error);
   sdn::report::ImageGrid grid{"g", "", {{"not a png", "x"}}};
-  EXPECT_THROW(render_html({{"", json::object(), {grid}}}, {}), sdn::Error);
+  EXPECT_THROW(render_html({{"", Report{}, {grid}}}, {}), sdn::Error);
   HtmlOptions options;
   options.title = "";
   EXPECT_THROW(render_html({}, options), sdn::Error);

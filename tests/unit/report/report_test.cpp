@@ -9,6 +9,7 @@
 
 #include <sstream>
 #include <string>
+#include <type_traits>
 
 namespace {
 
@@ -29,6 +30,8 @@ TEST(Report, TraceAWithoutValFallsBackToTest) {
   ReportInputs in;
   in.trace = fixtures::trace_a();
   const json r = build_report(in, options_for("A"));
+  static_assert(
+      std::is_same_v<decltype(build_report(in, options_for("A"))), Report>);
   EXPECT_EQ(r.at("selection"), "test");
   EXPECT_EQ(r.at("no_exit_rule"), "most-confident");
   ASSERT_GE(r.at("warnings").size(), 1u);
@@ -134,14 +137,15 @@ TEST(Report, CnnTraceOmitsIcAnalyses) {
       {{{0.9F, 0.1F}}, {{0.2F, 0.8F}}, {{0.6F, 0.4F}}, {{0.3F, 0.7F}}},
       {0, 1, 1, 1},
       {1.0});
-  const json r = build_report(in, options_for("cnn"));
+  const Report report = build_report(in, options_for("cnn"));
+  const json r = report;
   EXPECT_DOUBLE_EQ(r.at("cnn_accuracy").get<double>(), 75.0);
   EXPECT_TRUE(r.at("sweep").is_null());
   EXPECT_TRUE(r.at("budgets").is_null());
   EXPECT_TRUE(r.at("overthinking").is_null());
   EXPECT_TRUE(r.at("confusion").is_null());
   std::ostringstream text;
-  print_report(text, r);
+  print_report(text, report);
   EXPECT_NE(text.str().find("final"), std::string::npos);
 }
 
@@ -161,7 +165,8 @@ TEST(Report, CnnAndTrainTracesAndBackdoor) {
   ReportOptions o = options_for("A");
   o.select_on = Selection::kTest;
   o.target = 1;
-  const json r = build_report(in, o);
+  const Report report = build_report(in, o);
+  const json r = report;
   EXPECT_EQ(r.at("selection"), "test");
   EXPECT_DOUBLE_EQ(r.at("cnn_accuracy").get<double>(), 75.0);
   EXPECT_EQ(r.at("confusion").at("normalized_with"), "train");
@@ -174,7 +179,7 @@ TEST(Report, CnnAndTrainTracesAndBackdoor) {
   EXPECT_EQ(r.at("backdoor").at("num_attacked"), 2);
   EXPECT_EQ(r.at("backdoor").at("attack_success"), json({0.0, 0.0, 0.0}));
   std::ostringstream text;
-  print_report(text, r);
+  print_report(text, report);
   for (const char* part :
        {"Budget table",
         "<=25%",

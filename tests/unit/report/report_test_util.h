@@ -4,6 +4,7 @@
 // HTML the report emits, the fixture report, and small PNG tiles.
 
 #include "sdn/report/html.h"
+#include "sdn/report/report_types.h"
 #include "sdn/util/files.h"
 #include "sdn/util/png.h"
 
@@ -117,10 +118,19 @@ inline int count_of(const std::string& haystack, const std::string& needle) {
   return n;
 }
 
-/// The realistic report object of tests/data/report_fixture.json.
-inline nlohmann::json fixture() {
-  return sdn::read_json(
-      std::string(SDN_SOURCE_DIR) + "/tests/data/report_fixture.json");
+/// Where the realistic report of the tests lives.
+inline std::string fixture_path() {
+  return std::string(SDN_SOURCE_DIR) + "/tests/data/report_fixture.json";
+}
+
+/// tests/data/report_fixture.json as JSON.
+inline nlohmann::json fixture_json() {
+  return sdn::read_json(fixture_path());
+}
+
+/// tests/data/report_fixture.json read as a report.
+inline Report fixture() {
+  return report_from_json(fixture_json(), fixture_path());
 }
 
 /// A deterministic size x size test pattern (gradient, checker, disc) as PNG.
