@@ -293,6 +293,14 @@ std::string backdoor_figure(const Report& report) {
   {
     std::vector<std::string> facts;
     facts.push_back("Target class " + count(b.target));
+    if (const auto rate = finite_value(b.destructive.rate)) {
+      facts.push_back(
+          "on triggered inputs, " + fraction_percent(*rate) +
+          " of the final exit's mistakes were classified correctly by some "
+          "internal classifier (" +
+          count(b.destructive.rescued) + " of " +
+          count(b.destructive.wrong_final) + ")");
+    }
     for (size_t i = 0; i < facts.size(); ++i) {
       headline += (i == 0 ? "" : "; ") + facts[i];
     }

@@ -135,6 +135,9 @@ TEST(Html, FullReportIsWellFormedAndSelfContained) {
   EXPECT_NE(html.find("93.4 %"), std::string::npos);
   EXPECT_NE(html.find("49.7 %"), std::string::npos); // destructive rate
   EXPECT_NE(html.find(">0.843<"), std::string::npos); // AUROC
+  // Backdoor headline: destructive overthinking on the triggered trace.
+  EXPECT_NE(html.find("62.0 % of the final exit"), std::string::npos);
+  EXPECT_NE(html.find("(5549 of 8950)"), std::string::npos);
   EXPECT_NE(html.find("@media print"), std::string::npos);
   EXPECT_NE(html.find("image-rendering: pixelated"), std::string::npos);
   // Single report: no comparison block.
