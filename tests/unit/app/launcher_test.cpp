@@ -1,5 +1,6 @@
 #include "sdn/app/launcher.h"
 
+#include "error_message.h"
 #include "sdn/util/error.h"
 
 #include <gtest/gtest.h>
@@ -8,16 +9,9 @@
 #include <string>
 #include <vector>
 
-namespace {
+using sdn::testing::error_message;
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sdn::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+namespace {
 
 // Ranks that run `sh -c SCRIPT`.
 sdn::app::LaunchOptions shell_ranks(int nproc, const std::string& script) {
@@ -49,7 +43,7 @@ TEST(Launcher, AFailingRankStopsTheOthersAndIsNamed) {
   // Rank 1 fails at once; rank 0 would sleep for a minute unless stopped.
   const auto options =
       shell_ranks(2, "if [ \"$RANK\" = 1 ]; then exit 3; fi; sleep 60");
-  const std::string message = message_of([&] { sdn::app::launch(options); });
+  const std::string message = error_message([&] { sdn::app::launch(options); });
   EXPECT_NE(message.find("rank 1"), std::string::npos) << message;
   EXPECT_NE(message.find("exited with status 3"), std::string::npos) << message;
   EXPECT_NE(message.find("stopped the other ranks"), std::string::npos)
@@ -59,16 +53,16 @@ TEST(Launcher, AFailingRankStopsTheOthersAndIsNamed) {
 TEST(Launcher, OptionsAreChecked) {
   auto options = shell_ranks(0, "true");
   EXPECT_NE(
-      message_of([&] { options.validate(); }).find("-n"), std::string::npos);
+      error_message([&] { options.validate(); }).find("-n"), std::string::npos);
   options.nproc = 1;
   options.port = 70000;
   EXPECT_NE(
-      message_of([&] { options.validate(); }).find("--port"),
+      error_message([&] { options.validate(); }).find("--port"),
       std::string::npos);
   options.port = 0;
   options.arguments.clear();
   EXPECT_NE(
-      message_of([&] { options.validate(); }).find("after --"),
+      error_message([&] { options.validate(); }).find("after --"),
       std::string::npos);
 }
 

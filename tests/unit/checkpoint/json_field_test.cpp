@@ -1,3 +1,4 @@
+#include "error_message.h"
 #include "sdn/checkpoint/json_field.h"
 
 #include <gtest/gtest.h>
@@ -5,18 +6,9 @@
 #include <functional>
 #include <string>
 
-namespace {
+using sdn::testing::error_message;
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sdn::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-} // namespace
+namespace {} // namespace
 
 TEST(JsonField, ReadsTypedValuesAndNamesTheKeyPath) {
   using sdn::checkpoint::detail::field;
@@ -24,12 +16,12 @@ TEST(JsonField, ReadsTypedValuesAndNamesTheKeyPath) {
   EXPECT_DOUBLE_EQ(field<double>(j, "lr", "config."), 0.1);
   EXPECT_EQ(field<std::string>(j, "arch", ""), "vgg16");
   EXPECT_EQ(
-      message_of([&] { field<double>(j, "epochs", "config."); }),
+      error_message([&] { field<double>(j, "epochs", "config."); }),
       "missing key 'config.epochs'");
   EXPECT_EQ(
-      message_of([&] { field<double>(j, "arch", "config."); }),
+      error_message([&] { field<double>(j, "arch", "config."); }),
       "key 'config.arch' has a value of the wrong type (string)");
   EXPECT_EQ(
-      message_of([&] { field<double>(nlohmann::json(3), "lr", "config."); }),
+      error_message([&] { field<double>(nlohmann::json(3), "lr", "config."); }),
       "expected an object holding key 'config.lr', got number");
 }

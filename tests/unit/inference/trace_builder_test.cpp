@@ -1,5 +1,6 @@
 #include "sdn/inference/trace_builder.h"
 
+#include "error_message.h"
 #include "sdn/data/synthetic.h"
 #include "sdn/util/error.h"
 
@@ -8,18 +9,9 @@
 #include <functional>
 #include <string>
 
-namespace {
+using sdn::testing::error_message;
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sdn::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-} // namespace
+namespace {} // namespace
 
 TEST(TraceBuilder, SelectSplitPicksTheSplitAndNamesBadOnes) {
   sdn::data::DataOptions options;
@@ -32,13 +24,13 @@ TEST(TraceBuilder, SelectSplitPicksTheSplitAndNamesBadOnes) {
   EXPECT_EQ(&sdn::inference::select_split(splits, "test"), &splits.test);
   if (splits.val.size() == 0) {
     EXPECT_NE(
-        message_of([&] {
+        error_message([&] {
           sdn::inference::select_split(splits, "val");
         }).find("no validation split"),
         std::string::npos);
   }
   EXPECT_NE(
-      message_of([&] {
+      error_message([&] {
         sdn::inference::select_split(splits, "dev");
       }).find("--split"),
       std::string::npos);
@@ -47,17 +39,17 @@ TEST(TraceBuilder, SelectSplitPicksTheSplitAndNamesBadOnes) {
 TEST(TraceBuilder, OptionsNameTheBadParameter) {
   sdn::inference::TraceOptions options;
   EXPECT_NE(
-      message_of([&] { options.validate(); }).find("--checkpoint"),
+      error_message([&] { options.validate(); }).find("--checkpoint"),
       std::string::npos);
   options.checkpoint = "c";
   options.split = "dev";
   EXPECT_NE(
-      message_of([&] { options.validate(); }).find("--split"),
+      error_message([&] { options.validate(); }).find("--split"),
       std::string::npos);
   options.split = "val";
   options.max_samples = -1;
   EXPECT_NE(
-      message_of([&] { options.validate(); }).find("--max-samples"),
+      error_message([&] { options.validate(); }).find("--max-samples"),
       std::string::npos);
 }
 
@@ -120,20 +112,20 @@ TEST(TraceProvenance, MissingOrBadKeysAreErrorsNamingThem) {
     nlohmann::json changed = meta;
     changed.erase(key);
     EXPECT_EQ(
-        message_of(
+        error_message(
             [&] { sdn::inference::read_provenance(changed, "t/meta.json"); }),
         std::string("t/meta.json: missing key '") + key + "'");
   }
   nlohmann::json changed = meta;
   changed["trigger_options"].erase("size");
   EXPECT_EQ(
-      message_of(
+      error_message(
           [&] { sdn::inference::read_provenance(changed, "t/meta.json"); }),
       "t/meta.json: missing key 'trigger_options.size'");
   changed = meta;
   changed["epoch"] = "ten";
   EXPECT_EQ(
-      message_of(
+      error_message(
           [&] { sdn::inference::read_provenance(changed, "t/meta.json"); }),
       "t/meta.json: key 'epoch': expected integer, found string");
 }

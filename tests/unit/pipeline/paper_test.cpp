@@ -1,5 +1,6 @@
 #include "sdn/pipeline/paper.h"
 
+#include "error_message.h"
 #include "sdn/util/error.h"
 
 #include <gtest/gtest.h>
@@ -10,12 +11,7 @@ namespace {
 
 // The message of the sdn::Error `options.validate()` throws ("" if none).
 std::string validate_message(const sdn::pipeline::PaperOptions& options) {
-  try {
-    options.validate();
-  } catch (const sdn::Error& e) {
-    return e.what();
-  }
-  return "";
+  return sdn::testing::error_message([&] { options.validate(); });
 }
 
 } // namespace
