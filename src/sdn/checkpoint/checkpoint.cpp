@@ -2,6 +2,7 @@
 
 #include "sdn/checkpoint/json_field.h"
 #include "sdn/data/dataset.h"
+#include "sdn/util/checksum.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 
@@ -9,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
@@ -48,7 +50,7 @@ EpochMetrics epoch_metrics_from_json(
 nlohmann::json to_json(const CheckpointMeta& m) {
   // nlohmann::json keeps keys sorted, so meta.json's bytes do not depend on
   // the order here.
-  return {
+  nlohmann::json j = {
       {"format", m.format},
       {"arch", m.arch},
       {"dataset", m.dataset},
@@ -64,7 +66,107 @@ nlohmann::json to_json(const CheckpointMeta& m) {
       {"best_val_accuracy", m.best_val_accuracy},
       {"world_size", m.world_size},
   };
+  if (!m.files.empty()) {
+    nlohmann::json files = nlohmann::json::object();
+    for (const auto& [name, f] : m.files) {
+      files[name] = {{"bytes", f.bytes}, {"crc32", f.crc32}};
+    }
+    j["files"] = files;
+  }
+  if (m.train_samples) {
+    j["train_samples"] = *m.train_samples;
+  }
+  if (m.train_data_crc32) {
+    j["train_data_crc32"] = *m.train_data_crc32;
+  }
+  return j;
 }
+
+namespace {
+
+bool is_crc32_hex(const std::string& s) {
+  return s.size() == 8 &&
+      s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// What the values of a parsed sidecar must mean (checkpoint_meta_from_json).
+void check_meaning(const CheckpointMeta& m) {
+  for (size_t i = 0; i < m.input_shape.size(); ++i) {
+    check(
+        m.input_shape[i] > 0,
+        "key 'input_shape' must hold positive sizes, got ",
+        m.input_shape[i]);
+  }
+  check(
+      m.num_classes >= 2,
+      "key 'num_classes' must be >= 2, got ",
+      m.num_classes);
+  check(m.epoch >= 0, "key 'epoch' must be >= 0, got ", m.epoch);
+  const bool needs_ics = m.mode != Mode::kCnn;
+  check(
+      m.with_ics == needs_ics,
+      "key 'with_ics' is ",
+      m.with_ics ? "true" : "false",
+      ", but a ",
+      mode_name(m.mode),
+      " checkpoint ",
+      needs_ics ? "has" : "has no",
+      " internal classifiers");
+  check(
+      m.with_ics || m.ic_blocks.empty(),
+      "key 'ic_blocks' lists ICs, but 'with_ics' is false");
+  check(
+      !m.with_ics || !m.ic_blocks.empty(),
+      "key 'ic_blocks' is empty, but 'with_ics' is true");
+  for (size_t i = 0; i < m.ic_blocks.size(); ++i) {
+    check(
+        m.ic_blocks[i] >= 0 && (i == 0 || m.ic_blocks[i] > m.ic_blocks[i - 1]),
+        "key 'ic_blocks' must be increasing block indices, got ",
+        m.ic_blocks[i],
+        " at position ",
+        i);
+  }
+  check(
+      std::isfinite(m.best_val_accuracy) && m.best_val_accuracy >= -1 &&
+          m.best_val_accuracy <= 100,
+      "key 'best_val_accuracy' must be in [0, 100] or -1, got ",
+      m.best_val_accuracy);
+  check(m.world_size >= 1, "key 'world_size' must be >= 1, got ", m.world_size);
+  const auto finite_all = [](const std::vector<double>& v) {
+    for (double x : v) {
+      if (!std::isfinite(x)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  const EpochMetrics& e = m.metrics;
+  check(
+      std::isfinite(e.lr) && std::isfinite(e.seconds) &&
+          std::isfinite(e.images_per_second) && finite_all(e.ic_weights) &&
+          finite_all(e.train_accuracy) && finite_all(e.val_accuracy),
+      "key 'metrics' holds a non-finite number");
+  for (const auto& [name, f] : m.files) {
+    check(
+        f.bytes >= 0 && is_crc32_hex(f.crc32),
+        "key 'files.",
+        name,
+        "' must hold bytes >= 0 and 8 hex digits of crc32");
+  }
+  if (m.train_samples) {
+    check(
+        *m.train_samples > 0,
+        "key 'train_samples' must be > 0, got ",
+        *m.train_samples);
+  }
+  if (m.train_data_crc32) {
+    check(
+        is_crc32_hex(*m.train_data_crc32),
+        "key 'train_data_crc32' must be 8 hex digits");
+  }
+}
+
+} // namespace
 
 CheckpointMeta checkpoint_meta_from_json(const nlohmann::json& j) {
   CheckpointMeta m;
@@ -112,6 +214,23 @@ CheckpointMeta checkpoint_meta_from_json(const nlohmann::json& j) {
   if (j.contains("world_size")) {
     m.world_size = field<int64_t>(j, "world_size", "");
   }
+  if (j.contains("files")) {
+    const auto files = field<nlohmann::json>(j, "files", "");
+    check(files.is_object(), "key 'files' must be an object");
+    for (const auto& [name, f] : files.items()) {
+      const std::string prefix = "files." + name + ".";
+      m.files[name] = {
+          field<int64_t>(f, "bytes", prefix),
+          field<std::string>(f, "crc32", prefix)};
+    }
+  }
+  if (j.contains("train_samples")) {
+    m.train_samples = field<int64_t>(j, "train_samples", "");
+  }
+  if (j.contains("train_data_crc32")) {
+    m.train_data_crc32 = field<std::string>(j, "train_data_crc32", "");
+  }
+  check_meaning(m);
   return m;
 }
 
@@ -134,6 +253,11 @@ std::string resolve_checkpoint_dir(const std::string& dir) {
   if (path_exists(dir + "/meta.json")) {
     return dir;
   }
+  // A kill between the two renames of write_checkpoint: dir.new is the
+  // newer checkpoint when complete (meta.json is its last file).
+  if (path_exists(dir + ".new/meta.json")) {
+    return dir + ".new";
+  }
   if (path_exists(dir + ".old/meta.json")) {
     return dir + ".old";
   }
@@ -141,6 +265,30 @@ std::string resolve_checkpoint_dir(const std::string& dir) {
     fail(dir, ": checkpoint directory does not exist");
   }
   fail(dir, ": not a checkpoint (no meta.json)");
+}
+
+bool recover_checkpoint_dir(const std::string& dir) {
+  const std::string fresh = dir + ".new";
+  const std::string old = dir + ".old";
+  std::error_code ec;
+  if (!path_exists(dir + "/meta.json")) {
+    for (const std::string& candidate : {fresh, old}) {
+      if (path_exists(candidate + "/meta.json")) {
+        fs::remove_all(dir, ec);
+        fs::rename(candidate, dir, ec);
+        check(!ec, "cannot move ", candidate, " to ", dir, ": ", ec.message());
+        break;
+      }
+    }
+  }
+  if (!path_exists(dir + "/meta.json")) {
+    return false;
+  }
+  for (const std::string& leftover : {fresh, old}) {
+    fs::remove_all(leftover, ec);
+    check(!ec, "cannot remove ", leftover, ": ", ec.message());
+  }
+  return true;
 }
 
 CheckpointMeta read_checkpoint_meta(const std::string& dir) {
@@ -154,14 +302,42 @@ CheckpointMeta read_checkpoint_meta(const std::string& dir) {
   }
 }
 
+std::string read_checkpoint_file(
+    const std::string& real_dir,
+    const CheckpointMeta& meta,
+    const std::string& name) {
+  const std::string path = real_dir + "/" + name;
+  check(path_exists(path), path, ": missing file of the checkpoint");
+  std::string bytes = read_file(path);
+  const auto record = meta.files.find(name);
+  if (record != meta.files.end()) {
+    check(
+        static_cast<int64_t>(bytes.size()) == record->second.bytes,
+        path,
+        ": corrupt: ",
+        bytes.size(),
+        " bytes, but meta.json records ",
+        record->second.bytes);
+    const std::string crc = crc32_hex(bytes);
+    check(
+        crc == record->second.crc32,
+        path,
+        ": corrupt: CRC-32 ",
+        crc,
+        ", but meta.json records ",
+        record->second.crc32);
+  }
+  return bytes;
+}
+
 network::SdnNetwork load_network(const std::string& dir, CheckpointMeta& meta) {
   meta = read_checkpoint_meta(dir);
   const std::string real = resolve_checkpoint_dir(dir);
   network::SdnNetwork net(meta.network_options());
   const std::string weights = real + "/model.pt";
-  check(path_exists(weights), weights, ": missing weights file");
+  std::istringstream bytes(read_checkpoint_file(real, meta, "model.pt"));
   try {
-    torch::load(net, weights);
+    torch::load(net, bytes);
   } catch (const c10::Error& e) {
     fail(
         weights,
@@ -210,28 +386,38 @@ void write_checkpoint(
     const std::string& optimizer_state) {
   const std::string fresh = dir + ".new";
   const std::string old = dir + ".old";
+  // Finish what a kill interrupted before touching anything: the newest
+  // complete checkpoint becomes `dir`, and only then is any leftover removed.
+  recover_checkpoint_dir(dir);
   std::error_code ec;
   fs::remove_all(fresh, ec);
   make_dirs(fresh);
+  CheckpointMeta sidecar = meta;
+  sidecar.files.clear();
+  const auto write_part = [&](const std::string& name, const std::string& b) {
+    write_file_atomic(fresh + "/" + name, b);
+    sidecar.files[name] = {static_cast<int64_t>(b.size()), crc32_hex(b)};
+  };
+  std::ostringstream weights;
   try {
-    std::ostringstream weights;
     torch::save(network, weights);
-    write_file_atomic(fresh + "/model.pt", weights.str());
   } catch (const c10::Error& e) {
     fail(
         fresh,
-        "/model.pt: cannot write weights (",
+        "/model.pt: cannot serialise the weights (",
         e.what_without_backtrace(),
         ")");
   }
+  write_part("model.pt", weights.str());
   if (!optimizer_state.empty()) {
-    write_file_atomic(fresh + "/optimizer.pt", optimizer_state);
+    write_part("optimizer.pt", optimizer_state);
   }
-  write_json_atomic(fresh + "/meta.json", to_json(meta));
-  // Swap: dir -> dir.old, dir.new -> dir, then drop dir.old. A reader that
-  // finds no dir falls back to dir.old (resolve_checkpoint_dir).
-  fs::remove_all(old, ec);
-  if (fs::exists(dir)) {
+  // Last: a dir.new with meta.json is complete (resolve_checkpoint_dir).
+  write_json_atomic(fresh + "/meta.json", to_json(sidecar));
+  // Swap: dir -> dir.old, dir.new -> dir, and only then drop dir.old. A kill
+  // between the renames leaves dir.old and a complete dir.new, which readers
+  // and the next write_checkpoint take (recover_checkpoint_dir).
+  if (path_exists(dir)) {
     fs::rename(dir, old, ec);
     check(!ec, "cannot move ", dir, " aside: ", ec.message());
   }

@@ -11,20 +11,30 @@
 namespace sdn::checkpoint {
 
 bool has_run(const std::string& dir) {
-  return path_exists(dir + "/last/meta.json") ||
-      path_exists(dir + "/last.old/meta.json");
+  for (const char* name : {"/last", "/last.new", "/last.old"}) {
+    if (path_exists(dir + name + "/meta.json")) {
+      return true;
+    }
+  }
+  return false;
 }
 
 ResumeState read_resume_state(const std::string& dir) {
   ResumeState state;
   const std::string last = dir + "/last";
+  // Finish a checkpoint swap a kill interrupted (last, then best), so the
+  // run continues from its newest complete checkpoint.
+  recover_checkpoint_dir(last);
+  recover_checkpoint_dir(dir + "/best");
   state.network = load_network(last, state.meta);
-  state.optimizer_file = resolve_checkpoint_dir(last) + "/optimizer.pt";
+  const std::string real = resolve_checkpoint_dir(last);
+  state.optimizer_file = real + "/optimizer.pt";
   check(
       path_exists(state.optimizer_file),
       state.optimizer_file,
       ": missing optimiser state; cannot resume exactly");
-  state.optimizer_state = read_file(state.optimizer_file);
+  state.optimizer_state =
+      read_checkpoint_file(real, state.meta, "optimizer.pt");
   return state;
 }
 
@@ -93,10 +103,14 @@ void RunDirectory::write_checkpoints(
     const CheckpointMeta& meta,
     const std::string& optimizer_state,
     bool is_best) {
-  write_checkpoint(last(), network, meta, optimizer_state);
+  // `best` first: a kill between the two leaves `last` at the previous
+  // epoch, whose resume retrains this epoch (bit-exactly) and writes `best`
+  // again. The other order could leave `last` recording a best that `best`
+  // never received.
   if (is_best) {
     write_checkpoint(best(), network, meta, "");
   }
+  write_checkpoint(last(), network, meta, optimizer_state);
 }
 
 } // namespace sdn::checkpoint

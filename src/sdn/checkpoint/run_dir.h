@@ -5,8 +5,11 @@
 //   DIR/last           the checkpoint after the last epoch, with optimizer.pt
 //   DIR/best           the checkpoint of the best validation accuracy (every
 //                      epoch's when there is no validation split)
-// Checkpoints are swapped in by renames (write_checkpoint): a crash leaves
-// `last.old` in place of `last`, which reading and resuming fall back to.
+// Checkpoints are swapped in by renames (write_checkpoint): a kill leaves
+// `last.new` and/or `last.old` beside or in place of `last`; reading falls
+// back to the newest complete one and resuming first completes the swap.
+// `best` is written before `last`, so a kill never leaves `last` claiming a
+// best that `best` does not hold (docs/reliability.md).
 
 #include "sdn/checkpoint/checkpoint.h"
 
@@ -16,8 +19,8 @@
 
 namespace sdn::checkpoint {
 
-/// True when `dir` holds a resumable run: DIR/last or DIR/last.old has a
-/// meta.json.
+/// True when `dir` holds a resumable run: DIR/last, DIR/last.new or
+/// DIR/last.old has a meta.json.
 bool has_run(const std::string& dir);
 
 /// What a run directory's last checkpoint holds for continuing the run.
@@ -28,9 +31,11 @@ struct ResumeState {
   std::string optimizer_state; ///< The bytes of optimizer_file.
 };
 
-/// Reads DIR/last (or DIR/last.old). Throws sdn::Error naming the file when
-/// the checkpoint is missing or bad, or has no optimizer.pt (a `best`
-/// checkpoint copied into place cannot be resumed exactly).
+/// Completes an interrupted swap of DIR/last and DIR/best
+/// (recover_checkpoint_dir), then reads DIR/last. Throws sdn::Error naming
+/// the file when the checkpoint is missing, bad or corrupt (checksums), or
+/// has no optimizer.pt (a `best` checkpoint copied into place cannot be
+/// resumed exactly).
 ResumeState read_resume_state(const std::string& dir);
 
 /// Writes a run directory as training goes: metrics.jsonl after every epoch,
@@ -72,8 +77,8 @@ class RunDirectory {
   /// Rewrites metrics.jsonl atomically with `m` as its last line (creating
   /// the directory).
   void append_metrics(const EpochMetrics& m);
-  /// Writes `network` as DIR/last with `optimizer_state`, and also as
-  /// DIR/best (without it) when `is_best`.
+  /// Writes `network` as DIR/best (without optimizer state) when `is_best`,
+  /// then as DIR/last with `optimizer_state`.
   void write_checkpoints(
       network::SdnNetwork& network,
       const CheckpointMeta& meta,

@@ -7,6 +7,7 @@
 #include "sdn/data/rng.h"
 #include "sdn/data/synthetic.h"
 #include "sdn/data/tiny_imagenet.h"
+#include "sdn/util/checksum.h"
 #include "sdn/util/error.h"
 
 #include <algorithm>
@@ -117,6 +118,18 @@ Splits load_splits(const DataOptions& options) {
   split_validation(
       splits, options.val_size, options.train_subset, options.seed);
   return splits;
+}
+
+std::string content_crc32(const Dataset& dataset) {
+  uint32_t crc = 0;
+  for (const torch::Tensor& t : {dataset.images, dataset.labels}) {
+    if (!t.defined()) {
+      continue;
+    }
+    const torch::Tensor c = t.contiguous();
+    crc = crc32_update(crc, c.data_ptr(), c.nbytes());
+  }
+  return crc32_hex(crc);
 }
 
 } // namespace sdn::data

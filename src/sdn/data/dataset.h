@@ -38,6 +38,11 @@ struct Dataset {
   }
 };
 
+/// The CRC-32 (util/checksum.h, 8 hex digits) of a split's images and
+/// labels as held in memory (uint8 pixels, then int64 labels, native byte
+/// order): the same data gives the same value wherever it is read from.
+std::string content_crc32(const Dataset& dataset);
+
 /// Train, validation (carved from train) and test splits of one data set.
 struct Splits {
   DatasetInfo info;

@@ -4,7 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -18,21 +23,36 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
   // A unique suffix keeps concurrent writers (several ranks, tests) apart.
   std::random_device rd;
   const std::string tmp = str_cat(path, ".tmp.", rd());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    check(out.good(), "cannot write ", tmp);
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-    out.flush();
-    if (!out.good()) {
-      out.close();
-      std::remove(tmp.c_str());
-      fail("cannot write ", path, " (disk full?)");
+  const int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  check(fd >= 0, "cannot write ", path, ": ", std::strerror(errno));
+  const auto give_up = [&](int error) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    fail("cannot write ", path, ": ", std::strerror(error));
+  };
+  const char* at = contents.data();
+  size_t left = contents.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, at, left);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      give_up(errno);
     }
+    at += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) {
+    const int error = errno;
+    ::unlink(tmp.c_str());
+    fail("cannot write ", path, ": ", std::strerror(error));
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) {
-    std::remove(tmp.c_str());
+    ::unlink(tmp.c_str());
     fail("cannot rename ", tmp, " to ", path, ": ", ec.message());
   }
 }

@@ -6,8 +6,11 @@
 
 namespace sdn {
 
-/// Writes `contents` to `path` atomically: a temporary file beside it, flushed,
-/// then renamed over `path`. Readers never see a half-written file.
+/// Writes `contents` to `path` atomically: a temporary file beside it, closed,
+/// then renamed over `path`. Readers never see a half-written file. Throws
+/// sdn::Error "cannot write PATH: REASON" (the system's reason, e.g. "No
+/// space left on device") and removes the temporary file when any step
+/// fails; `path` then keeps its previous contents.
 void write_file_atomic(const std::string& path, const std::string& contents);
 
 /// Reads a whole file; throws sdn::Error naming the path when it cannot.

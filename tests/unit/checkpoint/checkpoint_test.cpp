@@ -1,6 +1,6 @@
 // Checkpoint files of a small network: weights and sidecar round-trip, the
-// sidecar's keys, errors naming the file and the key, and the `.old`
-// fallback of an interrupted swap.
+// sidecar's keys, errors naming the file and the key, checksums, values
+// that cannot be meant, and interrupted swaps (`.new`/`.old`).
 #include "sdn/checkpoint/checkpoint.h"
 
 #include "sdn/util/error.h"
@@ -115,6 +115,14 @@ TEST_F(Checkpoint, WeightsAndSidecarRoundTrip) {
   CheckpointMeta meta;
   auto back = load_network(dir_.str("ckpt"), meta);
   expect_same_state(*net_, *back);
+  // The sidecar gains the checksums of the files written beside it.
+  ASSERT_EQ(meta.files.size(), 2u);
+  EXPECT_EQ(meta.files.at("optimizer.pt").bytes, 15);
+  EXPECT_EQ(meta.files.at("optimizer.pt").crc32, "a46815a1");
+  EXPECT_EQ(
+      meta.files.at("model.pt").bytes,
+      static_cast<int64_t>(fs::file_size(dir_.str("ckpt/model.pt"))));
+  meta.files.clear();
   EXPECT_EQ(to_json(meta), to_json(meta_));
   EXPECT_EQ(meta.config.milestones, (std::vector<int64_t>{3, 7}));
   EXPECT_EQ(meta.metrics.val_accuracy, (std::vector<double>{25, 50, 75}));
@@ -138,6 +146,7 @@ TEST_F(Checkpoint, SidecarKeysAreTheFileFormat) {
           "config",
           "dataset",
           "epoch",
+          "files",
           "format",
           "ic_blocks",
           "input_shape",
@@ -208,6 +217,89 @@ TEST_F(Checkpoint, CorruptOrMissingWeightsNameTheFile) {
   EXPECT_NE(msg.find(weights), std::string::npos) << msg;
   msg = error_of([&] { load_network(dir_.str("nothing")); });
   EXPECT_NE(msg.find(dir_.str("nothing")), std::string::npos) << msg;
+}
+
+TEST_F(Checkpoint, AFlippedBitIsFoundByTheChecksum) {
+  const std::string weights = dir_.str("ckpt/model.pt");
+  std::string bytes = sdn::read_file(weights);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 8);
+  sdn::write_file_atomic(weights, bytes);
+  auto msg = error_of([&] { load_network(dir_.str("ckpt")); });
+  EXPECT_NE(msg.find(weights + ": corrupt: CRC-32"), std::string::npos) << msg;
+  sdn::write_file_atomic(weights, bytes + "x");
+  msg = error_of([&] { load_network(dir_.str("ckpt")); });
+  EXPECT_NE(msg.find(weights + ": corrupt: "), std::string::npos) << msg;
+  EXPECT_NE(msg.find("bytes, but meta.json records"), std::string::npos) << msg;
+}
+
+TEST_F(Checkpoint, SidecarValuesMustMeanSomething) {
+  const std::string file = dir_.str("ckpt/meta.json");
+  const auto good = sdn::read_json(file);
+  const auto message_with =
+      [&](const std::function<void(nlohmann::json&)>& edit) {
+        auto j = good;
+        edit(j);
+        sdn::write_json_atomic(file, j);
+        return error_of([&] { read_checkpoint_meta(dir_.str("ckpt")); });
+      };
+  const std::pair<std::function<void(nlohmann::json&)>, const char*> cases[] = {
+      {[](nlohmann::json& j) { j["with_ics"] = false; }, "'with_ics'"},
+      {[](nlohmann::json& j) { j["epoch"] = -1; }, "'epoch' must be >= 0"},
+      {[](nlohmann::json& j) { j["num_classes"] = 1; }, "'num_classes'"},
+      {[](nlohmann::json& j) {
+         j["input_shape"] = {1, 0, 32};
+       },
+       "'input_shape' must hold positive sizes"},
+      {[](nlohmann::json& j) { j["ic_blocks"][1] = 0; },
+       "'ic_blocks' must be increasing"},
+      {[](nlohmann::json& j) { j["world_size"] = 0; }, "'world_size'"},
+      {[](nlohmann::json& j) { j["best_val_accuracy"] = 101; },
+       "'best_val_accuracy'"},
+      {[](nlohmann::json& j) { j["mode"] = "cnn"; }, "'with_ics' is true"},
+      {[](nlohmann::json& j) { j["files"]["model.pt"]["crc32"] = "xyz"; },
+       "'files.model.pt'"},
+  };
+  for (const auto& [edit, expected] : cases) {
+    const std::string msg = message_with(edit);
+    EXPECT_NE(msg.find(file), std::string::npos) << msg;
+    EXPECT_NE(msg.find(expected), std::string::npos) << msg;
+  }
+  // A number that overflows to infinity is refused by the JSON parser.
+  auto j = good;
+  j["metrics"]["lr"] = 12345.5;
+  std::string text = j.dump(2);
+  text.replace(text.find("12345.5"), 7, "1e400");
+  sdn::write_file_atomic(file, text);
+  const std::string msg =
+      error_of([&] { read_checkpoint_meta(dir_.str("ckpt")); });
+  EXPECT_NE(msg.find(file), std::string::npos) << msg;
+  EXPECT_NE(msg.find("overflow"), std::string::npos) << msg;
+}
+
+TEST_F(Checkpoint, TwoKillsInARowLoseNothing) {
+  // A kill between the renames: ckpt.old (epoch 2) and a complete ckpt.new
+  // (epoch 3), no ckpt. Readers take the newer, complete ckpt.new.
+  CheckpointMeta newer = meta_;
+  newer.epoch = 3;
+  write_checkpoint(dir_.str("ckpt.next"), net_, newer, "state 3");
+  fs::rename(dir_.str("ckpt"), dir_.str("ckpt.old"));
+  fs::rename(dir_.str("ckpt.next"), dir_.str("ckpt.new"));
+  EXPECT_EQ(resolve_checkpoint_dir(dir_.str("ckpt")), dir_.str("ckpt.new"));
+  EXPECT_EQ(read_checkpoint_meta(dir_.str("ckpt")).epoch, 3);
+  // The second kill, during the next write: its fresh ckpt.new is cut short
+  // before meta.json. The swap was completed first, so ckpt (epoch 3) holds.
+  EXPECT_TRUE(recover_checkpoint_dir(dir_.str("ckpt")));
+  EXPECT_EQ(read_checkpoint_meta(dir_.str("ckpt")).epoch, 3);
+  EXPECT_FALSE(fs::exists(dir_.str("ckpt.old")));
+  EXPECT_FALSE(fs::exists(dir_.str("ckpt.new")));
+  fs::create_directories(dir_.str("ckpt.new"));
+  sdn::write_file_atomic(dir_.str("ckpt.new/model.pt"), "half");
+  EXPECT_EQ(resolve_checkpoint_dir(dir_.str("ckpt")), dir_.str("ckpt"));
+  EXPECT_TRUE(recover_checkpoint_dir(dir_.str("ckpt")));
+  EXPECT_FALSE(fs::exists(dir_.str("ckpt.new")));
+  EXPECT_EQ(sdn::read_file(dir_.str("ckpt/optimizer.pt")), "state 3");
+  // Nothing at all: nothing to recover.
+  EXPECT_FALSE(recover_checkpoint_dir(dir_.str("none")));
 }
 
 TEST_F(Checkpoint, AnInterruptedSwapFallsBackToOld) {

@@ -98,20 +98,26 @@ TEST(RunDirectory, CheckpointsAndResumeState) {
   EXPECT_EQ(state.optimizer_state, "state");
   EXPECT_EQ(state.optimizer_file, run.last() + "/optimizer.pt");
 
-  // An interrupted swap leaves last.old: still a run, resumed from there.
+  // An interrupted swap leaves last.old: still a run; resuming completes
+  // the swap and reads it from last.
   fs::rename(run.last(), run.last() + ".old");
   EXPECT_TRUE(has_run(dir));
   EXPECT_EQ(
-      read_resume_state(dir).optimizer_file, run.last() + ".old/optimizer.pt");
+      read_resume_state(dir).optimizer_file, run.last() + "/optimizer.pt");
+  EXPECT_FALSE(fs::exists(run.last() + ".old"));
+  // A complete last.new alone is a run too (a fresh run must not take it).
+  fs::rename(run.last(), run.last() + ".new");
+  EXPECT_TRUE(has_run(dir));
+  EXPECT_EQ(read_resume_state(dir).meta.epoch, 1);
 
   // Without optimiser state (e.g. `best` copied into place) no exact resume.
-  fs::remove(run.last() + ".old/optimizer.pt");
+  fs::remove(run.last() + "/optimizer.pt");
   try {
     read_resume_state(dir);
     FAIL() << "no error";
   } catch (const sdn::Error& e) {
     EXPECT_NE(
-        std::string(e.what()).find(run.last() + ".old/optimizer.pt"),
+        std::string(e.what()).find(run.last() + "/optimizer.pt"),
         std::string::npos)
         << e.what();
   }
