@@ -1,6 +1,7 @@
 // `sdn bench`: speed benchmarks (training step, early exit). Results to
 // stdout (table or --json); they are measured, never asserted.
 #include "commands.h"
+#include "option_checks.h"
 
 #include "sdn/train/bench.h"
 
@@ -111,24 +112,33 @@ void setup_bench(CLI::App& app) {
       ->capture_default_str();
   t->add_flag("!--cnn", o.with_ics, "Benchmark the plain CNN instead");
   t->add_option("--batch-size", o.batch_size, "Batch size")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   t->add_option("--side", o.side, "Input side (32 or 64)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   t->add_option("--channels", o.channels, "Input channels")
-      ->capture_default_str();
-  t->add_option("--classes", o.classes, "Classes")->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
+  t->add_option("--classes", o.classes, "Classes")
+      ->capture_default_str()
+      ->check(at_least(2));
   t->add_option("--steps", o.steps, "Timed steps per repetition")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   t->add_option("--repetitions", o.repetitions, "Repetitions (median)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   t->add_option("--warmup", o.warmup_steps, "Untimed steps first")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   t->add_option(
        "--rounds",
        cli->rounds,
        "Alternate the optimised and plain runs this many times; medians "
        "pool all repetitions")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   t->add_flag("!--no-channels-last", o.channels_last, "Optimised run in NCHW");
   t->add_flag(
       "!--zero-grad",

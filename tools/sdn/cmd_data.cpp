@@ -2,6 +2,7 @@
 // as a picture.
 #include "commands.h"
 #include "data_options.h"
+#include "option_checks.h"
 
 #include "sdn/data/grid.h"
 #include "sdn/data/stats.h"
@@ -166,7 +167,8 @@ void setup_data(CLI::App& app) {
       "Example: sdn data info --dataset fashion-mnist --json");
   add_data_options(info, info_options->data);
   info->add_flag("--json", info_options->json, "Print one JSON object");
-  info->callback([info_options] {
+  info->callback([info, info_options] {
+    check_data_options(*info, info_options->data);
     apply_global_options();
     run_data_info(*info_options);
   });
@@ -184,10 +186,13 @@ void setup_data(CLI::App& app) {
       ->capture_default_str();
   show->add_option("--out", show_options->out, "PNG file to write")->required();
   show->add_option("--count", show_options->count, "Samples to show")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   show->add_option("--scale", show_options->scale, "Enlargement (1-16)")
-      ->capture_default_str();
-  show->callback([show_options] {
+      ->capture_default_str()
+      ->check(in_range(1, 16));
+  show->callback([show, show_options] {
+    check_data_options(*show, show_options->data);
     apply_global_options();
     run_data_show(*show_options);
   });

@@ -1,5 +1,6 @@
 // `sdn eval`: runs a checkpoint once over a split and writes its exit trace.
 #include "commands.h"
+#include "option_checks.h"
 
 #include "sdn/analysis/exit_trace.h"
 #include "sdn/inference/trace_builder.h"
@@ -54,24 +55,30 @@ void setup_eval(CLI::App& app) {
          "--max-samples",
          o.max_samples,
          "Evaluate only the first N samples (0: all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_flag(
       "--trigger",
       o.trigger,
       "Paste the backdoor trigger on every image (labels kept)");
   sub->add_option("--trigger-x", o.trigger_options.x, "Trigger left column")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--trigger-y", o.trigger_options.y, "Trigger top row")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--trigger-size", o.trigger_options.size, "Trigger side")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option(
          "--trigger-target",
          o.trigger_options.target,
          "Backdoor target class (recorded in the trace)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--batch-size", o.eval.batch_size, "Batch size")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--device", o.eval.device, "cpu or cuda[:N]")
       ->capture_default_str();
   sub->add_flag(

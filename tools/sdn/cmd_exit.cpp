@@ -1,6 +1,7 @@
 // `sdn exit`: real early exit, block by block, removing exited samples from
 // the batch; and `sdn bench exit`, its wall-clock benchmark.
 #include "commands.h"
+#include "option_checks.h"
 
 #include "sdn/analysis/early_exit.h"
 #include "sdn/analysis/exit_policy.h"
@@ -82,10 +83,18 @@ struct BenchExitCli {
   std::string data_dir;
   inference::ExitBenchOptions options;
   int64_t stages = 0;
+  CLI::Option* stages_option = nullptr;
+  const CLI::App* app = nullptr;
   bool json = false;
 };
 
 void run_bench_exit(const BenchExitCli& cli) {
+  if (cli.stages_option->count() > 0) {
+    reject_given(
+        *cli.app,
+        {"--threshold", "--batch-sizes", "--samples-batch1", "--compare"},
+        "with --stages (one full forward at its batch size)");
+  }
   apply_global_options();
   checkpoint::CheckpointMeta meta;
   auto network = checkpoint::load_network(cli.checkpoint, meta);
@@ -101,7 +110,7 @@ void run_bench_exit(const BenchExitCli& cli) {
   const auto images =
       data::normalize(dataset.images.narrow(0, 0, count), splits.info);
   const auto costs = inference::relative_exit_costs(network, false);
-  if (cli.stages > 0) {
+  if (cli.stages_option->count() > 0) {
     const auto rows = inference::bench_stages(
         network, images, costs, cli.stages, cli.options);
     if (cli.json) {
@@ -156,21 +165,28 @@ void setup_exit(CLI::App& app) {
       "Data directory (default: the checkpoint's)");
   sub->add_option("--policy", cli->request.policy, policy_help())
       ->capture_default_str();
-  cli->param_option = sub->add_option(
-      "--param", cli->param, "The policy's parameter (range above)");
-  cli->threshold_option = sub->add_option(
-      "--threshold",
-      cli->threshold,
-      "Exit when the top softmax probability is >= this (the same as "
-      "--policy max-prob --param Q)");
-  cli->budget_option = sub->add_option(
-      "--budget",
-      cli->budget,
-      "Instead of --param: pick the policy's most accurate parameter (from "
-      "its sweep grid) whose average cost on --val-trace is at most this "
-      "fraction of the CNN's");
+  cli->param_option =
+      sub->add_option(
+             "--param", cli->param, "The policy's parameter (range above)")
+          ->check(finite_number());
+  cli->threshold_option =
+      sub->add_option(
+             "--threshold",
+             cli->threshold,
+             "Exit when the top softmax probability is >= this (the same as "
+             "--policy max-prob --param Q)")
+          ->check(in_range(0, 1));
+  cli->budget_option =
+      sub->add_option(
+             "--budget",
+             cli->budget,
+             "Instead of --param: pick the policy's most accurate parameter (from "
+             "its sweep grid) whose average cost on --val-trace is at most this "
+             "fraction of the CNN's")
+          ->check(above(0));
   sub->add_option(
-      "--val-trace", cli->request.val_trace, "Validation trace for --budget");
+         "--val-trace", cli->request.val_trace, "Validation trace for --budget")
+      ->needs(cli->budget_option);
   sub->add_option(
          "--no-exit-rule",
          cli->no_exit,
@@ -181,7 +197,8 @@ void setup_exit(CLI::App& app) {
          "--batch-size",
          cli->options.batch_size,
          "Batch size (1 = one sample at a time)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--device", cli->options.device, "cpu or cuda[:N]")
       ->capture_default_str();
   sub->add_flag(
@@ -216,19 +233,24 @@ void setup_bench_exit(CLI::App& bench) {
       cli->data_dir,
       "Data directory (default: the checkpoint's)");
   sub->add_option("--threshold", o.threshold, "Exit threshold")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(0, 1));
   sub->add_option("--batch-sizes", o.batch_sizes, "Batch sizes")
       ->delimiter(',')
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--samples", o.samples, "Images per timed pass")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option(
          "--samples-batch1",
          o.samples_batch1,
          "Images per timed pass at batch size 1")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--repetitions", o.repetitions, "Timed passes (median)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_flag("!--no-channels-last", o.channels_last, "NCHW convolutions");
   sub->add_flag(
       "!--no-fuse",
@@ -238,12 +260,14 @@ void setup_bench_exit(CLI::App& bench) {
       "--compare",
       o.compare_plain,
       "Also time the plain build (BN unfolded, NCHW) in the same process");
-  sub->add_option(
-         "--stages",
-         cli->stages,
-         "Instead: time each stage of one full forward at this batch size "
-         "(where the time goes, against FLOPs)")
-      ->capture_default_str();
+  cli->app = sub;
+  cli->stages_option =
+      sub->add_option(
+             "--stages",
+             cli->stages,
+             "Instead: time each stage of one full forward at this batch size "
+             "(where the time goes, against FLOPs)")
+          ->check(at_least(1));
   sub->add_option("--device", o.device, "cpu or cuda[:N]")
       ->capture_default_str();
   sub->add_flag("--json", cli->json, "JSON output");

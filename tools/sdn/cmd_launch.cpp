@@ -1,6 +1,7 @@
 // `sdn launch`: the options of the local data-parallel launcher
 // (app/launcher.h).
 #include "commands.h"
+#include "option_checks.h"
 
 #include "sdn/app/launcher.h"
 
@@ -20,12 +21,14 @@ void setup_launch(CLI::App& app) {
       "sdn --batch-size 64 --out runs/sdn\n"
       "  sdn launch -n 2 -- train --resume runs/sdn");
   sub->add_option("-n,--nproc", cli->nproc, "Processes (ranks) to start")
-      ->required();
+      ->required()
+      ->check(at_least(1));
   sub->add_option(
          "--port",
          cli->port,
          "Rendezvous port on 127.0.0.1 (default: a free one)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(0, 65535));
   sub->add_option(
          "command",
          cli->arguments,

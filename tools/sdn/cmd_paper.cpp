@@ -2,6 +2,7 @@
 // traces, early-exit table, overthinking, confusion, HTML report), resumable.
 #include "commands.h"
 #include "data_options.h"
+#include "option_checks.h"
 
 #include "sdn/pipeline/paper.h"
 
@@ -46,50 +47,61 @@ void setup_paper(CLI::App& app) {
       cli->quick,
       "Small preset (2000 training images, 2 epochs): minutes");
   sub->add_option("--epochs", o.cnn_epochs, "CNN and SDN training epochs")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--ic-epochs", o.ic_epochs, "IC-only training epochs")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--batch-size", o.batch_size, "Training batch size")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--lr", o.lr, "CNN/SDN learning rate (paper: 0.1)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(above(0));
   sub->add_option(
          "--warmup-steps",
          o.warmup_steps,
          "Linear lr warm-up steps (paper: none)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--milestones", o.milestones, "CNN/SDN lr drops (x0.1)")
       ->delimiter(',')
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--ic-lr", o.ic_lr, "IC-only learning rate (Adam)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(above(0));
   sub->add_option("--ic-milestones", o.ic_milestones, "IC-only lr drops")
       ->delimiter(',')
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option(
          "--test-samples",
          o.test_samples,
          "Trace only the first N test samples (0: all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option(
          "--train-trace-samples",
          o.train_trace_samples,
          "Training samples traced for the confusion statistics")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option(
          "--grid-images",
          o.grid_images,
          "Images per exit in the report's image grids")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--seed", o.seed, "Seed of initialisation and order")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--device", o.device, "cpu or cuda[:N]")
       ->capture_default_str();
   for (const auto& name : pipeline::PaperOptions::quick_options()) {
     cli->preset.push_back(sub->get_option(name));
   }
-  sub->callback([cli] {
-    apply_global_options();
+  sub->callback([sub, cli] {
     auto options = cli->options;
     if (cli->quick) {
       std::set<std::string> given;
@@ -100,6 +112,8 @@ void setup_paper(CLI::App& app) {
       }
       options.apply_quick(given);
     }
+    check_data_options(*sub, options.data);
+    apply_global_options();
     pipeline::run_paper(options);
   });
 }

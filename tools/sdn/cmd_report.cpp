@@ -1,6 +1,7 @@
 // `sdn report`: every trace analysis (early-exit sweep and budgets,
 // overthinking, confusion, backdoor) as tables or JSON.
 #include "commands.h"
+#include "option_checks.h"
 
 #include "sdn/analysis/early_exit.h"
 #include "sdn/app/image_grids.h"
@@ -102,7 +103,8 @@ void setup_report(CLI::App& app) {
       args->options.trigger_trace_dir,
       "Triggered test-set trace (true labels) for the backdoor figures");
   sub->add_option("--target", args->options.target, "Backdoor target class")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option(
          "--select-on",
          args->select_on,
@@ -127,7 +129,8 @@ void setup_report(CLI::App& app) {
          "--grid-images",
          args->grid_images,
          "Images per exit in the page's image grids")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->callback([args] {
     apply_global_options();
     run_report(*args);

@@ -2,12 +2,16 @@
 // (IC-only training) into a self-describing checkpoint directory.
 #include "commands.h"
 #include "data_options.h"
+#include "option_checks.h"
 
 #include "sdn/app/train_console.h"
 #include "sdn/train/trainer.h"
+#include "sdn/util/error.h"
 
 #include <cstdio>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +38,7 @@ struct TrainCli {
   CLI::Option* wd_opt = nullptr;
   CLI::Option* milestones_opt = nullptr;
   CLI::Option* optimizer_opt = nullptr;
+  const CLI::App* app = nullptr;
 };
 
 // The environment (WORLD_SIZE, RANK, ..., as `sdn launch` and schedulers
@@ -91,7 +96,57 @@ checkpoint::RecipeOverrides recipe_overrides(const TrainCli& cli) {
   return o;
 }
 
+// What `--resume` may change: how and where the run continues, never what
+// it computes (docs/reliability.md#options).
+const std::set<std::string> kResumeOptions = {
+    "--resume",
+    "--epochs",
+    "--data-dir",
+    "--device",
+    "--stop-after",
+    "--eval-batch-size",
+    "--world-size",
+    "--rank",
+    "--master",
+    "--dist-timeout",
+    "--config"};
+
+// Refuses every option given with --resume that cannot change there.
+void check_resume_options(const CLI::App& sub) {
+  std::string fixed;
+  for (const CLI::Option* option : sub.get_options()) {
+    if (option->count() > 0 && kResumeOptions.count(option->get_name()) == 0) {
+      fixed += (fixed.empty() ? "" : ", ") + option->get_name();
+    }
+  }
+  check(
+      fixed.empty(),
+      fixed,
+      ": cannot change when resuming (the run continues with its saved "
+      "configuration); --resume accepts --epochs (more epochs), --data-dir "
+      "(the same data moved), --device, --stop-after, --eval-batch-size and "
+      "the data-parallel options");
+}
+
+template <typename T>
+std::optional<T> given(const CLI::App& sub, const char* name, const T& value) {
+  return sub.get_option(name)->count() > 0 ? std::optional<T>(value) :
+                                             std::nullopt;
+}
+
 void run_train(TrainCli& cli) {
+  const CLI::App& sub = *cli.app;
+  if (!cli.resume.empty()) {
+    check_resume_options(sub);
+  } else {
+    check_data_options(sub, cli.config.data);
+    if (cli.config.poison_rate == 0) {
+      reject_given(
+          sub,
+          {"--trigger-x", "--trigger-y", "--trigger-size", "--trigger-target"},
+          "without --poison-rate (no sample is poisoned)");
+    }
+  }
   apply_global_options();
   const auto dist = distributed_options(cli);
   const train::TrainCallbacks console = {app::make_train_console()};
@@ -100,6 +155,10 @@ void run_train(TrainCli& cli) {
     resume.out_dir = cli.resume;
     resume.stop_after = cli.config.stop_after;
     resume.device = cli.config.device;
+    resume.epochs = given(sub, "--epochs", cli.epochs);
+    resume.data_dir = given(sub, "--data-dir", cli.config.data.data_dir);
+    resume.eval_batch_size =
+        given(sub, "--eval-batch-size", cli.config.eval_batch_size);
     report(train::resume_training(resume, console, dist), dist);
     return;
   }
@@ -125,6 +184,7 @@ void setup_train(CLI::App& app) {
       "  sdn launch -n 2 -- train --mode sdn --batch-size 64 --out runs/sdn"
       "   (data-parallel)");
   sub->set_config("--config", "", "TOML file with any of these options");
+  cli->app = sub;
   auto& c = cli->config;
   sub->add_option("--arch", c.arch, "vgg16, resnet56, wrn32_4, mobilenet")
       ->capture_default_str();
@@ -137,37 +197,47 @@ void setup_train(CLI::App& app) {
       "--resume",
       cli->resume,
       "Continue the run in this directory where it stopped");
-  cli->epochs_opt = sub->add_option(
-      "--epochs", cli->epochs, "Epochs (recipe: 100; IC-only 25)");
+  cli->epochs_opt =
+      sub->add_option(
+             "--epochs", cli->epochs, "Epochs (recipe: 100; IC-only 25)")
+          ->check(at_least(1));
   sub->add_option("--batch-size", c.batch_size, "Training batch size")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   cli->optimizer_opt = sub->add_option(
       "--optimizer", cli->optimizer, "sgd or adam (recipe: sgd; IC-only adam)");
   cli->lr_opt = sub->add_option(
-      "--lr",
-      cli->lr,
-      "Learning rate (recipe: 0.1; IC-only "
-      "0.001)");
+                       "--lr",
+                       cli->lr,
+                       "Learning rate (recipe: 0.1; IC-only "
+                       "0.001)")
+                    ->check(above(0));
   sub->add_option("--momentum", c.momentum, "SGD momentum")
-      ->capture_default_str();
-  cli->wd_opt = sub->add_option(
-      "--weight-decay",
-      cli->weight_decay,
-      "Weight decay (recipe: 5e-4 VGG/WRN, 1e-4 ResNet/MobileNet)");
+      ->capture_default_str()
+      ->check(in_interval(0, 1, Bound::kClosed, Bound::kOpen));
+  cli->wd_opt =
+      sub->add_option(
+             "--weight-decay",
+             cli->weight_decay,
+             "Weight decay (recipe: 5e-4 VGG/WRN, 1e-4 ResNet/MobileNet)")
+          ->check(at_least(0));
   cli->milestones_opt =
       sub->add_option(
              "--milestones",
              cli->milestones,
              "Epochs where lr drops (recipe: 35 60 85; IC-only 15)")
-          ->delimiter(',');
+          ->delimiter(',')
+          ->check(at_least(1));
   sub->add_option("--gamma", c.gamma, "lr factor at each milestone")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_interval(0, 1, Bound::kOpen, Bound::kClosed));
   sub->add_option(
          "--warmup-steps",
          c.warmup_steps,
          "Linear lr warm-up over this many steps (deviation from "
          "the paper; 0 = none)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_flag("!--no-augment", c.augment, "Train without augmentation");
   sub->add_flag(
       "--ic-only-clean",
@@ -179,41 +249,53 @@ void setup_train(CLI::App& app) {
          c.poison_rate,
          "Backdoor: fraction of training images given the trigger "
          "and relabelled to the target")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(0, 1));
   sub->add_option("--trigger-x", c.trigger.x, "Trigger left column")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--trigger-y", c.trigger.y, "Trigger top row")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--trigger-size", c.trigger.size, "Trigger side (pixels)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--trigger-target", c.trigger.target, "Backdoor target class")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option(
          "--seed",
          c.seed,
          "Seed of initialisation, order and "
          "augmentation")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--device", c.device, "cpu or cuda[:N]")
       ->capture_default_str();
   sub->add_option(
          "--eval-batch-size",
          c.eval_batch_size,
          "Batch size of the validation pass")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option(
          "--stop-after",
          c.stop_after,
          "Stop after this many epochs (resume later with --resume)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   auto& d = cli->dist;
-  cli->world_size_opt = sub->add_option(
-      "--world-size",
-      d.world_size,
-      "Data-parallel processes (default: $WORLD_SIZE or 1); --batch-size is "
-      "per process");
-  cli->rank_opt = sub->add_option(
-      "--rank", d.rank, "This process's rank (default: $RANK or 0)");
+  cli->world_size_opt =
+      sub->add_option(
+             "--world-size",
+             d.world_size,
+             "Data-parallel processes (default: $WORLD_SIZE or 1); --batch-size is "
+             "per process")
+          ->check(at_least(1));
+  cli->rank_opt =
+      sub->add_option(
+             "--rank", d.rank, "This process's rank (default: $RANK or 0)")
+          ->check(at_least(0));
   cli->master_opt = sub->add_option(
       "--master",
       d.master,
@@ -223,7 +305,8 @@ void setup_train(CLI::App& app) {
          "--dist-timeout",
          d.timeout_seconds,
          "Seconds to wait for the other ranks before stopping with an error")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(above(0));
   sub->callback([cli] { run_train(*cli); });
 }
 

@@ -1,9 +1,22 @@
 #include "commands.h"
+#include "option_checks.h"
 
+#include "sdn/app/config_file.h"
 #include "sdn/device/threads.h"
 #include "sdn/util/allocator.h"
+#include "sdn/util/error.h"
 
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <new>
 #include <string>
 
 namespace sdn::cli {
@@ -46,6 +59,99 @@ void register_commands(CLI::App& app) {
   setup_bench(app);
   setup_report(app);
   setup_version(app);
+}
+
+std::unique_ptr<CLI::App> make_app() {
+  auto app = std::make_unique<CLI::App>(
+      "sdn: Shallow-Deep Networks (Kaya et al., ICML 2019) in C++.\n"
+      "Train CNNs and SDNs, attach internal classifiers, measure and exploit "
+      "early exits, analyse overthinking.",
+      "sdn");
+  app->require_subcommand(1);
+  app->fallthrough();
+  app->set_version_flag("--version", "sdn 0.1.0");
+  app->add_option(
+         "--threads",
+         global_options().threads,
+         "Intra-op threads (0, the default: one per core); the BLAS runs one "
+         "thread unless OPENBLAS_NUM_THREADS is set")
+      ->check(at_least(0));
+  register_commands(*app);
+  return app;
+}
+
+void parse_command_line(CLI::App& app, std::vector<std::string> args) {
+  // Subcommands' --config files (CLI11 reads only the main app's); then
+  // CLI11's vector parse, which takes the arguments in reverse order.
+  args = app::expand_config_files(app, args);
+  std::reverse(args.begin(), args.end());
+  app.parse(args);
+}
+
+namespace {
+
+// Flushes stdout (std::cout shares its buffer) and reports a failed write:
+// a result cut short by a full disk must not look like success.
+bool stdout_ok() {
+  errno = 0;
+  std::cout.flush();
+  const bool ok =
+      std::cout.good() && std::fflush(stdout) == 0 && std::ferror(stdout) == 0;
+  if (!ok) {
+    const int error = errno;
+    std::fprintf(
+        stderr,
+        "error: cannot write the output to standard output (%s)\n",
+        error != 0 ? std::strerror(error) : "write failed");
+  }
+  return ok;
+}
+
+int print_error(const std::string& message) {
+  std::fprintf(stderr, "error: %s\n", message.c_str());
+  return 1;
+}
+
+} // namespace
+
+int run_command_line(int argc, char** argv) {
+  // A file-size limit (ulimit -f) makes a write fail with EFBIG, reported
+  // as an error naming the file, instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
+  int status = 0;
+  try {
+    auto app = make_app();
+    try {
+      parse_command_line(*app, std::vector<std::string>(argv + 1, argv + argc));
+    } catch (const CLI::CallForHelp& e) {
+      status = app->exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+      status = app->exit(e);
+    } catch (const CLI::CallForVersion& e) {
+      status = app->exit(e);
+    } catch (const CLI::ParseError& e) {
+      std::fprintf(
+          stderr,
+          "error: %s\nRun with --help for more information.\n",
+          e.what());
+      status = e.get_exit_code() == 0 ? 2 : e.get_exit_code();
+    }
+  } catch (const sdn::Error& e) {
+    status = print_error(e.what());
+  } catch (const c10::Error& e) {
+    // what() carries a C++ backtrace; users need only the message.
+    status = print_error(e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    status = print_error(
+        "out of memory (an allocation failed; try a smaller --batch-size, "
+        "or raise the memory limit)");
+  } catch (const std::exception& e) {
+    status = print_error(e.what());
+  }
+  if (!stdout_ok() && status == 0) {
+    status = 1;
+  }
+  return status;
 }
 
 } // namespace sdn::cli

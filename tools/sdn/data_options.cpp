@@ -1,4 +1,5 @@
 #include "data_options.h"
+#include "option_checks.h"
 
 #include "sdn/data/idx.h"
 
@@ -22,43 +23,67 @@ void add_data_options(CLI::App* sub, data::DataOptions& options) {
          "--val-size",
          options.val_size,
          "Validation samples held out of the training set (0: none)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option(
          "--train-subset",
          options.train_subset,
          "Keep only this many training samples (0: all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option(
          "--data-seed",
          options.seed,
          "Seed of the validation split and of the synthetic data")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option(
          "--synthetic-train",
          options.synthetic_train,
          "Synthetic data: training samples")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option(
          "--synthetic-test",
          options.synthetic_test,
          "Synthetic data: test samples")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option(
          "--synthetic-classes",
          options.synthetic_classes,
          "Synthetic data: classes")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(2));
   sub->add_option(
          "--synthetic-channels",
          options.synthetic_channels,
          "Synthetic data: channels (1 or 3)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(1, 3));
   sub->add_option(
          "--synthetic-side",
          options.synthetic_side,
          "Synthetic data: image side (32 or 64)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(in_range(32, 64));
   options.show_progress = true;
+}
+
+void check_data_options(const CLI::App& sub, const data::DataOptions& options) {
+  if (options.name == "synthetic") {
+    reject_given(
+        sub, {"--data-dir"}, "with --dataset synthetic (made in memory)");
+    return;
+  }
+  reject_given(
+      sub,
+      {"--synthetic-train",
+       "--synthetic-test",
+       "--synthetic-classes",
+       "--synthetic-channels",
+       "--synthetic-side"},
+      "unless --dataset synthetic (the data set is " + options.name + ")");
 }
 
 } // namespace sdn::cli

@@ -12,4 +12,9 @@ namespace sdn::cli {
 /// data.
 void add_data_options(CLI::App* sub, data::DataOptions& options);
 
+/// Throws sdn::Error when a data option given to `sub` has no effect on the
+/// data set `options.name`: --synthetic-* without --dataset synthetic,
+/// --data-dir with it (the synthetic data lives in memory).
+void check_data_options(const CLI::App& sub, const data::DataOptions& options);
+
 } // namespace sdn::cli

@@ -217,6 +217,22 @@ double param_for_budget(
 
 void ExitPolicyRequest::validate() const {
   exit_policy_type(policy);
+  // Values first, so that a bad value is named before any conflict.
+  if (threshold) {
+    check(
+        std::isfinite(*threshold) && *threshold >= 0 && *threshold <= 1,
+        "--threshold must be in [0, 1], got ",
+        *threshold);
+  }
+  if (param) {
+    make_exit_policy(policy, *param); // throws naming --param and the range
+  }
+  if (budget) {
+    check(
+        std::isfinite(*budget) && *budget > 0,
+        "--budget must be a finite number > 0, got ",
+        *budget);
+  }
   if (threshold) {
     check(
         policy == kMaxProbPolicy,
@@ -232,23 +248,15 @@ void ExitPolicyRequest::validate() const {
   check(
       given != budget.has_value(),
       "give exactly one of --param (or --threshold) and --budget");
-  if (threshold) {
-    check(
-        *threshold >= 0 && *threshold <= 1,
-        "--threshold must be in [0,1], got ",
-        *threshold);
-  }
-  if (param) {
-    make_exit_policy(policy, *param); // throws naming --param and the range
-  }
   if (budget) {
     check(
         !val_trace.empty(),
         "--budget needs --val-trace (a validation trace from sdn eval)");
+  } else {
     check(
-        std::isfinite(*budget) && *budget > 0,
-        "--budget must be > 0, got ",
-        *budget);
+        val_trace.empty(),
+        "--val-trace has no effect without --budget (it is where the "
+        "budget's parameter is chosen)");
   }
 }
 

@@ -83,7 +83,19 @@ void TrainConsole::on_start(const train::TrainStart& /*start*/) {
   print(train_table_header());
 }
 
-void TrainConsole::on_resume(const train::TrainStart& /*start*/) {
+void TrainConsole::on_resume(const train::TrainStart& start) {
+  // What this invocation changed of the saved run, before anything trains.
+  for (const std::string& change : start.changes) {
+    std::fprintf(stderr, "resume: %s\n", change.c_str());
+  }
+  if (start.first_epoch > start.config.epochs) {
+    std::fprintf(
+        stderr,
+        "resume: the run has trained all its %lld epochs; nothing to train "
+        "(--epochs N continues it to N)\n",
+        static_cast<long long>(start.config.epochs));
+    return;
+  }
   print(train_table_header());
 }
 

@@ -40,6 +40,13 @@ void ResumeOptions::validate() const {
   check(!out_dir.empty(), "--resume: a run directory is required");
   check(stop_after >= 0, "--stop-after must be >= 0, got ", stop_after);
   check(
+      !epochs || *epochs > 0, "--epochs must be > 0, got ", epochs.value_or(0));
+  check(
+      !eval_batch_size || *eval_batch_size > 0,
+      "--eval-batch-size must be > 0, got ",
+      eval_batch_size.value_or(0));
+  check(!data_dir || !data_dir->empty(), "--data-dir must not be empty");
+  check(
       device == "cpu" || device == "cuda" || device.rfind("cuda:", 0) == 0,
       "--device must be cpu or cuda[:N], got '",
       device,
@@ -80,7 +87,44 @@ struct Trainer::State {
     config_.device = resume.device;
     config_.stop_after = resume.stop_after;
     config_.out = resume.out_dir;
+    if (resume.epochs && *resume.epochs != config_.epochs) {
+      check(
+          *resume.epochs >= saved.meta.epoch,
+          "--epochs ",
+          *resume.epochs,
+          ": the run in ",
+          resume.out_dir,
+          " has already trained ",
+          saved.meta.epoch,
+          " epochs");
+      changes_.push_back(str_cat(
+          "epochs: ",
+          config_.epochs,
+          " -> ",
+          *resume.epochs,
+          " (milestones unchanged)"));
+      config_.epochs = *resume.epochs;
+    }
+    if (resume.data_dir && *resume.data_dir != config_.data.data_dir) {
+      changes_.push_back(str_cat(
+          "data_dir: '",
+          config_.data.data_dir,
+          "' -> '",
+          *resume.data_dir,
+          "'"));
+      config_.data.data_dir = *resume.data_dir;
+    }
+    if (resume.eval_batch_size &&
+        *resume.eval_batch_size != config_.eval_batch_size) {
+      changes_.push_back(str_cat(
+          "eval_batch_size: ",
+          config_.eval_batch_size,
+          " -> ",
+          *resume.eval_batch_size));
+      config_.eval_batch_size = *resume.eval_batch_size;
+    }
     load_data();
+    check_same_data(saved.meta);
     build_optimizer();
     try {
       std::istringstream in(saved.optimizer_state);
@@ -121,6 +165,7 @@ struct Trainer::State {
     start.config = config_;
     start.first_epoch = first_epoch_;
     start.world_size = comm_.world_size();
+    start.changes = changes_;
     notify([&](TrainCallback& c) {
       resumed_ ? c.on_resume(start) : c.on_start(start);
     });
@@ -154,6 +199,9 @@ struct Trainer::State {
   std::vector<torch::Tensor> trainable_; // the optimiser's parameters
   int64_t first_epoch_ = 1;
   bool resumed_ = false;
+  std::vector<std::string> changes_; // What a resume changed (TrainStart).
+  int64_t train_samples_ = 0; // The training split as loaded,
+  std::string train_crc32_; // before poisoning (check_same_data).
   TrainCallbacks callbacks_;
 
  private:
@@ -225,8 +273,43 @@ struct Trainer::State {
         state, "the weights and buffers after the broadcast from rank 0");
   }
 
+  // A resumed run must train on the data it started with: the training
+  // split's size and checksum, where the checkpoint recorded them.
+  void check_same_data(const checkpoint::CheckpointMeta& saved) const {
+    const std::string where = config_.data.data_dir.empty() ?
+        std::string("the default location") :
+        "'" + config_.data.data_dir + "'";
+    if (saved.train_samples) {
+      check(
+          *saved.train_samples == train_samples_,
+          "--resume ",
+          config_.out,
+          ": the training split from ",
+          where,
+          " has ",
+          train_samples_,
+          " samples, but the run trained on ",
+          *saved.train_samples);
+    }
+    if (saved.train_data_crc32) {
+      check(
+          *saved.train_data_crc32 == train_crc32_,
+          "--resume ",
+          config_.out,
+          ": the training split from ",
+          where,
+          " differs from the one the run trained on (CRC-32 ",
+          train_crc32_,
+          ", recorded ",
+          *saved.train_data_crc32,
+          ")");
+    }
+  }
+
   void load_data() {
     splits_ = data::load_splits(config_.data);
+    train_samples_ = splits_.train.size();
+    train_crc32_ = data::content_crc32(splits_.train);
     if (config_.poison_rate > 0) {
       splits_.train = data::poison(
           splits_.train, config_.poison_rate, config_.trigger, config_.seed);
@@ -445,6 +528,8 @@ struct Trainer::State {
     auto meta = checkpoint::make_checkpoint_meta(net_, config_, epoch, m);
     meta.best_val_accuracy = run_dir_.best_val_accuracy();
     meta.world_size = comm_.world_size();
+    meta.train_samples = train_samples_;
+    meta.train_data_crc32 = train_crc32_;
     std::ostringstream opt;
     {
       torch::serialize::OutputArchive archive;

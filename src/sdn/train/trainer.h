@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct TrainStart {
       config; ///< The run's config (resumed: the saved one).
   int64_t first_epoch = 1; ///< The first epoch this invocation trains.
   int64_t world_size = 1; ///< Data-parallel processes.
+  /// Resumed: what this invocation changed of the saved config, one line
+  /// each ("epochs: 1 -> 3"); empty for a fresh run.
+  std::vector<std::string> changes;
 };
 
 /// The two phases of an epoch.
@@ -90,6 +94,15 @@ struct ResumeOptions {
   int64_t stop_after = 0;
   /// Device of this invocation; may differ from the original run's.
   std::string device = "cpu";
+  /// More epochs than the run was configured for (>= the epochs trained;
+  /// the learning-rate milestones stay as they were). Unset: as saved.
+  std::optional<int64_t> epochs;
+  /// A new folder for the same data (a moved data set): the training
+  /// split it loads must match what the run recorded (sizes and, for runs
+  /// that recorded it, the content checksum). Unset: as saved.
+  std::optional<std::string> data_dir;
+  /// Validation batch size of this invocation (speed only). Unset: as saved.
+  std::optional<int64_t> eval_batch_size;
 
   /// Throws sdn::Error naming the first bad parameter.
   void validate() const;
