@@ -1,0 +1,236 @@
+// Every option of every subcommand, parsed in process through the real
+// command line (tools/sdn): each numeric option carries a range that
+// rejects nan, inf, text and values just outside it, naming the option; and
+// a table of command lines that must be refused before any work is done
+// (conflicting options, options that do nothing in the chosen mode).
+#include "commands.h"
+#include "option_checks.h"
+
+#include "sdn/util/error.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using sdn::cli::kRangeValidator;
+
+struct Command {
+  std::vector<std::string> path; // e.g. {"bench", "exit"}
+  CLI::App* app;
+};
+
+void collect(
+    CLI::App* app,
+    std::vector<std::string> path,
+    std::vector<Command>& out) {
+  out.push_back({path, app});
+  for (CLI::App* sub : app->get_subcommands({})) {
+    auto sub_path = path;
+    sub_path.push_back(sub->get_name());
+    collect(sub, sub_path, out);
+  }
+}
+
+bool is_numeric(const CLI::Option* option) {
+  const std::string type = option->get_type_name();
+  for (const char* prefix : {"INT", "UINT", "FLOAT"}) {
+    if (type.rfind(prefix, 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Values a range validator described as `range` must refuse and accept.
+struct Probes {
+  std::vector<std::string>
+      bad{"nan", "-nan", "inf", "-inf", "1e400", "abc", "", "1x"};
+  std::vector<std::string> good;
+};
+
+std::string text(double v) {
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "%.17g", v);
+  return buffer;
+}
+
+// A value strictly between `from` and the nearest representable step past
+// it towards `to`, far enough to be exact as text.
+double just_past(double from, double to) {
+  const double step = std::max(1e-6, std::abs(from) * 1e-6);
+  return from + (to > from ? step : -step);
+}
+
+Probes probes_for(const std::string& range) {
+  Probes p;
+  double low = 0, high = 0;
+  char open = 0, close = 0;
+  if (std::sscanf(
+          range.c_str(), "in %c%lf, %lf%c", &open, &low, &high, &close) == 4) {
+    const bool low_in = open == '[', high_in = close == ']';
+    p.bad.push_back(text(just_past(low, low - 1)));
+    p.bad.push_back(text(just_past(high, high + 1)));
+    p.good.push_back(text(low_in ? low : just_past(low, high)));
+    p.good.push_back(text(high_in ? high : just_past(high, low)));
+    if (!low_in) {
+      p.bad.push_back(text(low));
+    }
+    if (!high_in) {
+      p.bad.push_back(text(high));
+    }
+  } else if (std::sscanf(range.c_str(), ">= %lf", &low) == 1) {
+    p.bad.push_back(text(just_past(low, low - 1)));
+    p.good.push_back(text(low));
+    p.good.push_back(text(low + 1000));
+  } else if (std::sscanf(range.c_str(), "> %lf", &low) == 1) {
+    p.bad.push_back(text(low));
+    p.good.push_back(text(just_past(low, low + 1)));
+  } else {
+    EXPECT_EQ(range, "finite") << "unknown range form";
+    p.good.push_back("-1.5");
+    p.good.push_back("0");
+  }
+  return p;
+}
+
+std::string joined(const std::vector<std::string>& path) {
+  std::string out = "sdn";
+  for (const auto& p : path) {
+    out += " " + p;
+  }
+  return out;
+}
+
+// The error a command line gives, parsed and run in process ("" if none).
+std::string error_of(const std::vector<std::string>& args) {
+  auto app = sdn::cli::make_app();
+  try {
+    sdn::cli::parse_command_line(*app, args);
+  } catch (const CLI::ParseError& e) {
+    return e.what();
+  } catch (const sdn::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(CliOptions, EveryNumericOptionHasARangeThatHolds) {
+  auto app = sdn::cli::make_app();
+  std::vector<Command> commands;
+  collect(app.get(), {}, commands);
+  int probed = 0;
+  for (const Command& command : commands) {
+    for (CLI::Option* option : command.app->get_options()) {
+      if (!is_numeric(option)) {
+        continue;
+      }
+      const std::string where = joined(command.path) + " " + option->get_name();
+      CLI::Validator* range = nullptr;
+      try {
+        range = option->get_validator(kRangeValidator);
+      } catch (const CLI::OptionNotFound&) {
+        ADD_FAILURE() << where << " is numeric but has no range check "
+                      << "(tools/sdn/option_checks.h)";
+        continue;
+      }
+      ++probed;
+      const std::string description = range->get_description();
+      const Probes p = probes_for(description);
+      for (std::string value : p.bad) {
+        EXPECT_NE((*range)(value), "")
+            << where << " (" << description << ") accepts '" << value << "'";
+      }
+      for (std::string value : p.good) {
+        EXPECT_EQ((*range)(value), "")
+            << where << " (" << description << ") refuses '" << value << "'";
+      }
+      // Through the whole parser: the error names the option and the value.
+      auto args = command.path;
+      args.push_back(option->get_name());
+      args.push_back("nan");
+      const std::string message = error_of(args);
+      EXPECT_NE(message.find(option->get_name()), std::string::npos)
+          << where << ": " << message;
+      EXPECT_NE(message.find("got nan"), std::string::npos)
+          << where << ": " << message;
+    }
+  }
+  // Today's count; a drop means options lost their check or the walk broke.
+  EXPECT_GE(probed, 75);
+}
+
+TEST(CliOptions, ConflictsAndOptionsWithoutEffectAreRefused) {
+  const std::vector<std::string> exit = {
+      "exit", "--checkpoint", "/nonexistent"};
+  const auto with = [](std::vector<std::string> base,
+                       std::initializer_list<std::string> more) {
+    base.insert(base.end(), more);
+    return base;
+  };
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {with(
+           exit,
+           {"--threshold", "-0.5", "--budget", "0.5", "--val-trace", "V"}),
+       "--threshold: expected a finite number in [0, 1], got -0.5"},
+      {with(
+           exit, {"--threshold", "nan", "--budget", "0.5", "--val-trace", "V"}),
+       "--threshold: expected a finite number in [0, 1], got nan"},
+      {with(exit, {"--threshold", "0.9", "--budget", "-2"}),
+       "--budget: expected a finite number > 0, got -2"},
+      {with(exit, {"--threshold", "-0.5"}), "got -0.5"},
+      {with(exit, {"--threshold", "0.5", "--val-trace", "V"}),
+       "--val-trace requires --budget"},
+      {with(exit, {"--threshold", "0.5", "--param", "0.5"}),
+       "give one of --threshold and --param"},
+      {with(exit, {"--threshold", "0.5", "--policy", "entropy"}),
+       "--threshold means --policy max-prob"},
+      {with(exit, {"--budget", "0.5"}), "--budget needs --val-trace"},
+      {with(exit, {}),
+       "give exactly one of --param (or --threshold) and --budget"},
+      {{"bench",
+        "exit",
+        "--checkpoint",
+        "C",
+        "--stages",
+        "8",
+        "--threshold",
+        "0.5"},
+       "--threshold has no effect with --stages"},
+      {{"train", "--resume", "R", "--epochs", "3", "--lr", "0.5"},
+       "--lr: cannot change when resuming"},
+      {{"train", "--resume", "R", "--arch", "vgg16", "--mode", "sdn"},
+       "--arch, --mode: cannot change when resuming"},
+      {{"train", "--dataset", "synthetic", "--data-dir", "/tmp", "--out", "X"},
+       "--data-dir has no effect with --dataset synthetic"},
+      {{"train", "--synthetic-side", "32", "--out", "X"},
+       "--synthetic-side has no effect unless --dataset synthetic"},
+      {{"train", "--dataset", "synthetic", "--trigger-x", "3", "--out", "X"},
+       "--trigger-x has no effect without --poison-rate"},
+      {{"train", "--epochs", "0", "--out", "X"},
+       "--epochs: expected a finite number >= 1, got 0"},
+      {{"train", "--momentum", "1", "--out", "X"},
+       "--momentum: expected a finite number in [0, 1), got 1"},
+      {{"train", "--gamma", "0", "--out", "X"},
+       "--gamma: expected a finite number in (0, 1], got 0"},
+      {{"data", "info", "--synthetic-train", "10"},
+       "--synthetic-train has no effect unless --dataset synthetic"},
+      {{"--threads", "-1", "version"},
+       "--threads: expected a finite number >= 0"},
+      {{"report", "--trace", "T", "--target", "-1"},
+       "--target: expected a finite number >= 0, got -1"},
+  };
+  for (const auto& [args, expected] : cases) {
+    const std::string message = error_of(args);
+    EXPECT_NE(message.find(expected), std::string::npos)
+        << joined(args) << "\n  gave: " << message
+        << "\n  expected: " << expected;
+  }
+}
+
+} // namespace
