@@ -44,7 +44,11 @@ int64_t element_count(const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (const int64_t d : shape) {
     check(d >= 0, "negative dimension in shape ", shape_repr(shape));
-    n *= d;
+    check(
+        !__builtin_mul_overflow(n, d, &n),
+        "shape ",
+        shape_repr(shape),
+        " overflows the element count");
   }
   return n;
 }
@@ -217,7 +221,15 @@ const char* data_start(
       path,
       ": Fortran-ordered arrays are not supported (save with C order)");
   const int64_t n = header.num_elements();
-  const size_t need = static_cast<size_t>(n) * item_size;
+  size_t need = 0;
+  check(
+      !__builtin_mul_overflow(static_cast<size_t>(n), item_size, &need),
+      path,
+      ": shape ",
+      shape_repr(header.shape),
+      " of '",
+      header.descr,
+      "' overflows the byte count");
   check(
       bytes.size() - header.data_offset == need,
       path,

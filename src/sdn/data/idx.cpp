@@ -8,6 +8,9 @@
 
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <limits>
+#include <optional>
 #include <vector>
 
 namespace sdn::data {
@@ -28,7 +31,14 @@ uint32_t read_be32(const std::string& bytes, size_t offset) {
       (uint32_t{p[offset + 2]} << 8) | uint32_t{p[offset + 3]};
 }
 
-std::string gunzip(const std::string& compressed, const std::string& path) {
+// Decompresses gzip data. `limit(prefix)` bounds the output: it is asked
+// after every chunk with what has been decompressed so far and returns the
+// most bytes the content may hold, so a small file that inflates to
+// gigabytes fails before it is held in memory.
+std::string gunzip(
+    const std::string& compressed,
+    const std::string& path,
+    const std::function<uint64_t(const std::string&)>& limit) {
   z_stream stream{};
   // 16 + MAX_WBITS: expect a gzip header and trailer.
   check(
@@ -39,6 +49,7 @@ std::string gunzip(const std::string& compressed, const std::string& path) {
   std::vector<char> buffer(kInflateChunk);
   stream.next_in =
       reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+  // The file is read whole, so it is far below 4 GiB here (read_idx_bytes).
   stream.avail_in = static_cast<uInt>(compressed.size());
   int ret = Z_OK;
   while (ret != Z_STREAM_END) {
@@ -55,23 +66,30 @@ std::string gunzip(const std::string& compressed, const std::string& path) {
           ")");
     }
     out.append(buffer.data(), buffer.size() - stream.avail_out);
+    const uint64_t most = limit(out);
+    if (out.size() > most) {
+      inflateEnd(&stream);
+      fail(
+          path,
+          ": decompresses to more than the ",
+          most,
+          " bytes its header allows");
+    }
   }
   inflateEnd(&stream);
   return out;
 }
 
-// Checks the header of an IDX file and returns its dimensions.
-std::vector<int64_t> idx_dims(
+// The IDX header at the start of `bytes`: its dimensions, or nothing while
+// fewer bytes than the header are there.
+std::optional<std::vector<int64_t>> idx_header(
     const std::string& bytes,
     const std::string& path,
     uint32_t magic,
     const char* what) {
-  check(
-      bytes.size() >= 4,
-      path,
-      ": not an IDX file (only ",
-      bytes.size(),
-      " bytes)");
+  if (bytes.size() < 4) {
+    return std::nullopt;
+  }
   const uint32_t found = read_be32(bytes, 0);
   check(
       found == magic,
@@ -84,22 +102,64 @@ std::vector<int64_t> idx_dims(
       magic,
       ")");
   const size_t ndims = magic & 0xffu;
-  const size_t header = 4 + 4 * ndims;
+  if (bytes.size() < 4 + 4 * ndims) {
+    return std::nullopt;
+  }
+  std::vector<int64_t> dims;
+  for (size_t d = 0; d < ndims; ++d) {
+    dims.push_back(read_be32(bytes, 4 + 4 * d));
+  }
+  return dims;
+}
+
+// Header plus payload bytes an IDX file with `dims` holds (one byte per
+// value), or fails naming the file when the product overflows.
+uint64_t idx_file_size(
+    const std::vector<int64_t>& dims,
+    const std::string& path) {
+  uint64_t size = 1;
+  for (const int64_t d : dims) {
+    check(
+        !__builtin_mul_overflow(size, static_cast<uint64_t>(d), &size),
+        path,
+        ": header dimensions overflow");
+  }
+  return size + 4 + 4 * dims.size();
+}
+
+// The bytes of an IDX file (plain or gzip) with a checked header: the
+// content is exactly header + product of the dimensions.
+std::string read_idx_bytes(
+    const std::string& path,
+    uint32_t magic,
+    const char* what,
+    std::vector<int64_t>& dims) {
+  const std::string bytes =
+      read_maybe_gzip(path, [&](const std::string& prefix) {
+        const auto header = idx_header(prefix, path, magic, what);
+        return header ? idx_file_size(*header, path) :
+                        std::numeric_limits<uint64_t>::max();
+      });
+  const size_t header_size = 4 + 4 * (magic & 0xffu);
+  const auto header = idx_header(bytes, path, magic, what);
   check(
-      bytes.size() >= header,
+      bytes.size() >= 4,
+      path,
+      ": not an IDX file (only ",
+      bytes.size(),
+      " bytes)");
+  check(
+      header.has_value(),
       path,
       ": truncated IDX header (",
       bytes.size(),
       " bytes, need ",
-      header,
+      header_size,
       ")");
-  std::vector<int64_t> dims;
-  int64_t payload = 1;
-  for (size_t d = 0; d < ndims; ++d) {
-    dims.push_back(read_be32(bytes, 4 + 4 * d));
-    payload *= dims.back();
-  }
-  const auto actual = static_cast<int64_t>(bytes.size() - header);
+  dims = *header;
+  const uint64_t expected = idx_file_size(dims, path);
+  const uint64_t payload = expected - header_size;
+  const uint64_t actual = bytes.size() - header_size;
   check(
       actual >= payload,
       path,
@@ -118,7 +178,7 @@ std::vector<int64_t> idx_dims(
       " unexpected bytes after the ",
       dims[0],
       " records");
-  return dims;
+  return bytes;
 }
 
 // The first existing candidate (plain or gzip) for an IDX file name.
@@ -139,20 +199,32 @@ bool has_idx_files(const std::string& dir) {
 
 } // namespace
 
-std::string read_maybe_gzip(const std::string& path) {
+std::string read_maybe_gzip(
+    const std::string& path,
+    const std::function<uint64_t(const std::string&)>& limit) {
   check(fs::exists(path), "missing file ", path);
   std::string bytes = read_file(path);
-  if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
-      static_cast<unsigned char>(bytes[1]) == 0x8b) {
-    return gunzip(bytes, path);
+  const bool gzip = bytes.size() >= 2 &&
+      static_cast<unsigned char>(bytes[0]) == 0x1f &&
+      static_cast<unsigned char>(bytes[1]) == 0x8b;
+  if (!gzip) {
+    return bytes; // its size is its own bound: it is in memory already
   }
-  return bytes;
+  check(
+      bytes.size() < std::numeric_limits<uInt>::max(),
+      path,
+      ": gzip file of ",
+      bytes.size(),
+      " bytes is too large");
+  return gunzip(bytes, path, limit);
 }
 
 torch::Tensor read_idx_images(const std::string& path, int64_t side) {
-  const std::string bytes = read_maybe_gzip(path);
-  const auto dims = idx_dims(bytes, path, kImageMagic, "images");
+  std::vector<int64_t> dims;
+  const std::string bytes = read_idx_bytes(path, kImageMagic, "images", dims);
   const int64_t n = dims[0], rows = dims[1], cols = dims[2];
+  // Images are centred in side x side; at least half the side per edge, so
+  // that the padded tensor is at most 4x the file's pixels.
   check(
       rows <= side && cols <= side,
       path,
@@ -161,6 +233,17 @@ torch::Tensor read_idx_images(const std::string& path, int64_t side) {
       "x",
       cols,
       ", larger than ",
+      side,
+      "x",
+      side);
+  check(
+      2 * rows >= side && 2 * cols >= side,
+      path,
+      ": images are ",
+      rows,
+      "x",
+      cols,
+      ", smaller than half of ",
       side,
       "x",
       side);
@@ -181,8 +264,8 @@ torch::Tensor read_idx_images(const std::string& path, int64_t side) {
 }
 
 torch::Tensor read_idx_labels(const std::string& path, int64_t num_classes) {
-  const std::string bytes = read_maybe_gzip(path);
-  const auto dims = idx_dims(bytes, path, kLabelMagic, "labels");
+  std::vector<int64_t> dims;
+  const std::string bytes = read_idx_bytes(path, kLabelMagic, "labels", dims);
   auto labels = torch::empty({dims[0]}, torch::kInt64);
   auto* out = labels.data_ptr<int64_t>();
   const auto* in = reinterpret_cast<const uint8_t*>(bytes.data()) + 8;

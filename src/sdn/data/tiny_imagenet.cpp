@@ -78,6 +78,17 @@ std::string decode_or_message(
       reinterpret_cast<const unsigned char*>(bytes.data()),
       static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&cinfo, TRUE);
+  // The size fields are checked before decompression allocates anything:
+  // a small file can claim 65500x65500 pixels (gigabytes of buffers).
+  if (static_cast<int64_t>(cinfo.image_width) != side ||
+      static_cast<int64_t>(cinfo.image_height) != side) {
+    const std::string message = "image is " +
+        std::to_string(cinfo.image_width) + "x" +
+        std::to_string(cinfo.image_height) + ", expected " +
+        std::to_string(side) + "x" + std::to_string(side);
+    jpeg_destroy_decompress(&cinfo);
+    return message;
+  }
   const bool grey = cinfo.jpeg_color_space == JCS_GRAYSCALE;
   if (!grey && cinfo.num_components != 3) {
     jpeg_destroy_decompress(&cinfo);
@@ -85,16 +96,8 @@ std::string decode_or_message(
         " components";
   }
   cinfo.out_color_space = grey ? JCS_GRAYSCALE : JCS_RGB;
+  // Full scale: the output is image_width x image_height (checked above).
   jpeg_start_decompress(&cinfo);
-  if (static_cast<int64_t>(cinfo.output_width) != side ||
-      static_cast<int64_t>(cinfo.output_height) != side) {
-    const std::string message = "image is " +
-        std::to_string(cinfo.output_width) + "x" +
-        std::to_string(cinfo.output_height) + ", expected " +
-        std::to_string(side) + "x" + std::to_string(side);
-    jpeg_destroy_decompress(&cinfo);
-    return message;
-  }
   const int64_t plane = side * side;
   while (cinfo.output_scanline < cinfo.output_height) {
     const int64_t y = cinfo.output_scanline;

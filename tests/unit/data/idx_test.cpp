@@ -107,6 +107,47 @@ TEST(Idx, BadFilesNameTheFileAndTheProblem) {
       read_idx_labels(dir.str("nothing"), 10), "missing file", "nothing");
 }
 
+// Big-endian IDX header: magic, then each dimension.
+std::string idx_header(uint32_t magic, const std::vector<uint32_t>& dims) {
+  std::string out;
+  for (uint32_t v : [&] {
+         std::vector<uint32_t> all{magic};
+         all.insert(all.end(), dims.begin(), dims.end());
+         return all;
+       }()) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      out.push_back(static_cast<char>((v >> shift) & 0xff));
+    }
+  }
+  return out;
+}
+
+TEST(Idx, HeadersAreUntrusted) {
+  TempDir dir("idx_header");
+  const std::string images = dir.str("images");
+  // 36 bytes declaring 2^20 images of 0x0 pixels: refused before anything
+  // the size of 2^20 images is allocated.
+  write_bytes(images, idx_header(2051, {1u << 20, 0, 0}) + std::string(20, 0));
+  EXPECT_SDN_ERROR(read_idx_images(images, 32), "images", "unexpected bytes");
+  write_bytes(images, idx_header(2051, {1u << 20, 0, 0}));
+  EXPECT_SDN_ERROR(read_idx_images(images, 32), "images", "smaller than half");
+  // Dimensions whose product overflows 64 bits.
+  write_bytes(
+      images, idx_header(2051, {0xffffffffu, 0xffffffffu, 0xffffffffu}));
+  EXPECT_SDN_ERROR(read_idx_images(images, 32), "images", "overflow");
+  // A gzip bomb: a header for one 28x28 image, then 64 MiB of zeros that
+  // compress to a few KiB; refused while decompressing, at the header's size.
+  write_gzip(
+      images,
+      idx_header(2051, {1, 28, 28}) + std::string(size_t{64} << 20, '\0'));
+  EXPECT_LT(std::filesystem::file_size(images), 1u << 20);
+  EXPECT_SDN_ERROR(
+      read_idx_images(images, 32), "images", "more than the 800 bytes");
+  // Labels: 2^32-1 declared, 3 present.
+  write_bytes(images, idx_header(2049, {0xffffffffu}) + "abc");
+  EXPECT_SDN_ERROR(read_idx_labels(images, 10), "images", "truncated");
+}
+
 TEST(Idx, CountMismatchAndMissingFiles) {
   TempDir dir("idx_mismatch");
   write_idx_folder(dir.str(), /*gz=*/true);

@@ -170,3 +170,21 @@ TEST(TinyImagenet, DecodeJpegDirectly) {
       decode_jpeg_rgb(std::string(10, '\xff'), "y.jpg", 8, out.data()),
       "y.jpg");
 }
+
+TEST(TinyImagenet, SizeFieldsAreCheckedBeforeDecoding) {
+  // A 64x64 JPEG whose frame header claims 65500x65500: refused from the
+  // header, before libjpeg allocates buffers for 4 gigapixels.
+  std::string jpeg = encode_jpeg(flat_image(64, 3, {1, 2, 3}), 64, 64, 3);
+  const size_t sof = jpeg.find("\xff\xc0");
+  ASSERT_NE(sof, std::string::npos);
+  // FF C0, length (2), precision (1), height (2), width (2).
+  for (size_t at : {sof + 5, sof + 7}) {
+    jpeg[at] = '\xff';
+    jpeg[at + 1] = '\xdc';
+  }
+  std::vector<uint8_t> out(3 * 64 * 64);
+  EXPECT_SDN_ERROR(
+      decode_jpeg_rgb(jpeg, "big.jpg", 64, out.data()),
+      "big.jpg",
+      "65500x65500, expected 64x64");
+}
