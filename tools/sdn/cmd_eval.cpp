@@ -5,6 +5,7 @@
 #include "sdn/analysis/exit_trace.h"
 #include "sdn/inference/trace_builder.h"
 #include "sdn/util/error.h"
+#include "sdn/util/output_lock.h"
 
 #include <cstdio>
 #include <memory>
@@ -21,6 +22,8 @@ struct EvalCli {
 void run_eval(const EvalCli& cli) {
   apply_global_options();
   check(!cli.out.empty(), "--out: an output directory is required");
+  // Held from before the evaluation until the trace is in place.
+  const auto lock = OutputLock::acquire(cli.out, "--out");
   const auto trace = inference::evaluate_checkpoint(cli.options);
   analysis::write_trace(cli.out, trace);
   std::fprintf(

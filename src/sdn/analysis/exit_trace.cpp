@@ -4,7 +4,10 @@
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <utility>
 
 namespace sdn::analysis {
@@ -285,23 +288,52 @@ std::vector<double> exit_topk_accuracy(const ExitTrace& trace, int64_t k) {
 
 void write_trace(const std::string& dir, const ExitTrace& trace) {
   trace.validate("trace for " + dir);
-  make_dirs(dir);
-  write_npy(
-      join(dir, kProbsFile),
-      trace.probs,
-      {trace.num_samples, trace.num_exits, trace.num_classes});
-  write_npy(join(dir, kLabelsFile), trace.labels, {trace.num_samples});
-  nlohmann::json meta =
-      trace.meta.is_object() ? trace.meta : nlohmann::json::object();
-  meta["num_samples"] = trace.num_samples;
-  meta["num_exits"] = trace.num_exits;
-  meta["num_classes"] = trace.num_classes;
-  meta["split"] = trace.split;
-  meta["checkpoint"] = trace.checkpoint;
-  meta["exit_cost"] = trace.exit_cost;
-  meta["exit_cost_exact"] = trace.exit_cost_exact;
-  // meta.json last: a directory with meta.json holds a complete trace.
-  write_json_atomic(join(dir, kMetaFile), meta);
+  // An existing `dir` is replaced whole, so it may hold nothing but a trace:
+  // a folder of other files is never deleted by a mistyped --out.
+  if (path_exists(dir)) {
+    check(
+        std::filesystem::is_directory(dir),
+        dir,
+        ": exists and is not a folder");
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      const std::string name = entry.path().filename().string();
+      check(
+          name == kProbsFile || name == kLabelsFile || name == kMetaFile,
+          dir,
+          ": holds ",
+          name,
+          ", which is not part of a trace; choose another folder for the "
+          "trace (it replaces the folder's contents)");
+    }
+  }
+  // Written into a folder beside `dir`, then swapped in: a kill or a full
+  // disk leaves the previous trace whole, and two writers cannot mix files.
+  const std::string fresh = str_cat(dir, ".tmp.", ::getpid());
+  std::error_code ec;
+  std::filesystem::remove_all(fresh, ec);
+  make_dirs(fresh);
+  try {
+    write_npy(
+        join(fresh, kProbsFile),
+        trace.probs,
+        {trace.num_samples, trace.num_exits, trace.num_classes});
+    write_npy(join(fresh, kLabelsFile), trace.labels, {trace.num_samples});
+    nlohmann::json meta =
+        trace.meta.is_object() ? trace.meta : nlohmann::json::object();
+    meta["num_samples"] = trace.num_samples;
+    meta["num_exits"] = trace.num_exits;
+    meta["num_classes"] = trace.num_classes;
+    meta["split"] = trace.split;
+    meta["checkpoint"] = trace.checkpoint;
+    meta["exit_cost"] = trace.exit_cost;
+    meta["exit_cost_exact"] = trace.exit_cost_exact;
+    // meta.json last: a directory with meta.json holds a complete trace.
+    write_json_atomic(join(fresh, kMetaFile), meta);
+    replace_folder(fresh, dir);
+  } catch (...) {
+    std::filesystem::remove_all(fresh, ec);
+    throw;
+  }
 }
 
 ExitTrace read_trace(const std::string& dir) {

@@ -105,8 +105,11 @@ std::vector<double> exit_accuracy(const ExitTrace& trace);
 std::vector<double> exit_topk_accuracy(const ExitTrace& trace, int64_t k);
 
 /// Writes DIR/probs.npy ('<f4' [N,E,K]), DIR/labels.npy ('<i8' [N]) and
-/// DIR/meta.json, each atomically, creating DIR. Validates first; throws
-/// sdn::Error on a bad trace or an I/O failure.
+/// DIR/meta.json into a folder beside DIR, then swaps it in place of DIR
+/// (util/files.h replace_folder): a reader, a kill or a full disk never
+/// leaves a mix of two traces. Validates first; throws sdn::Error on a bad
+/// trace, an I/O failure (naming the file), or a DIR that holds anything
+/// but a trace's files (it would be deleted).
 void write_trace(const std::string& dir, const ExitTrace& trace);
 
 /// Reads and validates the trace in `dir`. Throws sdn::Error naming the file

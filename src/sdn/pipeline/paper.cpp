@@ -13,6 +13,7 @@
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 #include "sdn/util/json_fields.h"
+#include "sdn/util/output_lock.h"
 #include "sdn/util/timer.h"
 
 #include <cmath>
@@ -283,6 +284,8 @@ std::vector<Claim> assess_claims(
 
 PaperResult run_paper(const PaperOptions& o) {
   o.validate();
+  // One pipeline per folder; its trainings also lock their own sub-folders.
+  const auto lock = OutputLock::acquire(o.out, "--out");
   Timer total;
   make_dirs(o.out);
   const std::string traces = o.out + "/traces";

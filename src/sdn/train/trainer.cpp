@@ -10,6 +10,7 @@
 #include "sdn/train/schedules.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
+#include "sdn/util/output_lock.h"
 #include "sdn/util/timer.h"
 
 #include <nlohmann/json.hpp>
@@ -200,6 +201,8 @@ struct Trainer::State {
   int64_t first_epoch_ = 1;
   bool resumed_ = false;
   std::vector<std::string> changes_; // What a resume changed (TrainStart).
+  // Rank 0's lock on the run folder: one writer at a time.
+  std::optional<OutputLock> lock_;
   int64_t train_samples_ = 0; // The training split as loaded,
   std::string train_crc32_; // before poisoning (check_same_data).
   TrainCallbacks callbacks_;
@@ -548,6 +551,13 @@ Trainer::Trainer(
     const DistributedOptions& distributed) {
   config.validate();
   distributed.validate();
+  // Rank 0 writes the folder: it holds the lock from before the check that
+  // the folder is free until training ends, so two runs started at once
+  // cannot both pass it.
+  std::optional<OutputLock> lock;
+  if (distributed.rank == 0) {
+    lock = OutputLock::acquire(config.out, "--out");
+  }
   check(
       !checkpoint::has_run(config.out),
       "--out ",
@@ -556,6 +566,7 @@ Trainer::Trainer(
       config.out,
       " or choose another directory");
   state_ = std::make_unique<State>(config, distributed);
+  state_->lock_ = std::move(lock);
   state_->prepare_fresh();
 }
 
@@ -566,6 +577,10 @@ Trainer Trainer::resume(
     const DistributedOptions& distributed) {
   options.validate();
   distributed.validate();
+  std::optional<OutputLock> lock;
+  if (distributed.rank == 0) {
+    lock = OutputLock::acquire(options.out_dir, "--resume folder");
+  }
   check(
       checkpoint::has_run(options.out_dir),
       "--resume ",
@@ -578,6 +593,7 @@ Trainer Trainer::resume(
   config.stop_after = options.stop_after;
   config.out = options.out_dir;
   auto state = std::make_unique<State>(config, distributed);
+  state->lock_ = std::move(lock);
   state->prepare_resume(options);
   return Trainer(std::move(state));
 }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -87,6 +88,29 @@ void make_dirs(const std::string& path) {
 bool path_exists(const std::string& path) {
   std::error_code ec;
   return fs::exists(path, ec);
+}
+
+void replace_folder(const std::string& fresh, const std::string& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    fs::rename(fresh, dir, ec);
+    check(!ec, "cannot move ", fresh, " to ", dir, ": ", ec.message());
+    return;
+  }
+  if (::renameat2(
+          AT_FDCWD, fresh.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) ==
+      0) {
+    fs::remove_all(fresh, ec); // now the old contents
+    return;
+  }
+  // No exchange on this file system: move the old folder aside first.
+  const std::string aside = str_cat(dir, ".old.", ::getpid());
+  fs::remove_all(aside, ec);
+  fs::rename(dir, aside, ec);
+  check(!ec, "cannot move ", dir, " aside: ", ec.message());
+  fs::rename(fresh, dir, ec);
+  check(!ec, "cannot move ", fresh, " to ", dir, ": ", ec.message());
+  fs::remove_all(aside, ec);
 }
 
 } // namespace sdn

@@ -28,4 +28,11 @@ void make_dirs(const std::string& path);
 /// True when `path` exists.
 bool path_exists(const std::string& path);
 
+/// Puts the folder `fresh` (complete, beside `dir`) in the place of `dir`:
+/// atomically exchanged when the file system supports it (renameat2
+/// RENAME_EXCHANGE), else `dir` is moved aside first; the old contents are
+/// then removed. Readers see the old folder or the new one, never a mix.
+/// Throws sdn::Error naming the folders when a rename fails.
+void replace_folder(const std::string& fresh, const std::string& dir);
+
 } // namespace sdn

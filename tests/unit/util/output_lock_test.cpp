@@ -1,0 +1,53 @@
+#include "sdn/util/output_lock.h"
+
+#include "sdn/util/error.h"
+#include "sdn/util/files.h"
+#include "temp_dir.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <optional>
+#include <string>
+
+using sdn::OutputLock;
+
+TEST(OutputLock, ASecondWriterIsRefusedNamingTheFolderAndTheHolder) {
+  sdn::testing::TempDir dir("output_lock");
+  const std::string out = dir.str("runs/sdn");
+  std::optional<OutputLock> first = OutputLock::acquire(out, "--out");
+  EXPECT_EQ(first->file(), out + ".lock");
+  EXPECT_TRUE(sdn::path_exists(out + ".lock"));
+  try {
+    // Trailing slash: the same folder, the same lock.
+    OutputLock::acquire(out + "/", "--out");
+    FAIL() << "no error";
+  } catch (const sdn::Error& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(
+        message.rfind(out + "/ is being written by another process", 0), 0u)
+        << message;
+    EXPECT_NE(
+        message.find("(pid " + std::to_string(::getpid()) + ": "),
+        std::string::npos)
+        << message;
+    EXPECT_NE(message.find("sdn_unit_util); wait"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("choose another --out"), std::string::npos)
+        << message;
+  }
+  // Released: the lock file goes, and the folder is free again.
+  first.reset();
+  EXPECT_FALSE(sdn::path_exists(out + ".lock"));
+  EXPECT_NO_THROW(OutputLock::acquire(out, "--out"));
+}
+
+TEST(OutputLock, AStaleLockFileOfAKilledProcessIsTakenOver) {
+  sdn::testing::TempDir dir("output_lock_stale");
+  const std::string out = dir.str("trace");
+  // What a holder killed with SIGKILL leaves: the file, no lock on it.
+  sdn::write_file_atomic(out + ".lock", "999999\nsdn eval --out trace\n");
+  const OutputLock lock = OutputLock::acquire(out, "--out");
+  const std::string text = sdn::read_file(out + ".lock");
+  EXPECT_EQ(text.rfind(std::to_string(::getpid()) + "\n", 0), 0u) << text;
+}
