@@ -140,7 +140,17 @@ int run_command_line(int argc, char** argv) {
     status = print_error(e.what());
   } catch (const c10::Error& e) {
     // what() carries a C++ backtrace; users need only the message.
-    status = print_error(e.what_without_backtrace());
+    const std::string message = e.what_without_backtrace();
+    if (message.find("can't allocate memory") != std::string::npos) {
+      // Drop LibTorch's "[enforce fail at FILE:LINE] err == 0." prefix.
+      const size_t what = message.find("DefaultCPUAllocator");
+      status = print_error(
+          "out of memory: " +
+          (what == std::string::npos ? message : message.substr(what)) +
+          "; try a smaller --batch-size, or raise the memory limit");
+    } else {
+      status = print_error(message);
+    }
   } catch (const std::bad_alloc&) {
     status = print_error(
         "out of memory (an allocation failed; try a smaller --batch-size, "

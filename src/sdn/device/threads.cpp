@@ -1,10 +1,17 @@
 #include "sdn/device/threads.h"
 
+#include "sdn/util/error.h"
+
 #include <ATen/Parallel.h>
+#include <torch/torch.h>
 
 #include <dlfcn.h>
+#include <sys/resource.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <thread>
 
 namespace sdn {
@@ -40,6 +47,69 @@ const OpenBlas& openblas() {
   return blas;
 }
 
+// True when OPENBLAS_NUM_THREADS holds sdn's own default (set before the
+// libraries started, tools/sdn/main.cpp), not the user's choice.
+bool blas_threads_defaulted() {
+  return std::getenv("SDN_OPENBLAS_DEFAULTED") != nullptr;
+}
+
+// OpenBLAS's work buffer per calling thread (BUFFER_SIZE of Debian's build:
+// 128 MiB of address space, touched only as far as a product needs).
+constexpr unsigned long long kBlasBuffer = 128ull << 20;
+
+// Address space left under RLIMIT_AS (ulimit -v), or nothing when there is
+// no limit or the mapped size cannot be read.
+std::optional<unsigned long long> address_space_left() {
+  struct rlimit limit {};
+  if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return std::nullopt;
+  }
+  FILE* status = std::fopen("/proc/self/status", "r");
+  if (status == nullptr) {
+    return std::nullopt;
+  }
+  char line[256];
+  unsigned long long kib = 0;
+  while (std::fgets(line, sizeof line, status) != nullptr) {
+    if (std::strncmp(line, "VmSize:", 7) == 0) {
+      kib = std::strtoull(line + 7, nullptr, 10);
+    }
+  }
+  std::fclose(status);
+  const unsigned long long mapped = kib << 10;
+  return limit.rlim_cur > mapped ? limit.rlim_cur - mapped : 0;
+}
+
+// OpenBLAS retries a failed allocation of its work buffer forever (a hang,
+// not an error), and allocates it at a thread's first product. So under an
+// address-space limit every intra-op thread makes one product now, while
+// there is room, and the buffers are reused afterwards; when there is no
+// room for them, that is an error now rather than a hang later.
+void reserve_blas_buffers(int threads) {
+  const auto left = address_space_left();
+  if (!left || blas_threads() == 0) {
+    return;
+  }
+  const unsigned long long need =
+      static_cast<unsigned long long>(threads) * kBlasBuffer + (64ull << 20);
+  check(
+      *left >= need,
+      "the address-space limit (ulimit -v) leaves ",
+      *left >> 20,
+      " MiB, but ",
+      threads,
+      " threads need at least ",
+      need >> 20,
+      " MiB for the BLAS's work buffers alone; raise the limit or lower "
+      "--threads");
+  const auto a = torch::ones({256, 256});
+  at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      (void)torch::mm(a, a);
+    }
+  });
+}
+
 } // namespace
 
 int hardware_threads() {
@@ -55,7 +125,9 @@ int blas_threads() {
 int set_blas_threads(int n) {
   const auto& blas = openblas();
   if (blas.set != nullptr) {
-    blas.set(n > 0 ? n : blas.initial);
+    const int fallback =
+        blas_threads_defaulted() ? hardware_threads() : blas.initial;
+    blas.set(n > 0 ? n : fallback);
   }
   return blas_threads();
 }
@@ -63,9 +135,11 @@ int set_blas_threads(int n) {
 int configure_threads(int requested) {
   const int n = requested > 0 ? requested : hardware_threads();
   at::set_num_threads(n);
-  if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr) {
+  if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr ||
+      blas_threads_defaulted()) {
     set_blas_threads(1);
   }
+  reserve_blas_buffers(n);
   return at::get_num_threads();
 }
 
