@@ -131,7 +131,7 @@ expect_error "--policy must be one of max-prob, entropy, got 'patience'" \
   "$sdn" exit --checkpoint "$dir/sdn/last" --policy patience --param 2
 expect_error "--param of the entropy policy must be in \[0, 1\], got 1.5" \
   "$sdn" exit --checkpoint "$dir/sdn/last" --policy entropy --param 1.5
-expect_error "--threshold must be in \[0,1\], got 1.5" \
+expect_error "--threshold: expected a finite number in \[0, 1\], got 1.5" \
   "$sdn" exit --checkpoint "$dir/sdn/last" --threshold 1.5
 expect_error "/nonexistent" "$sdn" exit --checkpoint /nonexistent --threshold 0.5
 expect_error "--budget needs --val-trace" \

@@ -10,7 +10,7 @@ sdn="$1"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 export OMP_WAIT_POLICY=PASSIVE
-trials="${SDN_KILL_TRIALS:-10}"
+trials="${SDN_KILL_TRIALS:-6}"
 seed="${SDN_KILL_SEED:-1}"
 # A run whose best validation accuracy improves at epochs 1 and 4, so that
 # `best` is replaced during the run, not only written once.

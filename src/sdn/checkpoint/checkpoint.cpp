@@ -392,28 +392,35 @@ void write_checkpoint(
   std::error_code ec;
   fs::remove_all(fresh, ec);
   make_dirs(fresh);
-  CheckpointMeta sidecar = meta;
-  sidecar.files.clear();
-  const auto write_part = [&](const std::string& name, const std::string& b) {
-    write_file_atomic(fresh + "/" + name, b);
-    sidecar.files[name] = {static_cast<int64_t>(b.size()), crc32_hex(b)};
-  };
-  std::ostringstream weights;
   try {
-    torch::save(network, weights);
-  } catch (const c10::Error& e) {
-    fail(
-        fresh,
-        "/model.pt: cannot serialise the weights (",
-        e.what_without_backtrace(),
-        ")");
+    CheckpointMeta sidecar = meta;
+    sidecar.files.clear();
+    const auto write_part = [&](const std::string& name, const std::string& b) {
+      write_file_atomic(fresh + "/" + name, b);
+      sidecar.files[name] = {static_cast<int64_t>(b.size()), crc32_hex(b)};
+    };
+    std::ostringstream weights;
+    try {
+      torch::save(network, weights);
+    } catch (const c10::Error& e) {
+      fail(
+          fresh,
+          "/model.pt: cannot serialise the weights (",
+          e.what_without_backtrace(),
+          ")");
+    }
+    write_part("model.pt", weights.str());
+    if (!optimizer_state.empty()) {
+      write_part("optimizer.pt", optimizer_state);
+    }
+    // Last: a dir.new with meta.json is complete (resolve_checkpoint_dir).
+    write_json_atomic(fresh + "/meta.json", to_json(sidecar));
+  } catch (...) {
+    // A failed write (a full disk) leaves the previous checkpoint alone and
+    // no half-written dir.new behind.
+    fs::remove_all(fresh, ec);
+    throw;
   }
-  write_part("model.pt", weights.str());
-  if (!optimizer_state.empty()) {
-    write_part("optimizer.pt", optimizer_state);
-  }
-  // Last: a dir.new with meta.json is complete (resolve_checkpoint_dir).
-  write_json_atomic(fresh + "/meta.json", to_json(sidecar));
   // Swap: dir -> dir.old, dir.new -> dir, and only then drop dir.old. A kill
   // between the renames leaves dir.old and a complete dir.new, which readers
   // and the next write_checkpoint take (recover_checkpoint_dir).
