@@ -7,6 +7,8 @@
 #include "option_checks.h"
 
 #include "sdn/util/error.h"
+#include "sdn/util/files.h"
+#include "temp_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -232,6 +234,25 @@ TEST(CliOptions, ConflictsAndOptionsWithoutEffectAreRefused) {
         << joined(args) << "\n  gave: " << message
         << "\n  expected: " << expected;
   }
+}
+
+TEST(CliOptions, ABadValueFromAConfigFileNamesTheFile) {
+  sdn::testing::TempDir dir("cli_config");
+  const std::string file = dir.str("train.toml");
+  sdn::write_file_atomic(file, "epochs = 2\nlr = -1\n");
+  const std::string message =
+      error_of({"train", "--config", file, "--out", dir.str("run")});
+  EXPECT_EQ(
+      message.rfind(
+          "--config " + file + ": --lr: expected a finite number > 0, got -1",
+          0),
+      0u)
+      << message;
+  // The same value on the command line names only the option.
+  EXPECT_EQ(
+      error_of({"train", "--lr", "-1", "--out", dir.str("run")})
+          .rfind("--lr: expected", 0),
+      0u);
 }
 
 } // namespace

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <map>
 #include <new>
 #include <string>
 
@@ -83,9 +84,21 @@ std::unique_ptr<CLI::App> make_app() {
 void parse_command_line(CLI::App& app, std::vector<std::string> args) {
   // Subcommands' --config files (CLI11 reads only the main app's); then
   // CLI11's vector parse, which takes the arguments in reverse order.
-  args = app::expand_config_files(app, args);
+  std::map<std::string, std::string> origin;
+  args = app::expand_config_files(app, args, &origin);
   std::reverse(args.begin(), args.end());
-  app.parse(args);
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    // A bad value that came from a config file: name the file too.
+    const std::string what = e.what();
+    for (const auto& [name, file] : origin) {
+      if (what.rfind(name + ":", 0) == 0) {
+        throw CLI::ValidationError("--config " + file, what);
+      }
+    }
+    throw;
+  }
 }
 
 namespace {

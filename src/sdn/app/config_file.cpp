@@ -44,7 +44,8 @@ std::string lower(std::string s) {
 
 std::vector<std::string> expand_config_files(
     CLI::App& app,
-    std::vector<std::string> args) {
+    std::vector<std::string> args,
+    std::map<std::string, std::string>* origin) {
   // Walk down the subcommand chain named on the command line.
   CLI::App* sub = &app;
   size_t sub_at = args.size();
@@ -111,6 +112,9 @@ std::vector<std::string> expand_config_files(
     const std::string flag = opt->get_lnames().empty() ?
         "-" + opt->get_snames().front() :
         "--" + opt->get_lnames().front();
+    if (origin != nullptr) {
+      (*origin)[opt->get_name()] = file;
+    }
     if (opt->get_expected_min() == 0) {
       const std::string v =
           item.inputs.empty() ? "true" : lower(item.inputs[0]);

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,9 +22,13 @@ namespace sdn::app {
 /// and the key. Arguments after a lone `--` (`sdn launch -n 2 -- train ...`)
 /// are left alone: the launched processes expand their own.
 ///
-/// `args` excludes the program name and is in command-line order.
+/// `args` excludes the program name and is in command-line order. When
+/// `origin` is given, it receives the file each inserted option came from
+/// (by its long name, e.g. "--lr"), so that an error about a value can name
+/// the file.
 std::vector<std::string> expand_config_files(
     CLI::App& app,
-    std::vector<std::string> args);
+    std::vector<std::string> args,
+    std::map<std::string, std::string>* origin = nullptr);
 
 } // namespace sdn::app
