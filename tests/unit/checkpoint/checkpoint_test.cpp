@@ -93,6 +93,19 @@ class Checkpoint : public ::testing::Test {
     write_checkpoint(dir_.str("ckpt"), net_, meta_, "optimizer bytes");
   }
 
+  // The error reading the sidecar gives once `edit` changed what was
+  // written ("" if none).
+  std::string meta_error_after(
+      const std::function<void(nlohmann::json&)>& edit) {
+    auto j = sdn::read_json(dir_.str("ckpt/meta.json"));
+    edit(j);
+    sdn::write_json_atomic(dir_.str("ckpt/meta.json"), j);
+    const std::string message =
+        error_of([&] { read_checkpoint_meta(dir_.str("ckpt")); });
+    write_checkpoint(dir_.str("ckpt"), net_, meta_, "optimizer bytes");
+    return message;
+  }
+
   sdn::testing::TempDir dir_{"checkpoint"};
   sdn::network::SdnNetwork net_{nullptr};
   CheckpointMeta meta_;
@@ -165,43 +178,41 @@ TEST_F(Checkpoint, SidecarKeysAreTheFileFormat) {
 
 TEST_F(Checkpoint, MissingOrMalformedKeysNameTheFileAndTheKey) {
   const std::string file = dir_.str("ckpt/meta.json");
-  const auto good = sdn::read_json(file);
-  const auto message_without =
-      [&](const std::function<void(nlohmann::json&)>& edit) {
-        auto j = good;
-        edit(j);
-        sdn::write_json_atomic(file, j);
-        return error_of([&] { read_checkpoint_meta(dir_.str("ckpt")); });
-      };
-  auto msg = message_without([](nlohmann::json& j) { j.erase("num_exits"); });
+  auto msg = meta_error_after([](nlohmann::json& j) { j.erase("num_exits"); });
   EXPECT_NE(msg.find(file), std::string::npos) << msg;
   EXPECT_NE(msg.find("missing key 'num_exits'"), std::string::npos) << msg;
-  msg = message_without([](nlohmann::json& j) { j["config"].erase("lr"); });
+  msg = meta_error_after([](nlohmann::json& j) { j["config"].erase("lr"); });
   EXPECT_NE(msg.find("'config.lr'"), std::string::npos) << msg;
-  msg = message_without(
+  msg = meta_error_after(
       [](nlohmann::json& j) { j["config"]["data"].erase("seed"); });
   EXPECT_NE(msg.find("'config.data.seed'"), std::string::npos) << msg;
-  msg = message_without([](nlohmann::json& j) { j["metrics"].erase("loss"); });
+  msg = meta_error_after([](nlohmann::json& j) { j["metrics"].erase("loss"); });
   EXPECT_NE(msg.find("'metrics.loss'"), std::string::npos) << msg;
-  msg = message_without([](nlohmann::json& j) { j["with_ics"] = "yes"; });
+  msg = meta_error_after([](nlohmann::json& j) { j["with_ics"] = "yes"; });
   EXPECT_NE(msg.find("'with_ics'"), std::string::npos) << msg;
-  msg = message_without([](nlohmann::json& j) { j["mode"] = "joint"; });
+  msg = meta_error_after([](nlohmann::json& j) { j["mode"] = "joint"; });
   EXPECT_NE(msg.find("'mode'"), std::string::npos) << msg;
-  msg = message_without([](nlohmann::json& j) { j["format"] = 9; });
+  msg = meta_error_after([](nlohmann::json& j) { j["format"] = 9; });
   EXPECT_NE(msg.find("format 9"), std::string::npos) << msg;
-  msg = message_without([](nlohmann::json& j) { j["input_shape"] = {1, 32}; });
+  msg = meta_error_after([](nlohmann::json& j) { j["input_shape"] = {1, 32}; });
   EXPECT_NE(msg.find("input_shape"), std::string::npos) << msg;
   // A renamed key is a missing one.
-  msg = message_without([](nlohmann::json& j) {
+  msg = meta_error_after([](nlohmann::json& j) {
     j["architecture"] = j["arch"];
     j.erase("arch");
   });
   EXPECT_NE(msg.find("missing key 'arch'"), std::string::npos) << msg;
-  // The two keys the trainer adds are optional.
-  message_without([](nlohmann::json& j) {
-    j.erase("best_val_accuracy");
-    j.erase("world_size");
-  });
+  // The keys the trainer adds are optional.
+  auto j = sdn::read_json(file);
+  for (const char* key :
+       {"best_val_accuracy",
+        "world_size",
+        "files",
+        "train_samples",
+        "train_data_crc32"}) {
+    j.erase(key);
+  }
+  sdn::write_json_atomic(file, j);
   const auto meta = read_checkpoint_meta(dir_.str("ckpt"));
   EXPECT_EQ(meta.best_val_accuracy, -1);
   EXPECT_EQ(meta.world_size, 1);
@@ -235,13 +246,6 @@ TEST_F(Checkpoint, AFlippedBitIsFoundByTheChecksum) {
 TEST_F(Checkpoint, SidecarValuesMustMeanSomething) {
   const std::string file = dir_.str("ckpt/meta.json");
   const auto good = sdn::read_json(file);
-  const auto message_with =
-      [&](const std::function<void(nlohmann::json&)>& edit) {
-        auto j = good;
-        edit(j);
-        sdn::write_json_atomic(file, j);
-        return error_of([&] { read_checkpoint_meta(dir_.str("ckpt")); });
-      };
   const std::pair<std::function<void(nlohmann::json&)>, const char*> cases[] = {
       {[](nlohmann::json& j) { j["with_ics"] = false; }, "'with_ics'"},
       {[](nlohmann::json& j) { j["epoch"] = -1; }, "'epoch' must be >= 0"},
@@ -260,7 +264,7 @@ TEST_F(Checkpoint, SidecarValuesMustMeanSomething) {
        "'files.model.pt'"},
   };
   for (const auto& [edit, expected] : cases) {
-    const std::string msg = message_with(edit);
+    const std::string msg = meta_error_after(edit);
     EXPECT_NE(msg.find(file), std::string::npos) << msg;
     EXPECT_NE(msg.find(expected), std::string::npos) << msg;
   }
