@@ -6,6 +6,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -94,11 +95,26 @@ std::vector<int64_t> idx_dims(
       header,
       ")");
   std::vector<int64_t> dims;
-  int64_t payload = 1;
   for (size_t d = 0; d < ndims; ++d) {
     dims.push_back(read_be32(bytes, 4 + 4 * d));
-    payload *= dims.back();
   }
+  // Three 32-bit dimensions may multiply past 64 bits: such a header
+  // promises more bytes than any file holds (unless a dimension is 0).
+  int64_t payload = 1;
+  bool overflow = false;
+  for (const int64_t d : dims) {
+    overflow = __builtin_mul_overflow(payload, d, &payload) || overflow;
+  }
+  if (std::find(dims.begin(), dims.end(), 0) != dims.end()) {
+    payload = 0;
+    overflow = false;
+  }
+  check(
+      !overflow,
+      path,
+      ": truncated: the header promises ",
+      dims[0],
+      " records, more bytes than any file holds");
   const auto actual = static_cast<int64_t>(bytes.size() - header);
   check(
       actual >= payload,

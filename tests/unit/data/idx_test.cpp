@@ -88,6 +88,20 @@ TEST(Idx, BadFilesNameTheFileAndTheProblem) {
   std::string bytes = idx_images(3, 28, 28, pixel_of);
   write_gzip(images, bytes.substr(0, bytes.size() - 392));
   EXPECT_SDN_ERROR(read_idx_images(images, 32), "images", "truncated");
+  // Dimensions whose product overflows 64 bits (found by
+  // fuzz/idx_images.cpp), and a zero among huge ones.
+  auto header = [](uint32_t n, uint32_t rows, uint32_t cols) {
+    std::string out;
+    for (const uint32_t v : {2051U, n, rows, cols}) {
+      put_be32(out, v);
+    }
+    return out;
+  };
+  write_bytes(images, header(0xffffffffU, 0xffffffffU, 0xffffffffU));
+  EXPECT_SDN_ERROR(
+      read_idx_images(images, 32), "images", "more bytes than any file");
+  write_bytes(images, header(0, 0xffffffffU, 0xffffffffU));
+  EXPECT_SDN_ERROR(read_idx_images(images, 32), "images", "larger than");
   // A gzip stream cut short.
   write_gzip(images, bytes);
   std::string gz = sdn::read_file(images);
