@@ -129,6 +129,24 @@ TEST(Npy, RejectsBadFilesNamingThem) {
   EXPECT_NE(msg.find("short.npy: holds 20 data bytes"), std::string::npos)
       << msg;
 
+  // Shapes whose element count or byte size overflows 64 bits (found by
+  // fuzz/npy.cpp): rejected, never multiplied past the range.
+  const std::string huge = npy_header_bytes("<f4", {1LL << 40, 1LL << 40});
+  sdn::write_file_atomic(dir + "/huge.npy", huge);
+  EXPECT_NE(
+      message_of([&] {
+        read_npy_float32(dir + "/huge.npy");
+      }).find("huge.npy: bad .npy header (shape (1099511627776, "),
+      std::string::npos);
+  // 2^61 elements of 8 bytes: 2^64 bytes, which wraps to 0 in size_t.
+  sdn::write_file_atomic(
+      dir + "/wraps.npy", npy_header_bytes("<i8", {1LL << 61}));
+  EXPECT_NE(
+      message_of([&] {
+        read_npy_int64(dir + "/wraps.npy");
+      }).find("wraps.npy: holds 0 data bytes"),
+      std::string::npos);
+
   std::string garbled = npy_header_bytes("<f4", {2});
   garbled.replace(garbled.find("'shape'"), 7, "'shapy'");
   sdn::write_file_atomic(dir + "/garbled.npy", garbled);
