@@ -84,16 +84,24 @@ std::string decode_or_message(
     return "unsupported JPEG with " + std::to_string(cinfo.num_components) +
         " components";
   }
+  // The size before jpeg_start_decompress, which allocates for it: a
+  // progressive JPEG's header alone can ask for gigabytes
+  // (fuzz/regressions/jpeg/).
+  if (static_cast<int64_t>(cinfo.image_width) != side ||
+      static_cast<int64_t>(cinfo.image_height) != side) {
+    const std::string message = "image is " +
+        std::to_string(cinfo.image_width) + "x" +
+        std::to_string(cinfo.image_height) + ", expected " +
+        std::to_string(side) + "x" + std::to_string(side);
+    jpeg_destroy_decompress(&cinfo);
+    return message;
+  }
   cinfo.out_color_space = grey ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_start_decompress(&cinfo);
   if (static_cast<int64_t>(cinfo.output_width) != side ||
       static_cast<int64_t>(cinfo.output_height) != side) {
-    const std::string message = "image is " +
-        std::to_string(cinfo.output_width) + "x" +
-        std::to_string(cinfo.output_height) + ", expected " +
-        std::to_string(side) + "x" + std::to_string(side);
     jpeg_destroy_decompress(&cinfo);
-    return message;
+    return "unexpected JPEG output size";
   }
   const int64_t plane = side * side;
   while (cinfo.output_scanline < cinfo.output_height) {

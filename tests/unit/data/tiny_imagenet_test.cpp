@@ -169,6 +169,16 @@ TEST(TinyImagenet, DecodeJpegDirectly) {
   EXPECT_SDN_ERROR(
       decode_jpeg_rgb(std::string(10, '\xff'), "y.jpg", 8, out.data()),
       "y.jpg");
+  // A header claiming 65000 x 65000 is refused before libjpeg allocates for
+  // it (a progressive one would ask for gigabytes: fuzz/regressions/jpeg/).
+  std::string huge = jpeg;
+  const size_t sof = huge.find("\xff\xc0");
+  ASSERT_NE(sof, std::string::npos);
+  huge.replace(sof + 5, 4, "\xfd\xe8\xfd\xe8");
+  EXPECT_SDN_ERROR(
+      decode_jpeg_rgb(huge, "z.jpg", 8, out.data()),
+      "z.jpg",
+      "65000x65000, expected 8x8");
 }
 
 TEST(TinyImagenet, ParsesWnidsAndValAnnotations) {
