@@ -180,6 +180,10 @@ torch::Tensor read_idx_images(const std::string& path, int64_t side) {
       side,
       "x",
       side);
+  // Empty images hold no bytes, so the file's size would not bound n: a
+  // 16-byte header could ask for 2^32 padded images.
+  check(
+      rows > 0 && cols > 0, path, ": images are ", rows, "x", cols, " (empty)");
   auto images = torch::zeros({n, 1, side, side}, torch::kUInt8);
   auto* out = images.data_ptr<uint8_t>();
   const auto* in =

@@ -102,6 +102,9 @@ TEST(Idx, BadFilesNameTheFileAndTheProblem) {
       read_idx_images(images, 32), "images", "more bytes than any file");
   write_bytes(images, header(0, 0xffffffffU, 0xffffffffU));
   EXPECT_SDN_ERROR(read_idx_images(images, 32), "images", "larger than");
+  // 2^32 - 1 empty images: 16 bytes must not allocate 4 TB of padding.
+  write_bytes(images, header(0xffffffffU, 28, 0));
+  EXPECT_SDN_ERROR(read_idx_images(images, 32), "images", "28x0 (empty)");
   // A gzip stream cut short.
   write_gzip(images, bytes);
   std::string gz = sdn::read_file(images);
