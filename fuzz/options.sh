@@ -5,3 +5,11 @@
 # any seed needs (a few MB).
 # shellcheck shell=bash
 SDN_FUZZ_OPTIONS=(-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048)
+# Stack traces for UBSan's reports, and file and line in every report
+# (llvm-symbolizer, Debian's llvm-14), unless already chosen.
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
+symbolizer=/usr/lib/llvm-14/bin/llvm-symbolizer
+if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && [ -x "$symbolizer" ]; then
+  export ASAN_SYMBOLIZER_PATH="$symbolizer" UBSAN_SYMBOLIZER_PATH="$symbolizer"
+fi
+unset symbolizer
