@@ -21,8 +21,10 @@
 
 namespace sdn::fuzz {
 
-/// A folder of this process, created on first use under /dev/shm (memory,
-/// when writable) or the system's temporary folder, and removed at exit.
+/// A folder of this process, created on first use under $SDN_FUZZ_TMP
+/// (scripts/fuzz and fuzz/replay set it to a folder they remove, for the
+/// runs that end in a crash), else /dev/shm (memory) when writable, else the
+/// system's temporary folder; removed at a normal exit.
 inline const std::string& scratch_dir() {
   struct Scratch {
     std::string path;
@@ -30,7 +32,10 @@ inline const std::string& scratch_dir() {
       namespace fs = std::filesystem;
       std::error_code ec;
       fs::path base = "/dev/shm";
-      if (!fs::is_directory(base, ec) || ::access(base.c_str(), W_OK) != 0) {
+      if (const char* chosen = std::getenv("SDN_FUZZ_TMP")) {
+        base = chosen;
+      } else if (
+          !fs::is_directory(base, ec) || ::access(base.c_str(), W_OK) != 0) {
         base = fs::temp_directory_path();
       }
       path = (base / "sdn_fuzz_XXXXXX").string();

@@ -13,3 +13,9 @@ if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && [ -x "$symbolizer" ]; then
   export ASAN_SYMBOLIZER_PATH="$symbolizer" UBSAN_SYMBOLIZER_PATH="$symbolizer"
 fi
 unset symbolizer
+
+# A folder for the targets' files (fuzz/fuzz_support.h), in memory when
+# possible, removed by the caller (sdn_fuzz_cleanup) even after a crash.
+SDN_FUZZ_TMP="$(mktemp -d /dev/shm/sdn_fuzz.XXXXXX 2>/dev/null || mktemp -d)"
+export SDN_FUZZ_TMP
+sdn_fuzz_cleanup() { rm -rf "$SDN_FUZZ_TMP"; }
