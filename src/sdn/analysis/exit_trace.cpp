@@ -136,20 +136,23 @@ void check_costs(
         "] = ",
         cost[i],
         " is not a positive number");
-    check(
-        i == 0 || cost[i] >= cost[i - 1],
-        name,
-        ": '",
-        key,
-        "' is cumulative and must not decrease, but entry ",
-        i,
-        " (",
-        cost[i],
-        ") < entry ",
-        i - 1,
-        " (",
-        cost[i - 1],
-        ")");
+    // Not check(i == 0 || ...): its message arguments, cost[i - 1] among
+    // them, are evaluated even for i == 0.
+    if (i > 0 && cost[i] < cost[i - 1]) {
+      fail(
+          name,
+          ": '",
+          key,
+          "' is cumulative and must not decrease, but entry ",
+          i,
+          " (",
+          cost[i],
+          ") < entry ",
+          i - 1,
+          " (",
+          cost[i - 1],
+          ")");
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <limits>
@@ -40,16 +41,23 @@ std::string shape_repr(const std::vector<int64_t>& shape) {
   return out + ")";
 }
 
-int64_t element_count(const std::vector<int64_t>& shape) {
+// The number of elements of `shape`, or -1 when it does not fit in 64 bits.
+int64_t checked_element_count(const std::vector<int64_t>& shape) {
   int64_t n = 1;
+  bool overflow = false;
   for (const int64_t d : shape) {
     check(d >= 0, "negative dimension in shape ", shape_repr(shape));
-    check(
-        !__builtin_mul_overflow(n, d, &n),
-        "shape ",
-        shape_repr(shape),
-        " overflows the element count");
+    overflow = __builtin_mul_overflow(n, d, &n) || overflow;
   }
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) {
+    return 0;
+  }
+  return overflow ? -1 : n;
+}
+
+int64_t element_count(const std::vector<int64_t>& shape) {
+  const int64_t n = checked_element_count(shape);
+  check(n >= 0, "shape ", shape_repr(shape), " has over 2^63 elements");
   return n;
 }
 
@@ -221,26 +229,21 @@ const char* data_start(
       path,
       ": Fortran-ordered arrays are not supported (save with C order)");
   const int64_t n = header.num_elements();
-  size_t need = 0;
+  const size_t available = bytes.size() - header.data_offset;
+  // n * item_size may overflow; n <= available / item_size first.
+  const bool fits = static_cast<uint64_t>(n) <= available / item_size;
   check(
-      !__builtin_mul_overflow(static_cast<size_t>(n), item_size, &need),
-      path,
-      ": shape ",
-      shape_repr(header.shape),
-      " of '",
-      header.descr,
-      "' overflows the byte count");
-  check(
-      bytes.size() - header.data_offset == need,
+      fits && static_cast<size_t>(n) * item_size == available,
       path,
       ": holds ",
-      bytes.size() - header.data_offset,
+      available,
       " data bytes but shape ",
       shape_repr(header.shape),
       " of '",
       header.descr,
       "' needs ",
-      need);
+      fits ? std::to_string(static_cast<size_t>(n) * item_size) :
+             str_cat(n, " x ", item_size));
   return bytes.data() + header.data_offset;
 }
 
@@ -317,6 +320,12 @@ NpyHeader parse_npy_header(const std::string& bytes, const std::string& name) {
       ")");
   NpyHeader header =
       HeaderParser(bytes.substr(start, header_len), name).parse();
+  check(
+      checked_element_count(header.shape) >= 0,
+      name,
+      ": bad .npy header (shape ",
+      shape_repr(header.shape),
+      " has over 2^63 elements)");
   header.major_version = major;
   header.data_offset = start + header_len;
   return header;

@@ -78,8 +78,15 @@ std::string decode_or_message(
       reinterpret_cast<const unsigned char*>(bytes.data()),
       static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&cinfo, TRUE);
-  // The size fields are checked before decompression allocates anything:
-  // a small file can claim 65500x65500 pixels (gigabytes of buffers).
+  const bool grey = cinfo.jpeg_color_space == JCS_GRAYSCALE;
+  if (!grey && cinfo.num_components != 3) {
+    jpeg_destroy_decompress(&cinfo);
+    return "unsupported JPEG with " + std::to_string(cinfo.num_components) +
+        " components";
+  }
+  // The size before jpeg_start_decompress, which allocates for it: a
+  // progressive JPEG's header alone can ask for gigabytes
+  // (fuzz/regressions/jpeg/).
   if (static_cast<int64_t>(cinfo.image_width) != side ||
       static_cast<int64_t>(cinfo.image_height) != side) {
     const std::string message = "image is " +
@@ -89,15 +96,13 @@ std::string decode_or_message(
     jpeg_destroy_decompress(&cinfo);
     return message;
   }
-  const bool grey = cinfo.jpeg_color_space == JCS_GRAYSCALE;
-  if (!grey && cinfo.num_components != 3) {
-    jpeg_destroy_decompress(&cinfo);
-    return "unsupported JPEG with " + std::to_string(cinfo.num_components) +
-        " components";
-  }
   cinfo.out_color_space = grey ? JCS_GRAYSCALE : JCS_RGB;
-  // Full scale: the output is image_width x image_height (checked above).
   jpeg_start_decompress(&cinfo);
+  if (static_cast<int64_t>(cinfo.output_width) != side ||
+      static_cast<int64_t>(cinfo.output_height) != side) {
+    jpeg_destroy_decompress(&cinfo);
+    return "unexpected JPEG output size";
+  }
   const int64_t plane = side * side;
   while (cinfo.output_scanline < cinfo.output_height) {
     const int64_t y = cinfo.output_scanline;
@@ -114,9 +119,9 @@ std::string decode_or_message(
   return error.truncated ? "truncated JPEG data" : "";
 }
 
-std::vector<std::string> read_lines(const std::string& path) {
-  check(fs::exists(path), "missing file ", path);
-  std::istringstream in(read_file(path));
+// The non-empty lines of `text`, without a trailing '\r'.
+std::vector<std::string> split_lines(const std::string& text) {
+  std::istringstream in(text);
   std::vector<std::string> lines;
   std::string line;
   while (std::getline(in, line)) {
@@ -128,6 +133,11 @@ std::vector<std::string> read_lines(const std::string& path) {
     }
   }
   return lines;
+}
+
+std::string read_text(const std::string& path) {
+  check(fs::exists(path), "missing file ", path);
+  return read_file(path);
 }
 
 bool is_jpeg_name(const fs::path& path) {
@@ -230,6 +240,53 @@ void decode_jpeg_rgb(
   check(message.empty(), path, ": ", message);
 }
 
+std::vector<std::string> parse_wnids(
+    const std::string& text,
+    const std::string& path) {
+  std::vector<std::string> wnids = split_lines(text);
+  std::sort(wnids.begin(), wnids.end());
+  const auto duplicate = std::adjacent_find(wnids.begin(), wnids.end());
+  if (duplicate != wnids.end()) {
+    fail(path, ": duplicate wnid '", *duplicate, "'");
+  }
+  return wnids;
+}
+
+std::vector<ValAnnotation> parse_val_annotations(
+    const std::string& text,
+    const std::vector<std::string>& wnids,
+    const std::string& path) {
+  const auto lines = split_lines(text);
+  check(!lines.empty(), path, ": no annotations");
+  std::vector<ValAnnotation> out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    const size_t tab1 = line.find('\t');
+    check(
+        tab1 != std::string::npos && tab1 > 0,
+        path,
+        " line ",
+        i + 1,
+        ": expected file<TAB>wnid, got '",
+        line,
+        "'");
+    const size_t tab2 = line.find('\t', tab1 + 1);
+    const std::string wnid = line.substr(
+        tab1 + 1, tab2 == std::string::npos ? tab2 : tab2 - tab1 - 1);
+    const auto it = std::lower_bound(wnids.begin(), wnids.end(), wnid);
+    check(
+        it != wnids.end() && *it == wnid,
+        path,
+        " line ",
+        i + 1,
+        ": unknown wnid '",
+        wnid,
+        "'");
+    out.push_back(ValAnnotation{line.substr(0, tab1), it - wnids.begin()});
+  }
+  return out;
+}
+
 Splits read_tiny_imagenet_splits(
     const std::string& data_dir,
     const DatasetInfo& info,
@@ -250,15 +307,12 @@ Splits read_tiny_imagenet_splits(
         " holds no wnids.txt)");
     root = data_dir;
   }
-  std::vector<std::string> wnids = read_lines((root / "wnids.txt").string());
-  std::sort(wnids.begin(), wnids.end());
-  check(
-      std::adjacent_find(wnids.begin(), wnids.end()) == wnids.end(),
-      (root / "wnids.txt").string(),
-      ": duplicate wnid");
+  const std::string wnids_path = (root / "wnids.txt").string();
+  const std::vector<std::string> wnids =
+      parse_wnids(read_text(wnids_path), wnids_path);
   check(
       static_cast<int64_t>(wnids.size()) == info.num_classes,
-      (root / "wnids.txt").string(),
+      wnids_path,
       ": ",
       wnids.size(),
       " wnids, expected ",
@@ -285,39 +339,16 @@ Splits read_tiny_imagenet_splits(
   FileList test;
   const std::string annotations =
       (root / "val" / "val_annotations.txt").string();
-  const auto lines = read_lines(annotations);
-  check(!lines.empty(), annotations, ": no annotations");
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const std::string& line = lines[i];
-    const size_t tab1 = line.find('\t');
-    check(
-        tab1 != std::string::npos && tab1 > 0,
-        annotations,
-        " line ",
-        i + 1,
-        ": expected file<TAB>wnid, got '",
-        line,
-        "'");
-    const size_t tab2 = line.find('\t', tab1 + 1);
-    const std::string file = line.substr(0, tab1);
-    const std::string wnid = line.substr(
-        tab1 + 1, tab2 == std::string::npos ? tab2 : tab2 - tab1 - 1);
-    const auto it = std::lower_bound(wnids.begin(), wnids.end(), wnid);
-    check(
-        it != wnids.end() && *it == wnid,
-        annotations,
-        " line ",
-        i + 1,
-        ": unknown wnid '",
-        wnid,
-        "'");
-    fs::path path = root / "val" / "images" / file;
-    const fs::path moved = root / "val" / "images" / wnid / file;
+  for (const ValAnnotation& a :
+       parse_val_annotations(read_text(annotations), wnids, annotations)) {
+    fs::path path = root / "val" / "images" / a.file;
+    const fs::path moved =
+        root / "val" / "images" / wnids[static_cast<size_t>(a.label)] / a.file;
     if (!fs::exists(path) && fs::exists(moved)) {
       path = moved;
     }
     test.paths.push_back(path.string());
-    test.labels.push_back(it - wnids.begin());
+    test.labels.push_back(a.label);
   }
 
   Splits splits;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sdn::data {
 
@@ -17,6 +18,28 @@ void decode_jpeg_rgb(
     const std::string& path,
     int64_t side,
     uint8_t* out);
+
+/// Parses the text of wnids.txt (one WordNet id per line; blank lines and a
+/// trailing '\r' are ignored) and returns the wnids sorted: class c is the
+/// c-th. Throws sdn::Error naming `path` on a duplicate wnid.
+std::vector<std::string> parse_wnids(
+    const std::string& text,
+    const std::string& path);
+
+/// One line of val/val_annotations.txt.
+struct ValAnnotation {
+  std::string file; ///< The image's file name (under val/images/).
+  int64_t label = 0; ///< Its class: the index of its wnid in the wnids.
+};
+
+/// Parses the text of val/val_annotations.txt (file<TAB>wnid[<TAB>box...] per
+/// line; blank lines and a trailing '\r' are ignored) against the sorted
+/// `wnids`. Throws sdn::Error naming `path` and the line for a line without
+/// a file name and a tab or with an unknown wnid, and when there is no line.
+std::vector<ValAnnotation> parse_val_annotations(
+    const std::string& text,
+    const std::vector<std::string>& wnids,
+    const std::string& path);
 
 /// Reads Tiny ImageNet from `data_dir` (the tiny-imagenet-200 folder itself or
 /// its parent): class index = position of the wnid in sorted wnids.txt;

@@ -367,7 +367,8 @@ TEST(EarlyExit, PolicyRequest) {
   r.threshold = 1.5;
   r.policy = kMaxProbPolicy;
   EXPECT_NE(
-      error().find("--threshold must be in [0, 1], got 1.5"), std::string::npos);
+      error().find("--threshold must be in [0, 1], got 1.5"),
+      std::string::npos);
   r.threshold.reset();
   r.policy = "nope";
   r.budget = 0.5;
@@ -378,7 +379,8 @@ TEST(EarlyExit, PolicyRequest) {
   EXPECT_NE(error().find("--budget needs --val-trace"), std::string::npos);
   r.val_trace = "/nonexistent";
   r.budget = 0;
-  EXPECT_NE(error().find("--budget must be a finite number > 0"), std::string::npos);
+  EXPECT_NE(
+      error().find("--budget must be a finite number > 0"), std::string::npos);
   r.budget = 0.5;
   r.param = 0.5;
   EXPECT_NE(error().find("exactly one of --param"), std::string::npos);

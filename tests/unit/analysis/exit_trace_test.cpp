@@ -19,7 +19,7 @@ using namespace sdn::analysis;
 using sdn::analysis::fixtures::temp_dir;
 using sdn::analysis::fixtures::trace_a;
 
-std::string message_of(const std::function<void()>& f) {
+std::string error_message(const std::function<void()>& f) {
   try {
     f();
   } catch (const sdn::Error& e) {
@@ -135,7 +135,7 @@ class BadTrace : public ::testing::Test {
     write_trace(dir_, trace_a());
   }
   std::string load_error() {
-    return message_of([&] { read_trace(dir_); });
+    return error_message([&] { read_trace(dir_); });
   }
   std::string dir_;
 };
@@ -216,7 +216,7 @@ TEST(ExitTrace, WriteRejectsBadTrace) {
   ExitTrace a = trace_a();
   a.exit_cost = {0.6, 0.3, 1.05};
   const std::string msg =
-      message_of([&] { write_trace(temp_dir("trace_bad_write"), a); });
+      error_message([&] { write_trace(temp_dir("trace_bad_write"), a); });
   EXPECT_TRUE(contains(msg, "must not decrease")) << msg;
 }
 

@@ -14,7 +14,7 @@ namespace {
 
 using namespace sdn::analysis;
 
-std::string message_of(const std::function<void()>& f) {
+std::string error_message(const std::function<void()>& f) {
   try {
     f();
   } catch (const sdn::Error& e) {
@@ -96,7 +96,7 @@ TEST(Npy, RejectsBadFilesNamingThem) {
   const std::string dir = fixtures::temp_dir("npy_bad");
   sdn::write_file_atomic(dir + "/magic.npy", "PK\x03\x04 not numpy at all");
   EXPECT_NE(
-      message_of([&] {
+      error_message([&] {
         read_npy_float32(dir + "/magic.npy");
       }).find("magic.npy: not a .npy file"),
       std::string::npos);
@@ -105,7 +105,7 @@ TEST(Npy, RejectsBadFilesNamingThem) {
   big_endian.append(4, '\0');
   sdn::write_file_atomic(dir + "/be.npy", big_endian);
   EXPECT_NE(
-      message_of([&] {
+      error_message([&] {
         read_npy_float32(dir + "/be.npy");
       }).find("be.npy: dtype '>f4'"),
       std::string::npos);
@@ -116,7 +116,7 @@ TEST(Npy, RejectsBadFilesNamingThem) {
   fortran.append(16, '\0');
   sdn::write_file_atomic(dir + "/fortran.npy", fortran);
   EXPECT_NE(
-      message_of([&] {
+      error_message([&] {
         read_npy_float32(dir + "/fortran.npy");
       }).find("Fortran"),
       std::string::npos);
@@ -125,15 +125,33 @@ TEST(Npy, RejectsBadFilesNamingThem) {
   truncated.resize(truncated.size() - 4);
   sdn::write_file_atomic(dir + "/short.npy", truncated);
   const std::string msg =
-      message_of([&] { read_npy_float32(dir + "/short.npy"); });
+      error_message([&] { read_npy_float32(dir + "/short.npy"); });
   EXPECT_NE(msg.find("short.npy: holds 20 data bytes"), std::string::npos)
       << msg;
+
+  // Shapes whose element count or byte size overflows 64 bits (found by
+  // fuzz/npy.cpp): rejected, never multiplied past the range.
+  const std::string huge = npy_header_bytes("<f4", {1LL << 40, 1LL << 40});
+  sdn::write_file_atomic(dir + "/huge.npy", huge);
+  EXPECT_NE(
+      error_message([&] {
+        read_npy_float32(dir + "/huge.npy");
+      }).find("huge.npy: bad .npy header (shape (1099511627776, "),
+      std::string::npos);
+  // 2^61 elements of 8 bytes: 2^64 bytes, which wraps to 0 in size_t.
+  sdn::write_file_atomic(
+      dir + "/wraps.npy", npy_header_bytes("<i8", {1LL << 61}));
+  EXPECT_NE(
+      error_message([&] {
+        read_npy_int64(dir + "/wraps.npy");
+      }).find("wraps.npy: holds 0 data bytes"),
+      std::string::npos);
 
   std::string garbled = npy_header_bytes("<f4", {2});
   garbled.replace(garbled.find("'shape'"), 7, "'shapy'");
   sdn::write_file_atomic(dir + "/garbled.npy", garbled);
   EXPECT_NE(
-      message_of([&] {
+      error_message([&] {
         read_npy_float32(dir + "/garbled.npy");
       }).find("bad .npy header"),
       std::string::npos);

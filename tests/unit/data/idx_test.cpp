@@ -88,6 +88,24 @@ TEST(Idx, BadFilesNameTheFileAndTheProblem) {
   std::string bytes = idx_images(3, 28, 28, pixel_of);
   write_gzip(images, bytes.substr(0, bytes.size() - 392));
   EXPECT_SDN_ERROR(read_idx_images(images, 32), "images", "truncated");
+  // Dimensions whose product overflows 64 bits (found by
+  // fuzz/idx_images.cpp), and a zero among huge ones.
+  auto header = [](uint32_t n, uint32_t rows, uint32_t cols) {
+    std::string out;
+    for (const uint32_t v : {2051U, n, rows, cols}) {
+      put_be32(out, v);
+    }
+    return out;
+  };
+  write_bytes(images, header(0xffffffffU, 0xffffffffU, 0xffffffffU));
+  EXPECT_SDN_ERROR(
+      read_idx_images(images, 32), "images", "header dimensions overflow");
+  write_bytes(images, header(0, 0xffffffffU, 0xffffffffU));
+  EXPECT_SDN_ERROR(read_idx_images(images, 32), "images", "larger than");
+  // 2^32 - 1 empty images: 16 bytes must not allocate 4 TB of padding.
+  write_bytes(images, header(0xffffffffU, 28, 0));
+  EXPECT_SDN_ERROR(
+      read_idx_images(images, 32), "images", "28x0, smaller than half");
   // A gzip stream cut short.
   write_gzip(images, bytes);
   std::string gz = sdn::read_file(images);

@@ -169,6 +169,40 @@ TEST(TinyImagenet, DecodeJpegDirectly) {
   EXPECT_SDN_ERROR(
       decode_jpeg_rgb(std::string(10, '\xff'), "y.jpg", 8, out.data()),
       "y.jpg");
+  // A header claiming 65000 x 65000 is refused before libjpeg allocates for
+  // it (a progressive one would ask for gigabytes: fuzz/regressions/jpeg/).
+  std::string huge = jpeg;
+  const size_t sof = huge.find("\xff\xc0");
+  ASSERT_NE(sof, std::string::npos);
+  huge.replace(sof + 5, 4, "\xfd\xe8\xfd\xe8");
+  EXPECT_SDN_ERROR(
+      decode_jpeg_rgb(huge, "z.jpg", 8, out.data()),
+      "z.jpg",
+      "65000x65000, expected 8x8");
+}
+
+TEST(TinyImagenet, ParsesWnidsAndValAnnotations) {
+  const auto wnids = parse_wnids("n03\r\nn01\n\nn02\n", "w.txt");
+  EXPECT_EQ(wnids, (std::vector<std::string>{"n01", "n02", "n03"}));
+  const auto annotations = parse_val_annotations(
+      "a.JPEG\tn02\t1\t2\t3\t4\r\n\nb.JPEG\tn01\n", wnids, "v.txt");
+  ASSERT_EQ(annotations.size(), 2U);
+  EXPECT_EQ(annotations[0].file, "a.JPEG");
+  EXPECT_EQ(annotations[0].label, 1);
+  EXPECT_EQ(annotations[1].file, "b.JPEG");
+  EXPECT_EQ(annotations[1].label, 0);
+  EXPECT_SDN_ERROR(
+      parse_wnids("n01\nn02\nn01\n", "w.txt"), "w.txt", "duplicate wnid 'n01'");
+  EXPECT_SDN_ERROR(
+      parse_val_annotations("\n\r\n", wnids, "v.txt"), "v.txt: no annotations");
+  EXPECT_SDN_ERROR(
+      parse_val_annotations("a.JPEG\tn01\n\tn01\n", wnids, "v.txt"),
+      "v.txt line 2",
+      "expected file<TAB>wnid");
+  EXPECT_SDN_ERROR(
+      parse_val_annotations("a.JPEG\tn04\t1\n", wnids, "v.txt"),
+      "v.txt line 1",
+      "unknown wnid 'n04'");
 }
 
 TEST(TinyImagenet, SizeFieldsAreCheckedBeforeDecoding) {
