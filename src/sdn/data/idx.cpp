@@ -39,7 +39,14 @@ std::string gunzip(
     const std::string& compressed,
     const std::string& path,
     const std::function<uint64_t(const std::string&)>& limit) {
-  z_stream stream{};
+  // zlib's state is freed on every way out, including a throwing `limit`.
+  struct Inflater {
+    z_stream stream{};
+    ~Inflater() {
+      inflateEnd(&stream);
+    }
+  } z;
+  z_stream& stream = z.stream;
   // 16 + MAX_WBITS: expect a gzip header and trailer.
   check(
       inflateInit2(&stream, 16 + MAX_WBITS) == Z_OK,
@@ -49,7 +56,7 @@ std::string gunzip(
   std::vector<char> buffer(kInflateChunk);
   stream.next_in =
       reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  // The file is read whole, so it is far below 4 GiB here (read_idx_bytes).
+  // The file is read whole, so it is far below 4 GiB here (read_maybe_gzip).
   stream.avail_in = static_cast<uInt>(compressed.size());
   int ret = Z_OK;
   while (ret != Z_STREAM_END) {
@@ -58,7 +65,6 @@ std::string gunzip(
     ret = inflate(&stream, Z_NO_FLUSH);
     if (ret != Z_OK && ret != Z_STREAM_END) {
       const std::string message = stream.msg ? stream.msg : "no more input";
-      inflateEnd(&stream);
       fail(
           path,
           ": corrupt or truncated gzip data (",
@@ -67,16 +73,13 @@ std::string gunzip(
     }
     out.append(buffer.data(), buffer.size() - stream.avail_out);
     const uint64_t most = limit(out);
-    if (out.size() > most) {
-      inflateEnd(&stream);
-      fail(
-          path,
-          ": decompresses to more than the ",
-          most,
-          " bytes its header allows");
-    }
+    check(
+        out.size() <= most,
+        path,
+        ": decompresses to more than the ",
+        most,
+        " bytes its header allows");
   }
-  inflateEnd(&stream);
   return out;
 }
 
