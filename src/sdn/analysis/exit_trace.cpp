@@ -289,7 +289,12 @@ std::vector<double> exit_topk_accuracy(const ExitTrace& trace, int64_t k) {
   return out;
 }
 
-void write_trace(const std::string& dir, const ExitTrace& trace) {
+void write_trace(const std::string& folder, const ExitTrace& trace) {
+  // "T/" names T: the folder beside it is T.tmp.PID, not T/.tmp.PID.
+  std::string dir = folder;
+  while (dir.size() > 1 && dir.back() == '/') {
+    dir.pop_back();
+  }
   trace.validate("trace for " + dir);
   // An existing `dir` is replaced whole, so it may hold nothing but a trace:
   // a folder of other files is never deleted by a mistyped --out.

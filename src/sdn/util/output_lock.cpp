@@ -64,8 +64,13 @@ std::string holder_of(int fd) {
 OutputLock OutputLock::acquire(
     const std::string& path,
     const std::string& option) {
-  // "runs/sdn/" and "runs/sdn" are one output: the lock sits beside it.
-  std::string base = path;
+  // One output, one lock, however it is spelled ("runs/sdn/", "runs/./sdn",
+  // a symlink to it): the lock sits beside the canonical path.
+  std::error_code ec;
+  std::string base = fs::weakly_canonical(fs::absolute(path), ec).string();
+  if (ec || base.empty()) {
+    base = path;
+  }
   while (base.size() > 1 && base.back() == '/') {
     base.pop_back();
   }

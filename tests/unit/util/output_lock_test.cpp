@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -16,7 +17,8 @@ TEST(OutputLock, ASecondWriterIsRefusedNamingTheFolderAndTheHolder) {
   sdn::testing::TempDir dir("output_lock");
   const std::string out = dir.str("runs/sdn");
   std::optional<OutputLock> first = OutputLock::acquire(out, "--out");
-  EXPECT_EQ(first->file(), out + ".lock");
+  EXPECT_EQ(
+      first->file(), std::filesystem::weakly_canonical(out).string() + ".lock");
   EXPECT_TRUE(sdn::path_exists(out + ".lock"));
   try {
     // Trailing slash: the same folder, the same lock.
@@ -27,6 +29,8 @@ TEST(OutputLock, ASecondWriterIsRefusedNamingTheFolderAndTheHolder) {
     EXPECT_EQ(
         message.rfind(out + "/ is being written by another process", 0), 0u)
         << message;
+    // Another spelling of the same folder meets the same lock.
+    EXPECT_THROW(OutputLock::acquire(out + "/../sdn/.", "--out"), sdn::Error);
     EXPECT_NE(
         message.find("(pid " + std::to_string(::getpid()) + ": "),
         std::string::npos)
