@@ -19,7 +19,7 @@ commands=(
   "--threads 2 train --arch resnet56 ${data[*]} --mode sdn --epochs 1 --batch-size 128 --out $dir/run"
   "--threads 2 eval --checkpoint $dir/ok/last --out $dir/trace"
 )
-for limit_mib in 300 650 800 1000 1200 1500 2500; do
+for limit_mib in 300 650 800 1000 1500 2500; do
   for command in "${commands[@]}"; do
     rm -rf "$dir/run" "$dir/trace"
     status=0
