@@ -40,10 +40,6 @@ struct ExitCli {
   bool json = false;
 };
 
-std::optional<double> given(const CLI::Option* option, double value) {
-  return option->count() > 0 ? std::optional<double>(value) : std::nullopt;
-}
-
 void run_exit(ExitCli& cli) {
   apply_global_options();
   cli.options.no_exit = analysis::parse_no_exit_rule(cli.no_exit);

@@ -128,12 +128,6 @@ void check_resume_options(const CLI::App& sub) {
       "the data-parallel options");
 }
 
-template <typename T>
-std::optional<T> given(const CLI::App& sub, const char* name, const T& value) {
-  return sub.get_option(name)->count() > 0 ? std::optional<T>(value) :
-                                             std::nullopt;
-}
-
 void run_train(TrainCli& cli) {
   const CLI::App& sub = *cli.app;
   if (!cli.resume.empty()) {
@@ -155,10 +149,11 @@ void run_train(TrainCli& cli) {
     resume.out_dir = cli.resume;
     resume.stop_after = cli.config.stop_after;
     resume.device = cli.config.device;
-    resume.epochs = given(sub, "--epochs", cli.epochs);
-    resume.data_dir = given(sub, "--data-dir", cli.config.data.data_dir);
+    resume.epochs = given(sub.get_option("--epochs"), cli.epochs);
+    resume.data_dir =
+        given(sub.get_option("--data-dir"), cli.config.data.data_dir);
     resume.eval_batch_size =
-        given(sub, "--eval-batch-size", cli.config.eval_batch_size);
+        given(sub.get_option("--eval-batch-size"), cli.config.eval_batch_size);
     report(train::resume_training(resume, console, dist), dist);
     return;
   }

@@ -9,6 +9,7 @@
 // through CLI11 and probes its range with values just outside it, nan and inf.
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,13 @@ CLI::Validator above(double low);
 /// Any finite number (for a parameter whose range depends on another
 /// option, checked where that is known).
 CLI::Validator finite_number();
+
+/// `value` when `option` was given (its count()), else nothing: how a
+/// subcommand hands the library an option that has no default.
+template <typename T>
+std::optional<T> given(const CLI::Option* option, const T& value) {
+  return option->count() > 0 ? std::optional<T>(value) : std::nullopt;
+}
 
 /// Throws sdn::Error when any of `names` (options of `sub`) was given:
 /// "NAME has no effect REASON". For options that do nothing in a mode.
