@@ -3,6 +3,8 @@
 // happen before LibTorch's own start-up code runs.
 #include "commands.h"
 
+#include "sdn/util/allocator.h"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -19,25 +21,6 @@ namespace {
 // start-up aborts or a thread pool waits forever for a thread that could
 // not be created.
 constexpr unsigned long long kStartMargin = 256ull << 20;
-
-// The process's mapped address space now (VmSize of /proc/self/status), in
-// bytes; 0 when it cannot be read.
-unsigned long long mapped_bytes() {
-  FILE* status = std::fopen("/proc/self/status", "r");
-  if (status == nullptr) {
-    return 0;
-  }
-  char line[256];
-  unsigned long long kib = 0;
-  while (std::fgets(line, sizeof line, status) != nullptr) {
-    if (std::strncmp(line, "VmSize:", 7) == 0) {
-      kib = std::strtoull(line + 7, nullptr, 10);
-      break;
-    }
-  }
-  std::fclose(status);
-  return kib << 10;
-}
 
 // Runs before any shared library's initialiser (ELF DT_PREINIT_ARRAY), so
 // before LibTorch and OpenBLAS start anything:
@@ -57,7 +40,7 @@ void before_libraries(int /*argc*/, char** /*argv*/, char** /*envp*/) {
   if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
     return;
   }
-  const unsigned long long mapped = mapped_bytes();
+  const unsigned long long mapped = sdn::mapped_bytes();
   const unsigned long long need = mapped + kStartMargin;
   if (mapped > 0 && limit.rlim_cur < need) {
     std::fprintf(

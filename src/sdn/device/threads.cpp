@@ -1,5 +1,6 @@
 #include "sdn/device/threads.h"
 
+#include "sdn/util/allocator.h"
 #include "sdn/util/error.h"
 
 #include <ATen/Parallel.h>
@@ -56,29 +57,6 @@ bool blas_threads_defaulted() {
 // OpenBLAS's work buffer per calling thread (BUFFER_SIZE of Debian's build:
 // 128 MiB of address space, touched only as far as a product needs).
 constexpr unsigned long long kBlasBuffer = 128ull << 20;
-
-// Address space left under RLIMIT_AS (ulimit -v), or nothing when there is
-// no limit or the mapped size cannot be read.
-std::optional<unsigned long long> address_space_left() {
-  struct rlimit limit {};
-  if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
-    return std::nullopt;
-  }
-  FILE* status = std::fopen("/proc/self/status", "r");
-  if (status == nullptr) {
-    return std::nullopt;
-  }
-  char line[256];
-  unsigned long long kib = 0;
-  while (std::fgets(line, sizeof line, status) != nullptr) {
-    if (std::strncmp(line, "VmSize:", 7) == 0) {
-      kib = std::strtoull(line + 7, nullptr, 10);
-    }
-  }
-  std::fclose(status);
-  const unsigned long long mapped = kib << 10;
-  return limit.rlim_cur > mapped ? limit.rlim_cur - mapped : 0;
-}
 
 // OpenBLAS retries a failed allocation of its work buffer forever (a hang,
 // not an error), and allocates it at a thread's first product. So under an

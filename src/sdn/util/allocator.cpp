@@ -1,5 +1,11 @@
 #include "sdn/util/allocator.h"
 
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
 // Any C library header defines __GLIBC__ under glibc; without one, the
 // check below would silently compile the no-op branch.
 #include <cstdlib>
@@ -28,6 +34,35 @@ bool keep_freed_memory() {
 #else
   return false;
 #endif
+}
+
+unsigned long long mapped_bytes() {
+  FILE* status = std::fopen("/proc/self/status", "r");
+  if (status == nullptr) {
+    return 0;
+  }
+  char line[256];
+  unsigned long long kib = 0;
+  while (std::fgets(line, sizeof line, status) != nullptr) {
+    if (std::strncmp(line, "VmSize:", 7) == 0) {
+      kib = std::strtoull(line + 7, nullptr, 10);
+      break;
+    }
+  }
+  std::fclose(status);
+  return kib << 10;
+}
+
+std::optional<unsigned long long> address_space_left() {
+  struct rlimit limit {};
+  if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return std::nullopt;
+  }
+  const unsigned long long mapped = mapped_bytes();
+  if (mapped == 0) {
+    return std::nullopt;
+  }
+  return limit.rlim_cur > mapped ? limit.rlim_cur - mapped : 0;
 }
 
 } // namespace sdn
