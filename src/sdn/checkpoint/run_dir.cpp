@@ -19,6 +19,12 @@ bool has_run(const std::string& dir) {
   return false;
 }
 
+const std::vector<std::string>& run_entries() {
+  static const std::vector<std::string> names = {
+      "last", "best", "metrics.jsonl"};
+  return names;
+}
+
 ResumeState read_resume_state(const std::string& dir) {
   ResumeState state;
   const std::string last = dir + "/last";

@@ -23,6 +23,11 @@ namespace sdn::checkpoint {
 /// DIR/last.old has a meta.json.
 bool has_run(const std::string& dir);
 
+/// The entries a run directory holds (last, best, metrics.jsonl), for
+/// check_output_folder: a fresh run goes only into a new or empty folder or
+/// one that holds nothing but these (an earlier run's leftovers).
+const std::vector<std::string>& run_entries();
+
 /// What a run directory's last checkpoint holds for continuing the run.
 struct ResumeState {
   network::SdnNetwork network{nullptr}; ///< Weights and buffers, on CPU.

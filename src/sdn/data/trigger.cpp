@@ -28,11 +28,11 @@ torch::Tensor apply_trigger(
   check(
       options.y + options.size <= images.size(2) &&
           options.x + options.size <= images.size(3),
-      "trigger of size ",
+      "the trigger (--trigger-size ",
       options.size,
-      " at (x=",
+      " at --trigger-x ",
       options.x,
-      ", y=",
+      ", --trigger-y ",
       options.y,
       ") does not fit in ",
       images.size(3),

@@ -286,6 +286,18 @@ PaperResult run_paper(const PaperOptions& o) {
   o.validate();
   // One pipeline per folder; its trainings also lock their own sub-folders.
   const auto lock = OutputLock::acquire(o.out, "--out");
+  // A rerun continues in its own folder; any other folder must be new.
+  check_output_folder(
+      o.out,
+      "--out",
+      {"cnn",
+       "ic_only",
+       "sdn",
+       "traces",
+       "report-ic_only.json",
+       "report-sdn.json",
+       "summary.json",
+       "report.html"});
   Timer total;
   make_dirs(o.out);
   const std::string traces = o.out + "/traces";

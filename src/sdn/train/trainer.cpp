@@ -106,6 +106,11 @@ struct Trainer::State {
           " (milestones unchanged)"));
       config_.epochs = *resume.epochs;
     }
+    check(
+        !resume.data_dir || config_.data.name != "synthetic",
+        "--data-dir has no effect: the run in ",
+        resume.out_dir,
+        " trains on synthetic data");
     if (resume.data_dir && *resume.data_dir != config_.data.data_dir) {
       changes_.push_back(str_cat(
           "data_dir: '",
@@ -314,6 +319,15 @@ struct Trainer::State {
     train_samples_ = splits_.train.size();
     train_crc32_ = data::content_crc32(splits_.train);
     if (config_.poison_rate > 0) {
+      check(
+          config_.trigger.target < splits_.info.num_classes,
+          "--trigger-target ",
+          config_.trigger.target,
+          ": expected a class of ",
+          config_.data.name,
+          " (0 to ",
+          splits_.info.num_classes - 1,
+          ")");
       splits_.train = data::poison(
           splits_.train, config_.poison_rate, config_.trigger, config_.seed);
     }
@@ -565,6 +579,7 @@ Trainer::Trainer(
       " already holds a training run; continue it with --resume ",
       config.out,
       " or choose another directory");
+  check_output_folder(config.out, "--out", checkpoint::run_entries());
   state_ = std::make_unique<State>(config, distributed);
   state_->lock_ = std::move(lock);
   state_->prepare_fresh();

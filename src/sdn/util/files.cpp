@@ -6,15 +6,14 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 namespace sdn {
 
@@ -58,12 +57,63 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
   }
 }
 
+namespace {
+
+// What a path that is not a regular file is, for the error.
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) {
+    return "a directory";
+  }
+  if (S_ISFIFO(mode)) {
+    return "a pipe (FIFO)";
+  }
+  if (S_ISCHR(mode) || S_ISBLK(mode)) {
+    return "a device";
+  }
+  if (S_ISSOCK(mode)) {
+    return "a socket";
+  }
+  return "not a regular file";
+}
+
+} // namespace
+
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  check(in.good(), path, ": cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
+  // below like every file that is not regular (a device such as /dev/zero
+  // would never end).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  check(fd >= 0, path, ": cannot open file (", std::strerror(errno), ")");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int error = errno;
+    ::close(fd);
+    fail(path, ": cannot read file (", std::strerror(error), ")");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail(path, ": expected a regular file, found ", file_kind(st.st_mode));
+  }
+  std::string bytes;
+  bytes.reserve(static_cast<size_t>(st.st_size));
+  char buffer[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      fail(path, ": cannot read file (", std::strerror(error), ")");
+    }
+    if (n == 0) {
+      break;
+    }
+    bytes.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return bytes;
 }
 
 nlohmann::json read_json(const std::string& path) {
@@ -88,6 +138,48 @@ void make_dirs(const std::string& path) {
 bool path_exists(const std::string& path) {
   std::error_code ec;
   return fs::exists(path, ec);
+}
+
+void check_output_folder(
+    const std::string& dir,
+    const std::string& option,
+    const std::vector<std::string>& owned) {
+  std::error_code ec;
+  const auto status = fs::status(dir, ec);
+  if (!fs::exists(status)) {
+    return;
+  }
+  check(
+      fs::is_directory(status),
+      option,
+      " ",
+      dir,
+      ": exists and is not a directory");
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    bool ours = false;
+    for (const auto& o : owned) {
+      ours = ours || name == o || name.rfind(o + ".", 0) == 0;
+    }
+    check(
+        ours,
+        option,
+        " ",
+        dir,
+        ": holds '",
+        name,
+        "', which this command does not write; choose a new or empty "
+        "directory");
+  }
+  check(
+      !ec,
+      option,
+      " ",
+      dir,
+      ": cannot list the directory (",
+      ec.message(),
+      ")");
 }
 
 void replace_folder(const std::string& fresh, const std::string& dir) {
