@@ -55,7 +55,7 @@ expect_error "section.toml: sections" \
 printf 'no-augment = maybe\n' > "$dir/flag.toml"
 expect_error "flag.toml: key 'no-augment' is a flag" \
   "$sdn" train --config "$dir/flag.toml" --out "$dir/t"
-expect_error "missing.toml: no such readable file" \
+expect_error "missing.toml: cannot open file (No such file or directory)" \
   "$sdn" train --config "$dir/missing.toml" --out "$dir/t"
 test ! -e "$dir/p" && test ! -e "$dir/t"
 echo ok

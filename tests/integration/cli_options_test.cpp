@@ -168,6 +168,63 @@ TEST(CliOptions, EveryNumericOptionHasARangeThatHolds) {
   EXPECT_GE(probed, 90);
 }
 
+// CLI11 alone reads integers with base 0 and clamps at 64 bits: "010" would
+// be 8 and 10^23 the largest value. Every integer option is decimal (or
+// 0x) and within 64 bits.
+TEST(CliOptions, IntegerOptionsAreDecimalAndFit64Bits) {
+  auto app = sdn::cli::make_app();
+  std::vector<Command> commands;
+  collect(app.get(), {}, commands);
+  int checked = 0;
+  for (const Command& command : commands) {
+    for (CLI::Option* option : command.app->get_options()) {
+      const std::string type = option->get_type_name();
+      if (type.rfind("INT", 0) != 0 && type.rfind("UINT", 0) != 0) {
+        continue;
+      }
+      const std::string where = joined(command.path) + " " + option->get_name();
+      CLI::Validator* integer = nullptr;
+      try {
+        integer = option->get_validator("integer");
+      } catch (const CLI::OptionNotFound&) {
+        ADD_FAILURE() << where << " has no integer check";
+        continue;
+      }
+      ++checked;
+      std::string value = "010";
+      EXPECT_EQ((*integer)(value), "") << where;
+      EXPECT_EQ(value, "10") << where;
+      for (std::string big :
+           {"99999999999999999999999", "18446744073709551616"}) {
+        EXPECT_NE((*integer)(big).find("fits in 64 bits"), std::string::npos)
+            << where << " accepts " << big;
+      }
+    }
+  }
+  EXPECT_GE(checked, 50);
+  EXPECT_NE(
+      error_of({"train", "--seed", "99999999999999999999999", "--out", "X"})
+          .find("--seed: expected an integer that fits in 64 bits"),
+      std::string::npos);
+}
+
+// A command line CLI11 cannot parse: one `error:` line and status 2.
+TEST(CliOptions, ParseErrorsAreOneLineAndStatusTwo) {
+  std::vector<std::string> args = {"sdn", "train", "--no-such-option"};
+  std::vector<char*> argv;
+  for (auto& a : args) {
+    argv.push_back(a.data());
+  }
+  ::testing::internal::CaptureStderr();
+  const int status =
+      sdn::cli::run_command_line(static_cast<int>(argv.size()), argv.data());
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(status, 2);
+  EXPECT_EQ(err.rfind("error: ", 0), 0u) << err;
+  EXPECT_NE(err.find("--no-such-option"), std::string::npos) << err;
+  EXPECT_EQ(err.find('\n'), err.size() - 1) << err;
+}
+
 TEST(CliOptions, ConflictsAndOptionsWithoutEffectAreRefused) {
   const std::vector<std::string> exit = {
       "exit", "--checkpoint", "/nonexistent"};
@@ -224,9 +281,31 @@ TEST(CliOptions, ConflictsAndOptionsWithoutEffectAreRefused) {
       {{"data", "info", "--synthetic-train", "10"},
        "--synthetic-train has no effect unless --dataset synthetic"},
       {{"--threads", "-1", "version"},
-       "--threads: expected a finite number >= 0"},
+       "--threads: expected a finite number in [0, 4096], got -1"},
       {{"report", "--trace", "T", "--target", "-1"},
        "--target: expected a finite number >= 0, got -1"},
+      {{"--threads", "100000000", "version"},
+       "--threads: expected a finite number in [0, 4096]"},
+      {{"train", "--dataset", "synthetic", "--ic-only-clean", "--out", "X"},
+       "--ic-only-clean has no effect unless --mode ic-only"},
+      {{"train", "--dataset", "synthetic", "--from", "F", "--out", "X"},
+       "--from is only for --mode ic-only"},
+      {{"train",
+        "--dataset",
+        "synthetic",
+        "--mode",
+        "ic-only",
+        "--from",
+        "F",
+        "--momentum",
+        "0.5",
+        "--out",
+        "X"},
+       "--momentum has no effect with the adam optimiser"},
+      {{"train", "--dataset", "synthetic", "--master", "h:1", "--out", "X"},
+       "--master has no effect with one process"},
+      {{"train", "--dataset", "synthetic", "--dist-timeout", "9", "--out", "X"},
+       "--dist-timeout has no effect with one process"},
   };
   for (const auto& [args, expected] : cases) {
     const std::string message = error_of(args);
@@ -253,6 +332,39 @@ TEST(CliOptions, ABadValueFromAConfigFileNamesTheFile) {
       error_of({"train", "--lr", "-1", "--out", dir.str("run")})
           .rfind("--lr: expected", 0),
       0u);
+}
+
+} // namespace
+
+namespace {
+
+// Every way a config file can be wrong names the file.
+TEST(CliOptions, ConfigFileErrorsNameTheFile) {
+  sdn::testing::TempDir dir("cli_config_errors");
+  const std::pair<std::string, std::string> cases[] = {
+      {"lr = 0.1\nepochs = 2\nlr = 0.2\n", ": key 'lr' is given twice"},
+      {"lr = [0.1, 0.2]\n", ": key 'lr' takes one value, got 2"},
+      {"lr =\n", ": key 'lr' has no value"},
+      {"help = true\n", ": unknown key 'help'"},
+      {"[train]\nlr = 1\n", ": sections ([train]) are not supported"},
+  };
+  int i = 0;
+  for (const auto& [text, expected] : cases) {
+    const std::string file = dir.str("c" + std::to_string(i++) + ".toml");
+    sdn::write_file_atomic(file, text);
+    const std::string message =
+        error_of({"train", "--config", file, "--out", dir.str("run")});
+    EXPECT_EQ(message.rfind("--config " + file + expected, 0), 0u)
+        << text << "\n  gave: " << message;
+  }
+  // A directory or a device is not a config file (and is not waited on).
+  for (const std::string& path : {dir.str(), std::string("/dev/zero")}) {
+    const std::string message =
+        error_of({"train", "--config", path, "--out", dir.str("run")});
+    EXPECT_EQ(
+        message.rfind("--config " + path + ": expected a regular file", 0), 0u)
+        << message;
+  }
 }
 
 } // namespace

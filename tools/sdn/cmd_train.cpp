@@ -143,6 +143,12 @@ void run_train(TrainCli& cli) {
   }
   apply_global_options();
   const auto dist = distributed_options(cli);
+  if (dist.world_size == 1) {
+    reject_given(
+        sub,
+        {"--rank", "--master", "--dist-timeout"},
+        "with one process (--world-size or $WORLD_SIZE 1)");
+  }
   const train::TrainCallbacks console = {app::make_train_console()};
   if (!cli.resume.empty()) {
     train::ResumeOptions resume;
@@ -159,6 +165,16 @@ void run_train(TrainCli& cli) {
   }
   const auto config = checkpoint::resolve_train_config(
       cli.config, cli.mode, recipe_overrides(cli));
+  if (config.mode != checkpoint::Mode::kIcOnly) {
+    reject_given(sub, {"--ic-only-clean"}, "unless --mode ic-only");
+  }
+  if (config.optimizer != checkpoint::OptimizerKind::kSgd) {
+    reject_given(
+        sub,
+        {"--momentum"},
+        "with the adam optimiser (the recipe's for --mode ic-only; "
+        "--optimizer sgd to use it)");
+  }
   report(train::run_training(config, console, dist), dist);
 }
 

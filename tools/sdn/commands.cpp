@@ -62,6 +62,14 @@ void register_commands(CLI::App& app) {
   setup_version(app);
 }
 
+namespace {
+
+// More threads than any machine has cores; a larger value is a mistake
+// (10^8 would spend minutes starting threads).
+constexpr int kMaxThreads = 4096;
+
+} // namespace
+
 std::unique_ptr<CLI::App> make_app() {
   auto app = std::make_unique<CLI::App>(
       "sdn: Shallow-Deep Networks (Kaya et al., ICML 2019) in C++.\n"
@@ -76,8 +84,9 @@ std::unique_ptr<CLI::App> make_app() {
          global_options().threads,
          "Intra-op threads (0, the default: one per core); the BLAS runs one "
          "thread unless OPENBLAS_NUM_THREADS is set")
-      ->check(at_least(0));
+      ->check(in_range(0, kMaxThreads));
   register_commands(*app);
+  check_integer_options(*app);
   return app;
 }
 
@@ -143,11 +152,14 @@ int run_command_line(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
       status = app->exit(e);
     } catch (const CLI::ParseError& e) {
+      // One line, and the usage-error status (2) whatever CLI11's own code.
+      const std::string what = e.what();
       std::fprintf(
           stderr,
-          "error: %s\nRun with --help for more information.\n",
-          e.what());
-      status = e.get_exit_code() == 0 ? 2 : e.get_exit_code();
+          "error: %s%s\n",
+          what.c_str(),
+          what.find("--help") == std::string::npos ? " (see --help)" : "");
+      status = 2;
     }
   } catch (const sdn::Error& e) {
     status = print_error(e.what());

@@ -2,6 +2,7 @@
 
 #include "sdn/util/error.h"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -80,6 +81,60 @@ CLI::Validator above(double low) {
 
 CLI::Validator finite_number() {
   return range_validator("finite", [](double) { return true; });
+}
+
+namespace {
+
+// Normalises and checks the text of an integer option when it is a decimal
+// integer: CLI11 reads integers with strtoll/strtoull base 0, which clamps
+// values past 64 bits to the largest one and reads "010" as octal 8. Other
+// text is left to the range check and CLI11's conversion.
+CLI::Validator integer_text(bool is_unsigned) {
+  return CLI::Validator(
+      [is_unsigned](std::string& text) -> std::string {
+        const bool sign = !text.empty() && (text[0] == '-' || text[0] == '+');
+        std::string digits = text.substr(sign ? 1 : 0);
+        if (digits.empty() ||
+            digits.find_first_not_of("0123456789") != std::string::npos) {
+          return "";
+        }
+        // Leading zeros mean nothing in decimal (not octal).
+        const size_t first = digits.find_first_not_of('0');
+        digits = first == std::string::npos ? "0" : digits.substr(first);
+        text = (text[0] == '-' ? "-" : "") + digits;
+        errno = 0;
+        if (is_unsigned && text[0] != '-') {
+          (void)std::strtoull(text.c_str(), nullptr, 10);
+        } else {
+          (void)std::strtoll(text.c_str(), nullptr, 10);
+        }
+        if (errno == ERANGE) {
+          return "expected an integer that fits in 64 bits, got " + text;
+        }
+        return "";
+      },
+      "",
+      "integer");
+}
+
+void add_integer_checks(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    const std::string type = option->get_type_name();
+    const bool is_unsigned = type.rfind("UINT", 0) == 0;
+    if (is_unsigned || type.rfind("INT", 0) == 0) {
+      // transform(), not check(): it rewrites the text (and runs first).
+      option->transform(integer_text(is_unsigned));
+    }
+  }
+  for (CLI::App* sub : app.get_subcommands({})) {
+    add_integer_checks(*sub);
+  }
+}
+
+} // namespace
+
+void check_integer_options(CLI::App& app) {
+  add_integer_checks(app);
 }
 
 void reject_given(

@@ -44,6 +44,13 @@ CLI::Validator above(double low);
 /// option, checked where that is known).
 CLI::Validator finite_number();
 
+/// Adds to every integer option of `app` and its subcommands (CLI11 type
+/// INT or UINT) a transform, named "integer", run before the range check:
+/// a decimal integer loses its leading zeros and must fit in 64 bits. CLI11
+/// alone would clamp 99999999999999999999 to the largest 64-bit value and
+/// read "010" as octal 8. Call once, after every option is added.
+void check_integer_options(CLI::App& app);
+
 /// `value` when `option` was given (its count()), else nothing: how a
 /// subcommand hands the library an option that has no default.
 template <typename T>

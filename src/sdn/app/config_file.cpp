@@ -1,8 +1,12 @@
 #include "sdn/app/config_file.h"
 
+#include "sdn/util/error.h"
+#include "sdn/util/files.h"
+
 #include <algorithm>
 #include <cctype>
-#include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -79,12 +83,16 @@ std::vector<std::string> expand_config_files(
   if (file.empty()) {
     return args;
   }
-  if (!std::ifstream(file).good()) {
-    throw CLI::FileError("--config " + file + ": no such readable file");
+  std::string text;
+  try {
+    text = read_file(file);
+  } catch (const Error& e) {
+    throw CLI::FileError(std::string("--config ") + e.what());
   }
   std::vector<CLI::ConfigItem> items;
   try {
-    items = CLI::ConfigTOML().from_file(file);
+    std::istringstream in(text);
+    items = CLI::ConfigTOML().from_config(in);
   } catch (const CLI::Error& e) {
     throw CLI::ConfigError(
         "--config " + file + ": not a valid TOML file (" + e.what() + ")");
@@ -92,6 +100,7 @@ std::vector<std::string> expand_config_files(
   const std::string where = "--config " + file + ": ";
   const std::string cmd = "`sdn " + sub->get_name() + "`";
   std::vector<std::string> expanded;
+  std::set<std::string> seen;
   for (const auto& item : items) {
     if (item.name == "++" || item.name == "--" || !item.parents.empty()) {
       const std::string section =
@@ -101,10 +110,13 @@ std::vector<std::string> expand_config_files(
           "]) are not supported: put the keys of " + cmd + " at the top level");
     }
     CLI::Option* opt = sub->get_option_no_throw("--" + item.name);
-    if (opt == nullptr || opt == config) {
+    if (opt == nullptr || opt == config || opt == sub->get_help_ptr()) {
       throw CLI::ConfigError(
           where + "unknown key '" + item.name + "' for " + cmd +
           " (keys are its long options without the dashes; see --help)");
+    }
+    if (!seen.insert(item.name).second) {
+      throw CLI::ConfigError(where + "key '" + item.name + "' is given twice");
     }
     if (given_on_command_line(*opt, args, sub_at + 1)) {
       continue;
@@ -127,8 +139,15 @@ std::vector<std::string> expand_config_files(
       }
       continue;
     }
-    if (item.inputs.empty()) {
+    if (item.inputs.empty() ||
+        (item.inputs.size() == 1 && item.inputs[0].empty())) {
       throw CLI::ConfigError(where + "key '" + item.name + "' has no value");
+    }
+    if (item.inputs.size() > 1 && opt->get_expected_max() == 1) {
+      throw CLI::ConfigError(
+          where + "key '" + item.name + "' takes one value, got " +
+          std::to_string(item.inputs.size()) +
+          " (an array, or the key given more than once)");
     }
     if (item.inputs.size() == 1) {
       // One token, so that a negative number is not taken for an option.

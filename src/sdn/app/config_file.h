@@ -20,7 +20,10 @@ namespace sdn::app {
 /// values. An unknown key, a `[section]`, a missing or unreadable file, or
 /// a bad boolean throws `CLI::ConfigError`/`CLI::FileError` naming the file
 /// and the key. Arguments after a lone `--` (`sdn launch -n 2 -- train ...`)
-/// are left alone: the launched processes expand their own.
+/// are left alone: the launched processes expand their own. A key given
+/// twice, an array for a one-value option, a key without a value, and a
+/// file that is not a regular file (a directory, a FIFO, /dev/zero) throw
+/// naming the file too.
 ///
 /// `args` excludes the program name and is in command-line order. When
 /// `origin` is given, it receives the file each inserted option came from

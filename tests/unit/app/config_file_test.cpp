@@ -85,6 +85,6 @@ TEST(ConfigFile, BadFilesAndKeysNameTheFileAndTheKey) {
       std::string::npos);
   EXPECT_NE(
       config_error(c, {"train", "--config", dir.str("missing.toml")})
-          .find("missing.toml: no such readable file"),
+          .find("missing.toml: cannot open file (No such file or directory)"),
       std::string::npos);
 }
