@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 namespace sdn::checkpoint {
@@ -102,6 +103,17 @@ void check_meaning(const CheckpointMeta& m) {
       "key 'num_classes' must be >= 2, got ",
       m.num_classes);
   check(m.epoch >= 0, "key 'epoch' must be >= 0, got ", m.epoch);
+  check(
+      m.input_shape[1] == m.input_shape[2],
+      "key 'input_shape' must describe square images, got ",
+      m.input_shape[1],
+      "x",
+      m.input_shape[2]);
+  try {
+    m.network_options().backbone.validate();
+  } catch (const Error& e) {
+    fail("describes no network sdn can build (", e.what(), ")");
+  }
   const bool needs_ics = m.mode != Mode::kCnn;
   check(
       m.with_ics == needs_ics,
@@ -330,11 +342,44 @@ std::string read_checkpoint_file(
   return bytes;
 }
 
+namespace {
+
+// The shape of every parameter and buffer, by name.
+std::map<std::string, std::vector<int64_t>> tensor_shapes(
+    const network::SdnNetwork& net) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& p : net->named_parameters()) {
+    shapes[p.key()] = p.value().sizes().vec();
+  }
+  for (const auto& b : net->named_buffers()) {
+    shapes[b.key()] = b.value().sizes().vec();
+  }
+  return shapes;
+}
+
+} // namespace
+
 network::SdnNetwork load_network(const std::string& dir, CheckpointMeta& meta) {
   meta = read_checkpoint_meta(dir);
   const std::string real = resolve_checkpoint_dir(dir);
+  const std::string meta_file = real + "/meta.json";
+  // read_checkpoint_meta checked that the sidecar describes a network;
+  // it must be the one whose ICs it lists and whose weights model.pt holds.
   network::SdnNetwork net(meta.network_options());
+  if (meta.with_ics) {
+    const auto built = net->backbone()->ic_blocks();
+    check(
+        built == meta.ic_blocks,
+        meta_file,
+        ": key 'ic_blocks' lists ",
+        c10::IntArrayRef(meta.ic_blocks),
+        ", but a ",
+        meta.arch,
+        " SDN has its ICs after blocks ",
+        c10::IntArrayRef(built));
+  }
   const std::string weights = real + "/model.pt";
+  const auto expected = tensor_shapes(net);
   std::istringstream bytes(read_checkpoint_file(real, meta, "model.pt"));
   try {
     torch::load(net, bytes);
@@ -346,6 +391,27 @@ network::SdnNetwork load_network(const std::string& dir, CheckpointMeta& meta) {
         meta.with_ics ? " SDN" : " CNN",
         " (",
         e.what_without_backtrace(),
+        ")");
+  }
+  // LibTorch replaces each tensor with the file's without comparing shapes.
+  for (const auto& [name, shape] : tensor_shapes(net)) {
+    const auto want = expected.find(name);
+    check(
+        want != expected.end() && want->second == shape,
+        weights,
+        ": tensor '",
+        name,
+        "' has shape ",
+        c10::IntArrayRef(shape),
+        ", but ",
+        meta_file,
+        " describes a network where it is ",
+        want == expected.end() ? c10::IntArrayRef() :
+                                 c10::IntArrayRef(want->second),
+        " (num_classes ",
+        meta.num_classes,
+        ", input_shape ",
+        c10::IntArrayRef(meta.input_shape),
         ")");
   }
   return net;

@@ -262,6 +262,17 @@ TEST_F(Checkpoint, SidecarValuesMustMeanSomething) {
       {[](nlohmann::json& j) { j["mode"] = "cnn"; }, "'with_ics' is true"},
       {[](nlohmann::json& j) { j["files"]["model.pt"]["crc32"] = "xyz"; },
        "'files.model.pt'"},
+      {[](nlohmann::json& j) { j["arch"] = "resnet9"; },
+       "describes no network sdn can build (--arch: unknown architecture "
+       "'resnet9'"},
+      {[](nlohmann::json& j) {
+         j["input_shape"] = {1, 48, 48};
+       },
+       "input_side must be 32 or 64, got 48"},
+      {[](nlohmann::json& j) {
+         j["input_shape"] = {1, 32, 64};
+       },
+       "'input_shape' must describe square images, got 32x64"},
   };
   for (const auto& [edit, expected] : cases) {
     const std::string msg = meta_error_after(edit);
@@ -278,6 +289,34 @@ TEST_F(Checkpoint, SidecarValuesMustMeanSomething) {
       error_of([&] { read_checkpoint_meta(dir_.str("ckpt")); });
   EXPECT_NE(msg.find(file), std::string::npos) << msg;
   EXPECT_NE(msg.find("overflow"), std::string::npos) << msg;
+}
+
+// The sidecar must describe the network the weights are for: LibTorch
+// would otherwise replace each tensor with the file's, whatever its shape.
+TEST_F(Checkpoint, SidecarAndWeightsMustAgree) {
+  const std::string file = dir_.str("ckpt/meta.json");
+  const auto good = sdn::read_json(file);
+  auto j = good;
+  j["num_classes"] = 7;
+  sdn::write_json_atomic(file, j);
+  auto msg = error_of([&] { load_network(dir_.str("ckpt")); });
+  EXPECT_NE(
+      msg.find(dir_.str("ckpt/model.pt") + ": tensor '"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("has shape [4"), std::string::npos) << msg;
+  EXPECT_NE(
+      msg.find(file + " describes a network where it is [7"), std::string::npos)
+      << msg;
+  // ICs after blocks the architecture does not place them after.
+  j = good;
+  j["ic_blocks"] = {0, 1, 2, 3, 4, 5000};
+  j["num_exits"] = 7;
+  sdn::write_json_atomic(file, j);
+  msg = error_of([&] { load_network(dir_.str("ckpt")); });
+  EXPECT_NE(
+      msg.find(file + ": key 'ic_blocks' lists [0, 1, 2, 3, 4, 5000]"),
+      std::string::npos)
+      << msg;
 }
 
 TEST_F(Checkpoint, TwoKillsInARowLoseNothing) {
