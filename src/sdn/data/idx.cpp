@@ -80,6 +80,15 @@ std::string gunzip(
         most,
         " bytes its header allows");
   }
+  // gzip allows members concatenated after the first; an IDX file is one
+  // member, so anything after it is refused rather than silently dropped.
+  check(
+      stream.avail_in == 0,
+      path,
+      ": ",
+      stream.avail_in,
+      " bytes after the end of the gzip data (a second gzip member or "
+      "trailing garbage; expected one gzip member)");
   return out;
 }
 

@@ -19,7 +19,8 @@ constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 /// hold (e.g. from a header in the prefix; UINT64_MAX while it cannot tell),
 /// so a small gzip file cannot inflate to gigabytes. A plain file is
 /// returned whole (its size bounds it). Throws sdn::Error naming the path
-/// when it is missing, corrupt, or decompresses to more than the limit.
+/// when it is missing, corrupt, decompresses to more than the limit, or has
+/// bytes after its one gzip member.
 std::string read_maybe_gzip(
     const std::string& path,
     const std::function<uint64_t(const std::string&)>& limit);

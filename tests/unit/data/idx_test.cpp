@@ -161,6 +161,17 @@ TEST(Idx, HeadersAreUntrusted) {
   EXPECT_LT(std::filesystem::file_size(images), 1u << 20);
   EXPECT_SDN_ERROR(
       read_idx_images(images, 32), "images", "more than the 800 bytes");
+  // One gzip member, then a second member or garbage: refused, not dropped.
+  write_gzip(images, idx_header(2049, {1}) + std::string(1, '\1'));
+  const std::string member = sdn::read_file(images);
+  write_bytes(images, member + member);
+  EXPECT_SDN_ERROR(
+      read_idx_labels(images, 10), "images", "bytes after the end of the gzip");
+  write_bytes(images, member + "xyz");
+  EXPECT_SDN_ERROR(
+      read_idx_labels(images, 10),
+      "images",
+      "3 bytes after the end of the gzip");
   // Labels: 2^32-1 declared, 3 present.
   write_bytes(images, idx_header(2049, {0xffffffffu}) + "abc");
   EXPECT_SDN_ERROR(read_idx_labels(images, 10), "images", "truncated");
