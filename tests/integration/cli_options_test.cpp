@@ -14,6 +14,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,14 +41,26 @@ void collect(
   }
 }
 
-bool is_numeric(const CLI::Option* option) {
-  const std::string type = option->get_type_name();
-  for (const char* prefix : {"INT", "UINT", "FLOAT"}) {
-    if (type.rfind(prefix, 0) == 0) {
-      return true;
+// Calls f(path, option) for every option of the real command line (every
+// subcommand) whose CLI11 type name starts with one of `types`.
+void for_each_option(
+    std::initializer_list<const char*> types,
+    const std::function<
+        void(const std::vector<std::string>& path, CLI::Option* option)>& f) {
+  auto app = sdn::cli::make_app();
+  std::vector<Command> commands;
+  collect(app.get(), {}, commands);
+  for (const Command& command : commands) {
+    for (CLI::Option* option : command.app->get_options()) {
+      const std::string type = option->get_type_name();
+      for (const char* prefix : types) {
+        if (type.rfind(prefix, 0) == 0) {
+          f(command.path, option);
+          break;
+        }
+      }
     }
   }
-  return false;
 }
 
 // Values a range validator described as `range` must refuse and accept.
@@ -123,46 +137,39 @@ std::string error_of(const std::vector<std::string>& args) {
 }
 
 TEST(CliOptions, EveryNumericOptionHasARangeThatHolds) {
-  auto app = sdn::cli::make_app();
-  std::vector<Command> commands;
-  collect(app.get(), {}, commands);
   int probed = 0;
-  for (const Command& command : commands) {
-    for (CLI::Option* option : command.app->get_options()) {
-      if (!is_numeric(option)) {
-        continue;
-      }
-      const std::string where = joined(command.path) + " " + option->get_name();
-      CLI::Validator* range = nullptr;
-      try {
-        range = option->get_validator(kRangeValidator);
-      } catch (const CLI::OptionNotFound&) {
-        ADD_FAILURE() << where << " is numeric but has no range check "
-                      << "(tools/sdn/option_checks.h)";
-        continue;
-      }
-      ++probed;
-      const std::string description = range->get_description();
-      const Probes p = probes_for(description);
-      for (std::string value : p.bad) {
-        EXPECT_NE((*range)(value), "")
-            << where << " (" << description << ") accepts '" << value << "'";
-      }
-      for (std::string value : p.good) {
-        EXPECT_EQ((*range)(value), "")
-            << where << " (" << description << ") refuses '" << value << "'";
-      }
-      // Through the whole parser: the error names the option and the value.
-      auto args = command.path;
-      args.push_back(option->get_name());
-      args.push_back("nan");
-      const std::string message = error_of(args);
-      EXPECT_NE(message.find(option->get_name()), std::string::npos)
-          << where << ": " << message;
-      EXPECT_NE(message.find("got nan"), std::string::npos)
-          << where << ": " << message;
-    }
-  }
+  for_each_option(
+      {"INT", "UINT", "FLOAT"}, [&](const auto& path, auto* option) {
+        const std::string where = joined(path) + " " + option->get_name();
+        CLI::Validator* range = nullptr;
+        try {
+          range = option->get_validator(kRangeValidator);
+        } catch (const CLI::OptionNotFound&) {
+          ADD_FAILURE() << where << " is numeric but has no range check "
+                        << "(tools/sdn/option_checks.h)";
+          return;
+        }
+        ++probed;
+        const std::string description = range->get_description();
+        const Probes p = probes_for(description);
+        for (std::string value : p.bad) {
+          EXPECT_NE((*range)(value), "")
+              << where << " (" << description << ") accepts '" << value << "'";
+        }
+        for (std::string value : p.good) {
+          EXPECT_EQ((*range)(value), "")
+              << where << " (" << description << ") refuses '" << value << "'";
+        }
+        // Through the whole parser: the error names the option and the value.
+        auto args = path;
+        args.push_back(option->get_name());
+        args.push_back("nan");
+        const std::string message = error_of(args);
+        EXPECT_NE(message.find(option->get_name()), std::string::npos)
+            << where << ": " << message;
+        EXPECT_NE(message.find("got nan"), std::string::npos)
+            << where << ": " << message;
+      });
   // Today's count; a drop means options lost their check or the walk broke.
   std::printf("numeric options probed: %d\n", probed);
   EXPECT_GE(probed, 90);
@@ -172,35 +179,26 @@ TEST(CliOptions, EveryNumericOptionHasARangeThatHolds) {
 // be 8 and 10^23 the largest value. Every integer option is decimal (or
 // 0x) and within 64 bits.
 TEST(CliOptions, IntegerOptionsAreDecimalAndFit64Bits) {
-  auto app = sdn::cli::make_app();
-  std::vector<Command> commands;
-  collect(app.get(), {}, commands);
   int checked = 0;
-  for (const Command& command : commands) {
-    for (CLI::Option* option : command.app->get_options()) {
-      const std::string type = option->get_type_name();
-      if (type.rfind("INT", 0) != 0 && type.rfind("UINT", 0) != 0) {
-        continue;
-      }
-      const std::string where = joined(command.path) + " " + option->get_name();
-      CLI::Validator* integer = nullptr;
-      try {
-        integer = option->get_validator("integer");
-      } catch (const CLI::OptionNotFound&) {
-        ADD_FAILURE() << where << " has no integer check";
-        continue;
-      }
-      ++checked;
-      std::string value = "010";
-      EXPECT_EQ((*integer)(value), "") << where;
-      EXPECT_EQ(value, "10") << where;
-      for (std::string big :
-           {"99999999999999999999999", "18446744073709551616"}) {
-        EXPECT_NE((*integer)(big).find("fits in 64 bits"), std::string::npos)
-            << where << " accepts " << big;
-      }
+  for_each_option({"INT", "UINT"}, [&](const auto& path, auto* option) {
+    const std::string where = joined(path) + " " + option->get_name();
+    CLI::Validator* integer = nullptr;
+    try {
+      integer = option->get_validator("integer");
+    } catch (const CLI::OptionNotFound&) {
+      ADD_FAILURE() << where << " has no integer check";
+      return;
     }
-  }
+    ++checked;
+    std::string value = "010";
+    EXPECT_EQ((*integer)(value), "") << where;
+    EXPECT_EQ(value, "10") << where;
+    for (std::string big :
+         {"99999999999999999999999", "18446744073709551616"}) {
+      EXPECT_NE((*integer)(big).find("fits in 64 bits"), std::string::npos)
+          << where << " accepts " << big;
+    }
+  });
   EXPECT_GE(checked, 50);
   EXPECT_NE(
       error_of({"train", "--seed", "99999999999999999999999", "--out", "X"})
