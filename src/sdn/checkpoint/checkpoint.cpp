@@ -1,10 +1,10 @@
 #include "sdn/checkpoint/checkpoint.h"
 
-#include "sdn/checkpoint/json_field.h"
 #include "sdn/data/dataset.h"
 #include "sdn/util/checksum.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
+#include "sdn/util/json_fields.h"
 
 #include <torch/serialize.h>
 
@@ -19,7 +19,7 @@ namespace sdn::checkpoint {
 
 namespace fs = std::filesystem;
 
-using detail::field;
+using json_fields::field;
 
 nlohmann::json to_json(const EpochMetrics& m) {
   return {

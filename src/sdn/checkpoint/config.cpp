@@ -1,8 +1,8 @@
 #include "sdn/checkpoint/config.h"
 
-#include "sdn/checkpoint/json_field.h"
 #include "sdn/models/backbone.h"
 #include "sdn/util/error.h"
+#include "sdn/util/json_fields.h"
 
 #include <nlohmann/json.hpp>
 
@@ -134,7 +134,7 @@ nlohmann::json to_json(const data::DataOptions& d) {
 data::DataOptions data_options_from_json(
     const nlohmann::json& d,
     const std::string& path) {
-  using detail::field;
+  using json_fields::field;
   data::DataOptions o;
   o.name = field<std::string>(d, "dataset", path);
   o.data_dir = field<std::string>(d, "data_dir", path);
@@ -191,7 +191,7 @@ auto named_value(
     const std::string& path,
     const char* expected,
     Parse parse) {
-  const auto name = detail::field<std::string>(j, key, path);
+  const auto name = json_fields::field<std::string>(j, key, path);
   try {
     return parse(name);
   } catch (const Error&) {
@@ -202,7 +202,7 @@ auto named_value(
 } // namespace
 
 TrainConfig config_from_json(const nlohmann::json& j, const std::string& path) {
-  using detail::field;
+  using json_fields::field;
   TrainConfig c;
   c.arch = field<std::string>(j, "arch", path);
   c.mode = named_value(j, "mode", path, "cnn, sdn or ic-only", parse_mode);

@@ -82,36 +82,36 @@ Overthinking overthinking_section(const ExitTrace& trace) {
   return out;
 }
 
+// The fields a detector's summary shares between ConfidenceBaseline and
+// Confusion (whose false-negative rates are named per detector).
+template <typename Section>
+void fill_detector(Section& out, const analysis::DetectorSummary& d) {
+  out.mean_correct = num(d.mean_correct);
+  out.mean_wrong = num(d.mean_wrong);
+  out.mean = num(d.mean);
+  out.std = num(d.std);
+  out.auroc = num(d.auroc);
+  out.flag_rate = num(d.flag_rate);
+  out.num_correct = d.num_correct;
+  out.num_wrong = d.num_wrong;
+}
+
 Confusion confusion_section(const analysis::ConfusionResult& c) {
   Confusion out;
   const analysis::DetectorSummary& cd = c.confidence.detector;
   ConfidenceBaseline& confidence = out.confidence;
-  confidence.mean_correct = num(cd.mean_correct);
-  confidence.mean_wrong = num(cd.mean_wrong);
-  confidence.mean = num(cd.mean);
-  confidence.std = num(cd.std);
-  confidence.auroc = num(cd.auroc);
+  fill_detector(confidence, cd);
   confidence.fnr = num(cd.fnr);
-  confidence.flag_rate = num(cd.flag_rate);
-  confidence.num_correct = cd.num_correct;
-  confidence.num_wrong = cd.num_wrong;
   confidence.source = c.confidence.source;
   confidence.correct_below_wrong_mean = c.confidence.correct_below_wrong_mean;
   confidence.wrong_above_correct_mean = c.confidence.wrong_above_correct_mean;
   const analysis::DetectorSummary& d = c.detector;
   out.normalized_with = c.normalized_with;
   out.normalization = {c.normalization.mean, c.normalization.std};
-  out.mean_correct = num(d.mean_correct);
-  out.mean_wrong = num(d.mean_wrong);
-  out.mean = num(d.mean);
-  out.std = num(d.std);
-  out.auroc = num(d.auroc);
+  fill_detector(out, d);
   out.confidence_auroc = num(cd.auroc);
   out.fnr_confusion = num(d.fnr);
   out.fnr_confidence = num(cd.fnr);
-  out.flag_rate = num(d.flag_rate);
-  out.num_correct = d.num_correct;
-  out.num_wrong = d.num_wrong;
   out.correct_above_wrong_mean = c.correct_above_wrong_mean;
   out.wrong_below_correct_mean = c.wrong_below_correct_mean;
   out.histogram = {c.histogram.correct, c.histogram.edges, c.histogram.wrong};

@@ -101,6 +101,14 @@ inline void read_value(const nlohmann::json& j, int64_t& out) {
   out = j.get<int64_t>();
 }
 
+/// Reads a non-negative integer (seeds).
+inline void read_value(const nlohmann::json& j, uint64_t& out) {
+  if (!j.is_number_unsigned()) {
+    wrong_type(j, "non-negative integer");
+  }
+  out = j.get<uint64_t>();
+}
+
 /// Reads true or false.
 inline void read_value(const nlohmann::json& j, bool& out) {
   if (!j.is_boolean()) {
@@ -179,6 +187,25 @@ void read_field(const nlohmann::json& j, const char* key, T& out) {
   } catch (const FieldError& e) {
     throw e.under(key);
   }
+}
+
+/// `j[key]` as T, for readers that walk a document by hand; `path` is the
+/// key's parent path with its dot ("config.", "" at the top), so that the
+/// FieldError names the whole path ("key 'config.lr': expected number,
+/// found string"). Throws FieldError.
+template <typename T>
+T field(const nlohmann::json& j, const char* key, const std::string& path) {
+  T out{};
+  try {
+    read_field(j, key, out);
+  } catch (const FieldError& e) {
+    std::string where = path + e.path();
+    if (e.path().empty() && !where.empty() && where.back() == '.') {
+      where.pop_back(); // `j` itself is not an object
+    }
+    throw FieldError(where, e.reason());
+  }
+  return out;
 }
 
 /// Like read_field, but a missing key (only) leaves `out` empty.

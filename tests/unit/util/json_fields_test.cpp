@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -108,6 +109,48 @@ TEST(JsonFields, OptionalFieldsMayBeLeftOut) {
   EXPECT_THROW(
       sdn::json_fields::read_optional_field(j, "title", title),
       sdn::json_fields::FieldError);
+}
+
+// field<T>: a key read by hand under a parent path ("config.").
+TEST(JsonFields, FieldNamesTheWholePath) {
+  using sdn::json_fields::field;
+  const auto error = [](const std::function<void()>& read) -> std::string {
+    try {
+      read();
+    } catch (const sdn::json_fields::FieldError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  const auto j = json::parse(
+      R"({"lr": 0.1, "arch": "vgg16", "epochs": 1e300, "seed": -1,
+          "blocks": [1, 2.5], "ok": [3, 4], "n": 7, "u": 8})");
+  EXPECT_DOUBLE_EQ(field<double>(j, "lr", "config."), 0.1);
+  EXPECT_EQ(field<std::string>(j, "arch", ""), "vgg16");
+  EXPECT_EQ(field<int64_t>(j, "n", ""), 7);
+  EXPECT_EQ(field<uint64_t>(j, "u", ""), 8U);
+  EXPECT_EQ(
+      field<std::vector<int64_t>>(j, "ok", ""), (std::vector<int64_t>{3, 4}));
+  EXPECT_EQ(
+      error([&] { field<double>(j, "missing", "config."); }),
+      "missing key 'config.missing'");
+  EXPECT_EQ(
+      error([&] { field<double>(j, "arch", "config."); }),
+      "key 'config.arch': expected number, found string");
+  EXPECT_EQ(
+      error([&] { field<double>(json(3), "lr", "config."); }),
+      "key 'config': expected object, found number");
+  // Integers must be JSON integers: nlohmann's float-to-integer cast is
+  // undefined out of range (found by fuzz/checkpoint_meta.cpp).
+  EXPECT_EQ(
+      error([&] { field<int64_t>(j, "epochs", "config."); }),
+      "key 'config.epochs': expected integer, found number");
+  EXPECT_EQ(
+      error([&] { field<uint64_t>(j, "seed", "data."); }),
+      "key 'data.seed': expected non-negative integer, found number");
+  EXPECT_EQ(
+      error([&] { field<std::vector<int64_t>>(j, "blocks", ""); }),
+      "key 'blocks[1]': expected integer, found number");
 }
 
 } // namespace
