@@ -1,5 +1,7 @@
 # Unit tests of src/sdn/report/.
 sdn_test_binary(sdn_unit_report unit sdn_analysis
+  ${CMAKE_CURRENT_LIST_DIR}/report/console_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/report/html_figures_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/report/html_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/report/report_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/report/report_types_test.cpp
