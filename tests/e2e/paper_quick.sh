@@ -56,4 +56,10 @@ PY
 # A rerun finds every stage done and only re-reports.
 "$sdn" "${args[@]}" > "$dir/out2.txt" 2> "$dir/err2.txt"
 test "$(grep -c 'done already' "$dir/err2.txt")" -eq 10
+# A rerun with other options refuses: the runs there were made otherwise.
+status=0
+"$sdn" "${args[@]}" --lr 0.3 > /dev/null 2> "$dir/err3.txt" || status=$?
+test "$status" -eq 1
+grep -q "^error: --out: .*/cnn holds a run made with other options (lr: " \
+  "$dir/err3.txt"
 echo "paper --quick e2e: ok"

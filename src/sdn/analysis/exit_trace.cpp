@@ -6,7 +6,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <utility>
 
@@ -289,6 +292,33 @@ std::vector<double> exit_topk_accuracy(const ExitTrace& trace, int64_t k) {
   return out;
 }
 
+namespace {
+
+// Removes the T.tmp.PID folders beside `dir` whose process is gone (killed
+// while writing): nobody else will.
+void remove_dead_writers_folders(const std::string& dir) {
+  const std::filesystem::path path(dir);
+  const std::filesystem::path parent =
+      path.has_parent_path() ? path.parent_path() : ".";
+  const std::string base = path.filename().string();
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(parent, ec), end;
+       !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!is_temporary_of(name, base)) {
+      continue;
+    }
+    const long pid = std::strtol(name.c_str() + base.size() + 5, nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;
+      std::filesystem::remove_all(it->path(), ignored);
+    }
+  }
+}
+
+} // namespace
+
 void write_trace(const std::string& folder, const ExitTrace& trace) {
   // "T/" names T: the folder beside it is T.tmp.PID, not T/.tmp.PID.
   std::string dir = folder;
@@ -317,6 +347,7 @@ void write_trace(const std::string& folder, const ExitTrace& trace) {
   // Written into a folder beside `dir`, then swapped in: a kill or a full
   // disk leaves the previous trace whole, and two writers cannot mix files.
   const std::string fresh = str_cat(dir, ".tmp.", ::getpid());
+  remove_dead_writers_folders(dir);
   std::error_code ec;
   std::filesystem::remove_all(fresh, ec);
   make_dirs(fresh);

@@ -21,8 +21,23 @@ bool has_run(const std::string& dir) {
 
 const std::vector<std::string>& run_entries() {
   static const std::vector<std::string> names = {
-      "last", "best", "metrics.jsonl"};
+      "last",
+      "last.new",
+      "last.old",
+      "best",
+      "best.new",
+      "best.old",
+      "metrics.jsonl"};
   return names;
+}
+
+void remove_run_temporaries(const std::string& dir) {
+  if (!path_exists(dir)) {
+    return;
+  }
+  for (const auto& entry : run_entries()) {
+    remove_temporaries(dir, entry);
+  }
 }
 
 ResumeState read_resume_state(const std::string& dir) {

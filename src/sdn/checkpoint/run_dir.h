@@ -23,10 +23,15 @@ namespace sdn::checkpoint {
 /// DIR/last.old has a meta.json.
 bool has_run(const std::string& dir);
 
-/// The entries a run directory holds (last, best, metrics.jsonl), for
+/// The entries a run directory holds (last, best, metrics.jsonl and the
+/// checkpoints' .new/.old while they are swapped), for
 /// check_output_folder: a fresh run goes only into a new or empty folder or
 /// one that holds nothing but these (an earlier run's leftovers).
 const std::vector<std::string>& run_entries();
+
+/// Removes what a killed writer left in run directory `dir`: temporaries of
+/// its entries (metrics.jsonl.tmp.N). Only while holding the run's lock.
+void remove_run_temporaries(const std::string& dir);
 
 /// What a run directory's last checkpoint holds for continuing the run.
 struct ResumeState {

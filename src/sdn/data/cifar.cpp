@@ -86,7 +86,7 @@ Splits read_cifar_splits(const std::string& data_dir, const DatasetInfo& info) {
       " needs --data-dir: the folder holding ",
       folder,
       " or that folder itself");
-  check(fs::is_directory(data_dir), "missing folder ", data_dir);
+  check_is_folder(data_dir, "--data-dir");
   fs::path dir = fs::path(data_dir) / folder;
   if (!fs::is_directory(dir)) {
     check(

@@ -312,7 +312,7 @@ Splits read_idx_splits(const std::string& data_dir, const DatasetInfo& info) {
         dir,
         ": install Debian's dataset-fashion-mnist package or pass --data-dir");
   }
-  check(fs::is_directory(dir), "missing folder ", dir, " (--data-dir)");
+  check_is_folder(dir, "--data-dir");
   // Accept the folder itself or its parent holding a folder named info.name.
   if (!has_idx_files(dir) && fs::is_directory(fs::path(dir) / info.name)) {
     dir = (fs::path(dir) / info.name).string();

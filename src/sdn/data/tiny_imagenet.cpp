@@ -295,7 +295,7 @@ Splits read_tiny_imagenet_splits(
       !data_dir.empty(),
       "tiny-imagenet needs --data-dir: the folder holding tiny-imagenet-200 "
       "or that folder itself");
-  check(fs::is_directory(data_dir), "missing folder ", data_dir);
+  check_is_folder(data_dir, "--data-dir");
   fs::path root = fs::path(data_dir) / "tiny-imagenet-200";
   if (!fs::is_directory(root)) {
     check(

@@ -66,11 +66,47 @@ checkpoint::TrainConfig base_config(
 }
 
 // Trains, resumes or skips one stage; returns the `last` checkpoint.
+// A rerun continues the runs it finds only if they were made with the
+// options asked for now: a changed --arch or --lr must not be reported over
+// the old run's weights.
+void check_same_options(
+    const checkpoint::TrainConfig& saved,
+    const checkpoint::TrainConfig& wanted) {
+  auto a = checkpoint::to_json(saved);
+  auto b = checkpoint::to_json(wanted);
+  // Where and how a run executes, not what it computes.
+  for (const char* key :
+       {"device", "stop_after", "eval_batch_size", "out", "from"}) {
+    a.erase(key);
+    b.erase(key);
+  }
+  std::string changed;
+  for (const auto& [key, value] : b.items()) {
+    if (!a.contains(key) || a[key] != value) {
+      changed += str_cat(
+          changed.empty() ? "" : ", ",
+          key,
+          ": ",
+          a.contains(key) ? a[key].dump() : "none",
+          " -> ",
+          value.dump());
+    }
+  }
+  check(
+      changed.empty(),
+      "--out: ",
+      wanted.out,
+      " holds a run made with other options (",
+      changed,
+      "); rerun with its options or choose another --out");
+}
+
 std::string train_stage(const checkpoint::TrainConfig& config) {
   const std::string last = config.out + "/last";
   const train::TrainCallbacks console = {app::make_train_console()};
   if (checkpoint::has_run(config.out)) {
     const auto meta = checkpoint::read_checkpoint_meta(last);
+    check_same_options(meta.config, config);
     if (meta.epoch >= meta.config.epochs) {
       std::fprintf(
           stderr,

@@ -19,7 +19,43 @@ namespace sdn {
 
 namespace fs = std::filesystem;
 
-void write_file_atomic(const std::string& path, const std::string& contents) {
+namespace {
+
+const char* file_kind(mode_t mode);
+
+// Where a write to `path` goes: `path` itself, or the file a symbolic link
+// there points to (written through, not replaced). Throws when it is
+// something other than a regular file: a rename over a device or a FIFO
+// would replace it (as root, /dev/null).
+std::string write_target(const std::string& path) {
+  std::string target = path;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    std::error_code ec;
+    target = fs::weakly_canonical(path, ec).string();
+    check(
+        !ec,
+        "cannot write ",
+        path,
+        ": cannot resolve the link (",
+        ec.message(),
+        ")");
+  }
+  if (::stat(target.c_str(), &st) == 0) {
+    check(
+        S_ISREG(st.st_mode),
+        "cannot write ",
+        path,
+        ": expected a regular file or a new name, found ",
+        file_kind(st.st_mode));
+  }
+  return target;
+}
+
+} // namespace
+
+void write_file_atomic(const std::string& file, const std::string& contents) {
+  const std::string path = write_target(file);
   // A unique suffix keeps concurrent writers (several ranks, tests) apart.
   std::random_device rd;
   const std::string tmp = str_cat(path, ".tmp.", rd());
@@ -140,6 +176,47 @@ bool path_exists(const std::string& path) {
   return fs::exists(path, ec);
 }
 
+void check_is_folder(const std::string& dir, const std::string& option) {
+  struct stat st {};
+  check(
+      ::stat(dir.c_str(), &st) == 0,
+      option,
+      " ",
+      dir,
+      ": no such folder (",
+      std::strerror(errno),
+      ")");
+  check(
+      S_ISDIR(st.st_mode),
+      option,
+      " ",
+      dir,
+      ": not a folder (found ",
+      S_ISREG(st.st_mode) ? "a regular file" : file_kind(st.st_mode),
+      ")");
+}
+
+bool is_temporary_of(const std::string& name, const std::string& of) {
+  const std::string prefix = of + ".tmp.";
+  return name.size() > prefix.size() && name.rfind(prefix, 0) == 0 &&
+      name.find_first_not_of("0123456789", prefix.size()) == std::string::npos;
+}
+
+void remove_temporaries(const std::string& dir, const std::string& of) {
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (is_temporary_of(it->path().filename().string(), of)) {
+      stale.push_back(it->path());
+    }
+  }
+  for (const auto& path : stale) {
+    fs::remove_all(path, ec);
+    check(!ec, "cannot remove ", path.string(), ": ", ec.message());
+  }
+}
+
 void check_output_folder(
     const std::string& dir,
     const std::string& option,
@@ -160,7 +237,8 @@ void check_output_folder(
     const std::string name = it->path().filename().string();
     bool ours = false;
     for (const auto& o : owned) {
-      ours = ours || name == o || name.rfind(o + ".", 0) == 0;
+      ours =
+          ours || name == o || name == o + ".lock" || is_temporary_of(name, o);
     }
     check(
         ours,

@@ -8,7 +8,11 @@
 namespace sdn {
 
 /// Writes `contents` to `path` atomically: a temporary file beside it, closed,
-/// then renamed over `path`. Readers never see a half-written file. Throws
+/// then renamed over `path`. A symbolic link at `path` is written through
+/// (its target is replaced, the link kept); anything there that is not a
+/// regular file (a device such as /dev/null, a FIFO, a directory) is
+/// refused: "cannot write PATH: expected a regular file or a new name, found
+/// a device". Readers never see a half-written file. Throws
 /// sdn::Error "cannot write PATH: REASON" (the system's reason, e.g. "No
 /// space left on device") and removes the temporary file when any step
 /// fails; `path` then keeps its previous contents.
@@ -29,19 +33,34 @@ void write_json_atomic(const std::string& path, const nlohmann::json& value);
 /// Creates a directory and its parents; throws sdn::Error on failure.
 void make_dirs(const std::string& path);
 
+/// Throws sdn::Error "OPTION DIR: no such folder" or "OPTION DIR: not a
+/// folder (found a regular file)" unless `dir` is a directory.
+void check_is_folder(const std::string& dir, const std::string& option);
+
 /// True when `path` exists.
 bool path_exists(const std::string& path);
 
 /// Checks that `dir` may receive a command's outputs: it does not exist, or
 /// it is a directory whose every entry is one the command writes: a name in
-/// `owned`, or one of them followed by "." and anything (last.new,
-/// summary.json.tmp.123). So `--out /` or `--out ~/photos` is refused
-/// before anything is written. Throws sdn::Error "OPTION DIR: ..." naming
-/// the first foreign entry, or saying that DIR is not a directory.
+/// `owned`, that name with ".lock" (an output lock), or a temporary of it
+/// (is_temporary_of). So `--out /` or `--out ~/photos` is refused before
+/// anything is written, and so is `last.mine` beside `last`. Throws
+/// sdn::Error "OPTION DIR: ..." naming the first foreign entry, or saying
+/// that DIR is not a directory.
 void check_output_folder(
     const std::string& dir,
     const std::string& option,
     const std::vector<std::string>& owned);
+
+/// True when `name` is a temporary of `of` as sdn names them: "OF.tmp." and
+/// digits (write_file_atomic's random suffix, a trace's process id).
+bool is_temporary_of(const std::string& name, const std::string& of);
+
+/// Removes every temporary of `of` (is_temporary_of) in `dir`, files or
+/// folders: what a killed writer left. Call only while holding the
+/// output's lock (util/output_lock.h), so that no live writer owns them.
+/// Throws sdn::Error naming a path that cannot be removed.
+void remove_temporaries(const std::string& dir, const std::string& of);
 
 /// Puts the folder `fresh` (complete, beside `dir`) in the place of `dir`:
 /// atomically exchanged when the file system supports it (renameat2

@@ -83,8 +83,17 @@ OutputLock OutputLock::acquire(
   // have been unlinked in between: retry until the locked file is the one
   // at `file`.
   for (int attempt = 0; attempt < 100; ++attempt) {
-    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    check(fd >= 0, "cannot create ", file, ": ", std::strerror(errno));
+    // O_NOFOLLOW: a symbolic link named like the lock is not followed (its
+    // target would be overwritten with the holder's pid).
+    const int fd =
+        ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    check(
+        fd >= 0,
+        "cannot create the lock file ",
+        file,
+        ": ",
+        errno == ELOOP ? "it is a symbolic link; remove it" :
+                         std::strerror(errno));
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int error = errno;
       const std::string holder =

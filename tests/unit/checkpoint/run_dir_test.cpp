@@ -86,6 +86,8 @@ TEST(RunDirectory, CheckpointsAndResumeState) {
   auto net = small_cnn();
   TrainConfig config;
   config.data.name = "synthetic";
+  config.data.synthetic_classes = 3; // as the network above
+  config.data.synthetic_channels = 1;
   config.out = dir;
   RunDirectory run(dir);
   auto meta = make_checkpoint_meta(net, config, 1, epoch(1, {50}));

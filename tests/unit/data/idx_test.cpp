@@ -192,7 +192,14 @@ TEST(Idx, CountMismatchAndMissingFiles) {
       "missing file",
       "t10k-labels-idx1-ubyte");
   EXPECT_SDN_ERROR(
-      read_idx_splits(dir.str("nowhere"), fashion_info()), "missing folder");
+      read_idx_splits(dir.str("nowhere"), fashion_info()),
+      "--data-dir",
+      "nowhere: no such folder");
+  // A file where the folder should be says so.
+  write_bytes(dir.str("a-file"), "x");
+  EXPECT_SDN_ERROR(
+      read_idx_splits(dir.str("a-file"), fashion_info()),
+      "a-file: not a folder (found a regular file)");
 }
 
 TEST(Idx, RealFashionMnist) {

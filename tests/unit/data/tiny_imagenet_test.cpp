@@ -156,7 +156,7 @@ TEST(TinyImagenet, BadTrees) {
       "n02");
   EXPECT_SDN_ERROR(
       read_tiny_imagenet_splits(dir.str("x"), tiny_info(3), false),
-      "missing folder");
+      "no such folder");
 }
 
 TEST(TinyImagenet, DecodeJpegDirectly) {

@@ -73,12 +73,23 @@ TEST(Files, OnlyRegularFilesAreRead) {
 
 TEST(Files, OutputFoldersHoldOnlyWhatTheCommandWrites) {
   sdn::testing::TempDir dir("files_output");
-  const std::vector<std::string> owned = {"last", "metrics.jsonl"};
-  // Absent, empty, or only our own entries (with suffixes): accepted.
+  const std::vector<std::string> owned = {"last", "last.new", "metrics.jsonl"};
+  // Absent, empty, or only our own entries, their locks and temporaries:
+  // accepted.
   sdn::check_output_folder(dir.str("new"), "--out", owned);
   fs::create_directories(dir.str("run/last.new"));
   std::ofstream(dir.str("run/metrics.jsonl.tmp.12")) << "x";
+  std::ofstream(dir.str("run/last.lock")) << "x";
   sdn::check_output_folder(dir.str("run"), "--out", owned);
+  // A name that only starts like ours is not ours (a user's last.mine or
+  // metrics.jsonl.bak would be lost).
+  for (const char* foreign : {"last.mine", "metrics.jsonl.bak", "last.tmp.x"}) {
+    std::ofstream(dir.str("run/") + foreign) << "x";
+    EXPECT_THROW(
+        sdn::check_output_folder(dir.str("run"), "--out", owned), sdn::Error)
+        << foreign;
+    fs::remove(dir.str("run/") + foreign);
+  }
   // A foreign entry, or a file in the place of the folder: refused.
   std::ofstream(dir.str("run/photo.jpg")) << "x";
   try {
@@ -99,4 +110,48 @@ TEST(Files, OutputFoldersHoldOnlyWhatTheCommandWrites) {
         std::string(e.what()).find("exists and is not a directory"),
         std::string::npos);
   }
+}
+
+// A write replaces a regular file, writes through a symbolic link, and
+// refuses anything else (a rename over a device or a FIFO would replace
+// it: as root, /dev/null).
+TEST(Files, WritesGoToRegularFilesOnly) {
+  sdn::testing::TempDir dir("files_targets");
+  const std::string target = dir.str("target.txt");
+  sdn::write_file_atomic(target, "old");
+  fs::create_symlink(target, dir.str("link"));
+  sdn::write_file_atomic(dir.str("link"), "new");
+  EXPECT_TRUE(fs::is_symlink(dir.str("link")));
+  EXPECT_EQ(sdn::read_file(target), "new");
+  const std::string fifo = dir.str("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& path : {fifo, dir.str()}) {
+    try {
+      sdn::write_file_atomic(path, "x");
+      ADD_FAILURE() << path << ": no throw";
+    } catch (const sdn::Error& e) {
+      EXPECT_NE(
+          std::string(e.what()).find(
+              "cannot write " + path +
+              ": expected a regular file or a new name"),
+          std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_TRUE(fs::is_fifo(fifo));
+}
+
+TEST(Files, TemporariesOfAKilledWriterAreRemoved) {
+  sdn::testing::TempDir dir("files_temporaries");
+  std::ofstream(dir.str("metrics.jsonl.tmp.123")) << "x";
+  fs::create_directories(dir.str("trace.tmp.77/inner"));
+  std::ofstream(dir.str("metrics.jsonl.bak")) << "x";
+  sdn::remove_temporaries(dir.str(), "metrics.jsonl");
+  sdn::remove_temporaries(dir.str(), "trace");
+  EXPECT_FALSE(fs::exists(dir.str("metrics.jsonl.tmp.123")));
+  EXPECT_FALSE(fs::exists(dir.str("trace.tmp.77")));
+  EXPECT_TRUE(fs::exists(dir.str("metrics.jsonl.bak")));
+  EXPECT_TRUE(sdn::is_temporary_of("last.tmp.9", "last"));
+  EXPECT_FALSE(sdn::is_temporary_of("last.tmp.", "last"));
+  EXPECT_FALSE(sdn::is_temporary_of("last.tmp.9a", "last"));
 }

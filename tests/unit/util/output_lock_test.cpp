@@ -55,3 +55,22 @@ TEST(OutputLock, AStaleLockFileOfAKilledProcessIsTakenOver) {
   const std::string text = sdn::read_file(out + ".lock");
   EXPECT_EQ(text.rfind(std::to_string(::getpid()) + "\n", 0), 0u) << text;
 }
+
+// A symbolic link named like the lock is not followed: its target would be
+// overwritten with the holder's pid and command line.
+TEST(OutputLock, ASymbolicLinkAsTheLockIsRefused) {
+  sdn::testing::TempDir dir("output_lock_link");
+  const std::string target = dir.str("precious.txt");
+  sdn::write_file_atomic(target, "keep");
+  std::filesystem::create_symlink(target, dir.str("out.lock"));
+  try {
+    OutputLock::acquire(dir.str("out"), "--out");
+    FAIL() << "no error";
+  } catch (const sdn::Error& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("it is a symbolic link; remove it"),
+        std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(sdn::read_file(target), "keep");
+}
