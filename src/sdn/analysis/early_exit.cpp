@@ -270,6 +270,19 @@ std::unique_ptr<ExitPolicy> resolve_exit_policy(
     return make_exit_policy(request.policy, *request.param);
   }
   const ExitTrace val = read_trace(request.val_trace);
+  check(
+      (request.num_exits == 0 || val.num_exits == request.num_exits) &&
+          (request.num_classes == 0 || val.num_classes == request.num_classes),
+      "--val-trace ",
+      request.val_trace,
+      " has ",
+      val.num_exits,
+      " exits and ",
+      val.num_classes,
+      " classes, but the network has ",
+      request.num_exits,
+      " and ",
+      request.num_classes);
   return make_exit_policy(
       request.policy,
       param_for_budget(val, request.policy, *request.budget, request.rule));

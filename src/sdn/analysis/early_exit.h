@@ -137,6 +137,11 @@ struct ExitPolicyRequest {
   std::string val_trace; ///< --val-trace: the trace --budget is chosen on.
   /// --no-exit-rule: the rule the budget's choice simulates with.
   NoExitRule rule = NoExitRule::kMostConfident;
+  /// The exits and classes of the network the policy is for; when > 0, the
+  /// validation trace must have the same (a trace of another network would
+  /// choose a meaningless parameter).
+  int64_t num_exits = 0;
+  int64_t num_classes = 0;
 
   /// Throws sdn::Error naming the option: an unknown --policy; --threshold
   /// with --param or with a policy other than max-prob; not exactly one of
@@ -148,7 +153,9 @@ struct ExitPolicyRequest {
 
 /// The policy `request` asks for: at the given parameter, or at
 /// param_for_budget on the validation trace (read here). Validates first;
-/// throws sdn::Error as validate(), read_trace() and param_for_budget() do.
+/// throws sdn::Error as validate(), read_trace() and param_for_budget() do,
+/// and naming --val-trace when its exits or classes differ from the
+/// request's network.
 std::unique_ptr<ExitPolicy> resolve_exit_policy(
     const ExitPolicyRequest& request);
 

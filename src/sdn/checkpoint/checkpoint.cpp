@@ -176,6 +176,42 @@ void check_meaning(const CheckpointMeta& m) {
         is_crc32_hex(*m.train_data_crc32),
         "key 'train_data_crc32' must be 8 hex digits");
   }
+  // The training configuration is what a resumed run continues with.
+  try {
+    m.config.validate();
+  } catch (const Error& e) {
+    fail("key 'config' is not a valid training configuration (", e.what(), ")");
+  }
+  check(
+      m.config.mode == m.mode,
+      "key 'config.mode' is ",
+      mode_name(m.config.mode),
+      ", but 'mode' is ",
+      mode_name(m.mode));
+  check(
+      m.config.arch == m.arch,
+      "key 'config.arch' is ",
+      m.config.arch,
+      ", but 'arch' is ",
+      m.arch);
+  if (m.config.data.name == "synthetic") {
+    check(
+        m.config.data.synthetic_classes == m.num_classes &&
+            m.config.data.synthetic_channels == m.input_shape[0] &&
+            m.config.data.synthetic_side == m.input_shape[1],
+        "key 'config.data' describes synthetic data of ",
+        m.config.data.synthetic_classes,
+        " classes and ",
+        m.config.data.synthetic_channels,
+        "x",
+        m.config.data.synthetic_side,
+        "x",
+        m.config.data.synthetic_side,
+        " images, but 'num_classes' and 'input_shape' say ",
+        m.num_classes,
+        " and ",
+        c10::IntArrayRef(m.input_shape));
+  }
 }
 
 } // namespace

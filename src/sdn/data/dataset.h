@@ -68,6 +68,12 @@ struct DataOptions {
 
   /// Throws sdn::Error naming the first bad parameter.
   void validate() const;
+
+  /// These options with the data read from `dir` instead (the same data
+  /// moved: `--data-dir` given to a command that reads a checkpoint's
+  /// data); `dir` empty: unchanged. Throws sdn::Error when the data set is
+  /// synthetic (it is generated, not read, so --data-dir has no effect).
+  DataOptions moved_to(const std::string& dir) const;
 };
 
 /// Names accepted by --dataset.

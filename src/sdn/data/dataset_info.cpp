@@ -32,6 +32,19 @@ const std::vector<std::string>& dataset_names() {
   return names;
 }
 
+DataOptions DataOptions::moved_to(const std::string& dir) const {
+  if (dir.empty()) {
+    return *this;
+  }
+  check(
+      name != "synthetic",
+      "--data-dir has no effect: the checkpoint's data set is synthetic "
+      "(generated, not read)");
+  DataOptions moved = *this;
+  moved.data_dir = dir;
+  return moved;
+}
+
 void DataOptions::validate() const {
   const auto& names = dataset_names();
   if (std::find(names.begin(), names.end(), name) == names.end()) {

@@ -115,9 +115,7 @@ analysis::ExitTrace evaluate_checkpoint(const TraceOptions& options) {
   checkpoint::CheckpointMeta meta;
   auto network = checkpoint::load_network(options.checkpoint, meta);
   auto config = meta.config;
-  if (!options.data_dir.empty()) {
-    config.data.data_dir = options.data_dir;
-  }
+  config.data = config.data.moved_to(options.data_dir);
   // Only the split's images are needed; a training subset never applies to
   // evaluation of the val or test split.
   const auto splits = data::load_splits(config.data);
@@ -127,6 +125,13 @@ analysis::ExitTrace evaluate_checkpoint(const TraceOptions& options) {
     dataset.labels = dataset.labels.narrow(0, 0, options.max_samples);
   }
   if (options.trigger) {
+    check(
+        options.trigger_options.target < meta.num_classes,
+        "--trigger-target ",
+        options.trigger_options.target,
+        ": expected a class of the checkpoint (0 to ",
+        meta.num_classes - 1,
+        ")");
     dataset.images =
         data::apply_trigger(dataset.images, options.trigger_options);
   }

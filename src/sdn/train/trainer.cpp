@@ -48,9 +48,10 @@ void ResumeOptions::validate() const {
       eval_batch_size.value_or(0));
   check(!data_dir || !data_dir->empty(), "--data-dir must not be empty");
   check(
-      device == "cpu" || device == "cuda" || device.rfind("cuda:", 0) == 0,
+      !device || *device == "cpu" || *device == "cuda" ||
+          device->rfind("cuda:", 0) == 0,
       "--device must be cpu or cuda[:N], got '",
-      device,
+      device.value_or(""),
       "'");
 }
 
@@ -85,7 +86,11 @@ struct Trainer::State {
     auto saved = checkpoint::read_resume_state(resume.out_dir);
     net_ = saved.network;
     config_ = saved.meta.config;
-    config_.device = resume.device;
+    if (resume.device && *resume.device != config_.device) {
+      changes_.push_back(
+          str_cat("device: ", config_.device, " -> ", *resume.device));
+      config_.device = *resume.device;
+    }
     config_.stop_after = resume.stop_after;
     config_.out = resume.out_dir;
     if (resume.epochs && *resume.epochs != config_.epochs) {
@@ -106,11 +111,6 @@ struct Trainer::State {
           " (milestones unchanged)"));
       config_.epochs = *resume.epochs;
     }
-    check(
-        !resume.data_dir || config_.data.name != "synthetic",
-        "--data-dir has no effect: the run in ",
-        resume.out_dir,
-        " trains on synthetic data");
     if (resume.data_dir && *resume.data_dir != config_.data.data_dir) {
       changes_.push_back(str_cat(
           "data_dir: '",
@@ -118,7 +118,7 @@ struct Trainer::State {
           "' -> '",
           *resume.data_dir,
           "'"));
-      config_.data.data_dir = *resume.data_dir;
+      config_.data = config_.data.moved_to(*resume.data_dir);
     }
     if (resume.eval_batch_size &&
         *resume.eval_batch_size != config_.eval_batch_size) {
@@ -580,6 +580,9 @@ Trainer::Trainer(
       config.out,
       " or choose another directory");
   check_output_folder(config.out, "--out", checkpoint::run_entries());
+  if (lock) {
+    checkpoint::remove_run_temporaries(config.out);
+  }
   state_ = std::make_unique<State>(config, distributed);
   state_->lock_ = std::move(lock);
   state_->prepare_fresh();
@@ -601,10 +604,15 @@ Trainer Trainer::resume(
       "--resume ",
       options.out_dir,
       ": no training run to resume there (no last/meta.json)");
+  if (lock) {
+    checkpoint::remove_run_temporaries(options.out_dir);
+  }
   // The saved config replaces this one once the checkpoint is read; the
   // device is needed before, to join the other ranks.
   checkpoint::TrainConfig config;
-  config.device = options.device;
+  config.device = options.device ?
+      *options.device :
+      checkpoint::read_checkpoint_meta(options.out_dir + "/last").config.device;
   config.stop_after = options.stop_after;
   config.out = options.out_dir;
   auto state = std::make_unique<State>(config, distributed);

@@ -92,8 +92,9 @@ struct ResumeOptions {
   std::string out_dir; ///< The run's directory (holds `last`).
   /// Stop after this many epochs of this invocation (0: train to the end).
   int64_t stop_after = 0;
-  /// Device of this invocation; may differ from the original run's.
-  std::string device = "cpu";
+  /// Device of this invocation (cpu, cuda[:N]); may differ from the
+  /// original run's. Unset: the run's own.
+  std::optional<std::string> device;
   /// More epochs than the run was configured for (>= the epochs trained;
   /// the learning-rate milestones stay as they were). Unset: as saved.
   std::optional<int64_t> epochs;

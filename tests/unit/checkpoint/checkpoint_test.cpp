@@ -33,6 +33,8 @@ TrainConfig small_config() {
   TrainConfig c;
   c.mode = Mode::kSdn;
   c.data.name = "synthetic";
+  c.data.synthetic_classes = 4; // as small_sdn()
+  c.data.synthetic_channels = 1;
   c.out = "/tmp/run";
   c.milestones = {3, 7};
   return c;
@@ -273,6 +275,14 @@ TEST_F(Checkpoint, SidecarValuesMustMeanSomething) {
          j["input_shape"] = {1, 32, 64};
        },
        "'input_shape' must describe square images, got 32x64"},
+      {[](nlohmann::json& j) { j["config"]["momentum"] = 2.0; },
+       "key 'config' is not a valid training configuration (--momentum"},
+      {[](nlohmann::json& j) { j["config"]["mode"] = "cnn"; },
+       "key 'config.mode' is cnn, but 'mode' is sdn"},
+      {[](nlohmann::json& j) { j["config"]["arch"] = "vgg16"; },
+       "key 'config.arch' is vgg16, but 'arch' is resnet56"},
+      {[](nlohmann::json& j) { j["config"]["data"]["synthetic_classes"] = 5; },
+       "key 'config.data' describes synthetic data of 5 classes"},
   };
   for (const auto& [edit, expected] : cases) {
     const std::string msg = meta_error_after(edit);
@@ -298,6 +308,7 @@ TEST_F(Checkpoint, SidecarAndWeightsMustAgree) {
   const auto good = sdn::read_json(file);
   auto j = good;
   j["num_classes"] = 7;
+  j["config"]["data"]["synthetic_classes"] = 7;
   sdn::write_json_atomic(file, j);
   auto msg = error_of([&] { load_network(dir_.str("ckpt")); });
   EXPECT_NE(
