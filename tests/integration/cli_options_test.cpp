@@ -190,19 +190,32 @@ TEST(CliOptions, IntegerOptionsAreDecimalAndFit64Bits) {
       return;
     }
     ++checked;
-    std::string value = "010";
-    EXPECT_EQ((*integer)(value), "") << where;
-    EXPECT_EQ(value, "10") << where;
-    for (std::string big :
-         {"99999999999999999999999", "18446744073709551616"}) {
-      EXPECT_NE((*integer)(big).find("fits in 64 bits"), std::string::npos)
-          << where << " accepts " << big;
+    for (std::string value : {"010", " 010", "\t010 "}) {
+      EXPECT_EQ((*integer)(value), "") << where;
+      EXPECT_EQ(value, "10") << where;
     }
+    for (std::string big :
+         {"99999999999999999999999",
+          "18446744073709551616",
+          "0x1FFFFFFFFFFFFFFFFFFFF"}) {
+      EXPECT_NE((*integer)(big), "") << where << " accepts " << big;
+    }
+    // Signed options (counts, sizes) stop at 2^31-1, so that no product of
+    // two overflows (a batch size of 2^63-1 once corrupted the heap).
+    const bool is_unsigned = option->get_type_name().rfind("UINT", 0) == 0;
+    std::string large = "9223372036854775807";
+    EXPECT_EQ((*integer)(large).empty(), is_unsigned) << where;
+    std::string most = "2147483647";
+    EXPECT_EQ((*integer)(most), "") << where;
   });
   EXPECT_GE(checked, 50);
   EXPECT_NE(
       error_of({"train", "--seed", "99999999999999999999999", "--out", "X"})
           .find("--seed: expected an integer that fits in 64 bits"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of({"train", "--batch-size", "9223372036854775807", "--out", "X"})
+          .find("--batch-size: expected an integer of at most 2147483647"),
       std::string::npos);
 }
 
@@ -304,6 +317,36 @@ TEST(CliOptions, ConflictsAndOptionsWithoutEffectAreRefused) {
        "--master has no effect with one process"},
       {{"train", "--dataset", "synthetic", "--dist-timeout", "9", "--out", "X"},
        "--dist-timeout has no effect with one process"},
+      {{"train",
+        "--dataset",
+        "synthetic",
+        "--val-size",
+        "0",
+        "--eval-batch-size",
+        "7",
+        "--out",
+        "X"},
+       "--eval-batch-size has no effect with --val-size 0"},
+      {{"eval", "--checkpoint", "C", "--out", "T", "--trigger-x", "3"},
+       "--trigger-x has no effect without --trigger"},
+      {{"report", "--trace", "T", "--grid-images", "3"},
+       "--grid-images has no effect without --html"},
+      {{"report", "--trace", "T", "--target", "3"},
+       "--target has no effect without --trigger-trace"},
+      {{"bench",
+        "exit",
+        "--checkpoint",
+        "C",
+        "--batch-sizes",
+        "32",
+        "--samples-batch1",
+        "5"},
+       "--samples-batch1 has no effect without batch size 1"},
+      {{"launch", "-n", "2", "--", "version"},
+       "launch starts data-parallel `sdn train` processes only; got `sdn "
+       "version`"},
+      {{"train", "--config", "", "--out", "X"},
+       "--config: expected a file name, got an empty one"},
   };
   for (const auto& [args, expected] : cases) {
     const std::string message = error_of(args);
@@ -345,6 +388,11 @@ TEST(CliOptions, ConfigFileErrorsNameTheFile) {
       {"lr =\n", ": key 'lr' has no value"},
       {"help = true\n", ": unknown key 'help'"},
       {"[train]\nlr = 1\n", ": sections ([train]) are not supported"},
+      {"lr = 0.1\nepochs\n", ": line 2: expected 'key = value', got 'epochs'"},
+      {"arch = \"resnet56\n", ": line 1: unterminated string"},
+      {"epochs = 1e1\n", ": Could not convert: --epochs"},
+      {"milestones = [1,\n  2]\nepochs = x1\n",
+       ": --epochs: expected a finite number"},
   };
   int i = 0;
   for (const auto& [text, expected] : cases) {

@@ -17,9 +17,16 @@ namespace {
 struct EvalCli {
   inference::TraceOptions options;
   std::string out;
+  const CLI::App* app = nullptr;
 };
 
 void run_eval(const EvalCli& cli) {
+  if (!cli.options.trigger) {
+    reject_given(
+        *cli.app,
+        {"--trigger-x", "--trigger-y", "--trigger-size", "--trigger-target"},
+        "without --trigger");
+  }
   apply_global_options();
   check(!cli.out.empty(), "--out: an output directory is required");
   // Held from before the evaluation until the trace is in place.
@@ -46,6 +53,7 @@ void setup_eval(CLI::App& app) {
       "(docs/exit-trace.md).\n"
       "Example: sdn eval --checkpoint runs/sdn/last --split test --out "
       "runs/sdn/trace-test");
+  cli->app = sub;
   auto& o = cli->options;
   sub->add_option("--checkpoint", o.checkpoint, "Checkpoint directory")
       ->required();

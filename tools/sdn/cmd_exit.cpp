@@ -14,6 +14,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -49,7 +50,7 @@ void run_exit(ExitCli& cli) {
   request.threshold = given(cli.threshold_option, cli.threshold);
   request.budget = given(cli.budget_option, cli.budget);
   request.rule = cli.options.no_exit;
-  const auto policy = analysis::resolve_exit_policy(request);
+  request.validate();
   checkpoint::CheckpointMeta meta;
   auto network = checkpoint::load_network(cli.checkpoint, meta);
   check(
@@ -57,10 +58,11 @@ void run_exit(ExitCli& cli) {
       "--checkpoint ",
       cli.checkpoint,
       ": early exit needs an SDN (a checkpoint with ICs), got a CNN");
+  request.num_exits = network->num_exits();
+  request.num_classes = meta.num_classes;
+  const auto policy = analysis::resolve_exit_policy(request);
   auto config = meta.config;
-  if (!cli.data_dir.empty()) {
-    config.data.data_dir = cli.data_dir;
-  }
+  config.data = config.data.moved_to(cli.data_dir);
   const auto splits = data::load_splits(config.data);
   const auto& dataset = inference::select_split(splits, cli.split);
   const auto costs = inference::relative_exit_costs(network, false);
@@ -91,13 +93,18 @@ void run_bench_exit(const BenchExitCli& cli) {
         {"--threshold", "--batch-sizes", "--samples-batch1", "--compare"},
         "with --stages (one full forward at its batch size)");
   }
+  const auto& sizes = cli.options.batch_sizes;
+  if (std::find(sizes.begin(), sizes.end(), 1) == sizes.end()) {
+    reject_given(
+        *cli.app,
+        {"--samples-batch1"},
+        "without batch size 1 in --batch-sizes");
+  }
   apply_global_options();
   checkpoint::CheckpointMeta meta;
   auto network = checkpoint::load_network(cli.checkpoint, meta);
   auto config = meta.config;
-  if (!cli.data_dir.empty()) {
-    config.data.data_dir = cli.data_dir;
-  }
+  config.data = config.data.moved_to(cli.data_dir);
   const auto splits = data::load_splits(config.data);
   const auto& dataset = inference::select_split(splits, cli.split);
   const int64_t count = std::min(

@@ -4,6 +4,7 @@
 #include "option_checks.h"
 
 #include "sdn/app/launcher.h"
+#include "sdn/util/error.h"
 
 #include <memory>
 
@@ -35,6 +36,18 @@ void setup_launch(CLI::App& app) {
          "The sdn subcommand and its options, after --")
       ->required();
   sub->callback([cli] {
+    // Only training runs data-parallel: the first word after the global
+    // options (--threads N) must be `train`.
+    const auto& args = cli->arguments;
+    size_t i = 0;
+    while (i < args.size() && args[i].rfind("--threads", 0) == 0) {
+      i += args[i] == "--threads" ? 2 : 1;
+    }
+    check(
+        i < args.size() && args[i] == "train",
+        "launch starts data-parallel `sdn train` processes only; got `sdn ",
+        i < args.size() ? args[i] : std::string(),
+        "` after --");
     apply_global_options();
     sdn::app::LaunchOptions options = *cli;
     options.executable = sdn::app::self_executable();

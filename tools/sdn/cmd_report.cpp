@@ -131,7 +131,13 @@ void setup_report(CLI::App& app) {
          "Images per exit in the page's image grids")
       ->capture_default_str()
       ->check(at_least(0));
-  sub->callback([args] {
+  sub->callback([args, sub] {
+    if (args->html.empty()) {
+      reject_given(*sub, {"--grid-images", "--title"}, "without --html");
+    }
+    if (args->options.trigger_trace_dir.empty()) {
+      reject_given(*sub, {"--target"}, "without --trigger-trace");
+    }
     apply_global_options();
     run_report(*args);
   });

@@ -154,7 +154,7 @@ void run_train(TrainCli& cli) {
     train::ResumeOptions resume;
     resume.out_dir = cli.resume;
     resume.stop_after = cli.config.stop_after;
-    resume.device = cli.config.device;
+    resume.device = given(sub.get_option("--device"), cli.config.device);
     resume.epochs = given(sub.get_option("--epochs"), cli.epochs);
     resume.data_dir =
         given(sub.get_option("--data-dir"), cli.config.data.data_dir);
@@ -165,6 +165,10 @@ void run_train(TrainCli& cli) {
   }
   const auto config = checkpoint::resolve_train_config(
       cli.config, cli.mode, recipe_overrides(cli));
+  if (config.data.val_size == 0) {
+    reject_given(
+        sub, {"--eval-batch-size"}, "with --val-size 0 (no validation pass)");
+  }
   if (config.mode != checkpoint::Mode::kIcOnly) {
     reject_given(sub, {"--ic-only-clean"}, "unless --mode ic-only");
   }

@@ -9,6 +9,7 @@
 #include <c10/util/Exception.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -102,8 +103,16 @@ void parse_command_line(CLI::App& app, std::vector<std::string> args) {
     // A bad value that came from a config file: name the file too.
     const std::string what = e.what();
     for (const auto& [name, file] : origin) {
-      if (what.rfind(name + ":", 0) == 0) {
-        throw CLI::ValidationError("--config " + file, what);
+      // The option's name as a whole word ("--lr: ...", "Could not
+      // convert: --epochs = 1e1"), not a prefix of a longer one.
+      for (size_t at = what.find(name); at != std::string::npos;
+           at = what.find(name, at + 1)) {
+        const size_t after = at + name.size();
+        if (after == what.size() ||
+            !(std::isalnum(static_cast<unsigned char>(what[after])) ||
+              what[after] == '-')) {
+          throw CLI::ValidationError("--config " + file, what);
+        }
       }
     }
     throw;

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -85,31 +86,52 @@ CLI::Validator finite_number() {
 
 namespace {
 
-// Normalises and checks the text of an integer option when it is a decimal
-// integer: CLI11 reads integers with strtoll/strtoull base 0, which clamps
-// values past 64 bits to the largest one and reads "010" as octal 8. Other
-// text is left to the range check and CLI11's conversion.
+// The largest value of a signed integer option: counts, sizes, steps and
+// coordinates. Far beyond any real use, and small enough that no product of
+// two of them (a batch of images, a trigger's corner plus its size)
+// overflows 64 bits.
+constexpr int64_t kMaxSignedOption = 2147483647;
+
+// Normalises and checks the text of an integer option: CLI11 reads integers
+// with strtoll/strtoull base 0, which clamps values past 64 bits to the
+// largest one and reads "010" (even " 010") as octal 8. Surrounding blanks
+// are dropped, a decimal integer loses its leading zeros, and a decimal or
+// 0x value must fit (signed: |v| <= kMaxSignedOption; unsigned: 64 bits).
+// Other text is left to the range check and CLI11's conversion.
 CLI::Validator integer_text(bool is_unsigned) {
   return CLI::Validator(
       [is_unsigned](std::string& text) -> std::string {
+        const size_t begin = text.find_first_not_of(" \t\n\r\f\v");
+        const size_t end = text.find_last_not_of(" \t\n\r\f\v");
+        text = begin == std::string::npos ? std::string() :
+                                            text.substr(begin, end - begin + 1);
         const bool sign = !text.empty() && (text[0] == '-' || text[0] == '+');
         std::string digits = text.substr(sign ? 1 : 0);
-        if (digits.empty() ||
-            digits.find_first_not_of("0123456789") != std::string::npos) {
+        if (!digits.empty() &&
+            digits.find_first_not_of("0123456789") == std::string::npos) {
+          // Leading zeros mean nothing in decimal (not octal).
+          const size_t first = digits.find_first_not_of('0');
+          digits = first == std::string::npos ? "0" : digits.substr(first);
+          text = (text[0] == '-' ? "-" : "") + digits;
+        }
+        errno = 0;
+        char* stop = nullptr;
+        if (is_unsigned) {
+          if (!text.empty() && text[0] == '-') {
+            return ""; // the range check refuses it
+          }
+          (void)std::strtoull(text.c_str(), &stop, 0);
+          if (stop == text.c_str() + text.size() && errno == ERANGE) {
+            return "expected an integer that fits in 64 bits, got " + text;
+          }
           return "";
         }
-        // Leading zeros mean nothing in decimal (not octal).
-        const size_t first = digits.find_first_not_of('0');
-        digits = first == std::string::npos ? "0" : digits.substr(first);
-        text = (text[0] == '-' ? "-" : "") + digits;
-        errno = 0;
-        if (is_unsigned && text[0] != '-') {
-          (void)std::strtoull(text.c_str(), nullptr, 10);
-        } else {
-          (void)std::strtoll(text.c_str(), nullptr, 10);
-        }
-        if (errno == ERANGE) {
-          return "expected an integer that fits in 64 bits, got " + text;
+        const long long value = std::strtoll(text.c_str(), &stop, 0);
+        if (stop == text.c_str() + text.size() && !text.empty() &&
+            (errno == ERANGE || value > kMaxSignedOption ||
+             value < -kMaxSignedOption)) {
+          return "expected an integer of at most " +
+              std::to_string(kMaxSignedOption) + " in size, got " + text;
         }
         return "";
       },

@@ -46,9 +46,12 @@ CLI::Validator finite_number();
 
 /// Adds to every integer option of `app` and its subcommands (CLI11 type
 /// INT or UINT) a transform, named "integer", run before the range check:
-/// a decimal integer loses its leading zeros and must fit in 64 bits. CLI11
-/// alone would clamp 99999999999999999999 to the largest 64-bit value and
-/// read "010" as octal 8. Call once, after every option is added.
+/// blanks around the value are dropped, a decimal integer loses its leading
+/// zeros, and a decimal or 0x value must fit: a signed option (a count, a
+/// size, a step, a coordinate) at most 2^31-1 in size, so that no product
+/// of two overflows; an unsigned one (seeds) 64 bits. CLI11 alone would
+/// clamp 99999999999999999999 to the largest 64-bit value and read "010" as
+/// octal 8. Call once, after every option is added.
 void check_integer_options(CLI::App& app);
 
 /// `value` when `option` was given (its count()), else nothing: how a

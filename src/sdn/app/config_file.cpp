@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -35,6 +36,49 @@ bool given_on_command_line(
     }
   }
   return false;
+}
+
+// What CLI11's TOML reader lets pass silently: a line that is neither a
+// comment, a [section] nor `key = value` (a bare `lr` is dropped), inside
+// or outside a multi-line array.
+void check_lines(const std::string& text, const std::string& file) {
+  std::istringstream lines(text);
+  std::string line;
+  int number = 0;
+  int depth = 0; // open '[' of a multi-line array
+  while (std::getline(lines, line)) {
+    ++number;
+    const size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') {
+      continue;
+    }
+    const bool starts_in_array = depth > 0;
+    char quote = 0;
+    for (char c : line) {
+      if (quote != 0) {
+        quote = c == quote ? 0 : quote;
+      } else if (c == '"' || c == '\'') {
+        quote = c;
+      } else if (c == '#') {
+        break;
+      } else if (c == '[') {
+        ++depth;
+      } else if (c == ']') {
+        --depth;
+      }
+    }
+    if (quote != 0) {
+      throw CLI::ConfigError(
+          "--config " + file + ": line " + std::to_string(number) +
+          ": unterminated string");
+    }
+    if (!starts_in_array && line[first] != '[' &&
+        line.find('=') == std::string::npos) {
+      throw CLI::ConfigError(
+          "--config " + file + ": line " + std::to_string(number) +
+          ": expected 'key = value', got '" + line.substr(first) + "'");
+    }
+  }
 }
 
 std::string lower(std::string s) {
@@ -72,16 +116,20 @@ std::vector<std::string> expand_config_files(
   if (config == nullptr) {
     return args;
   }
-  std::string file;
+  std::optional<std::string> given;
   for (size_t i = sub_at + 1; i < args.size() && args[i] != "--"; ++i) {
     if (args[i] == "--config" && i + 1 < args.size()) {
-      file = args[i + 1];
+      given = args[i + 1];
     } else if (args[i].rfind("--config=", 0) == 0) {
-      file = args[i].substr(9);
+      given = args[i].substr(9);
     }
   }
-  if (file.empty()) {
+  if (!given) {
     return args;
+  }
+  const std::string file = *given;
+  if (file.empty()) {
+    throw CLI::FileError("--config: expected a file name, got an empty one");
   }
   std::string text;
   try {
@@ -89,6 +137,7 @@ std::vector<std::string> expand_config_files(
   } catch (const Error& e) {
     throw CLI::FileError(std::string("--config ") + e.what());
   }
+  check_lines(text, file);
   std::vector<CLI::ConfigItem> items;
   try {
     std::istringstream in(text);
