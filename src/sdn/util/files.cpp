@@ -21,7 +21,25 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* file_kind(mode_t mode);
+// What a path is, for an error about it.
+const char* file_kind(mode_t mode) {
+  if (S_ISREG(mode)) {
+    return "a regular file";
+  }
+  if (S_ISDIR(mode)) {
+    return "a directory";
+  }
+  if (S_ISFIFO(mode)) {
+    return "a pipe (FIFO)";
+  }
+  if (S_ISCHR(mode) || S_ISBLK(mode)) {
+    return "a device";
+  }
+  if (S_ISSOCK(mode)) {
+    return "a socket";
+  }
+  return "not a regular file";
+}
 
 // Where a write to `path` goes: `path` itself, or the file a symbolic link
 // there points to (written through, not replaced). Throws when it is
@@ -92,27 +110,6 @@ void write_file_atomic(const std::string& file, const std::string& contents) {
     fail("cannot rename ", tmp, " to ", path, ": ", ec.message());
   }
 }
-
-namespace {
-
-// What a path that is not a regular file is, for the error.
-const char* file_kind(mode_t mode) {
-  if (S_ISDIR(mode)) {
-    return "a directory";
-  }
-  if (S_ISFIFO(mode)) {
-    return "a pipe (FIFO)";
-  }
-  if (S_ISCHR(mode) || S_ISBLK(mode)) {
-    return "a device";
-  }
-  if (S_ISSOCK(mode)) {
-    return "a socket";
-  }
-  return "not a regular file";
-}
-
-} // namespace
 
 std::string read_file(const std::string& path) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
@@ -192,7 +189,7 @@ void check_is_folder(const std::string& dir, const std::string& option) {
       " ",
       dir,
       ": not a folder (found ",
-      S_ISREG(st.st_mode) ? "a regular file" : file_kind(st.st_mode),
+      file_kind(st.st_mode),
       ")");
 }
 
