@@ -31,6 +31,7 @@ void run_eval(const EvalCli& cli) {
   check(!cli.out.empty(), "--out: an output directory is required");
   // Held from before the evaluation until the trace is in place.
   const auto lock = OutputLock::acquire(cli.out, "--out");
+  analysis::check_trace_destination(cli.out);
   const auto trace = inference::evaluate_checkpoint(cli.options);
   analysis::write_trace(cli.out, trace);
   std::fprintf(

@@ -143,6 +143,19 @@ int print_error(const std::string& message) {
   return 1;
 }
 
+// What to try after an allocation failed: a smaller --batch-size only when
+// the command that ran has one.
+std::string memory_advice(const CLI::App* app) {
+  const CLI::App* command = app;
+  while (command != nullptr && !command->get_subcommands().empty()) {
+    command = command->get_subcommands().front();
+  }
+  const bool batched = command != nullptr && command != app &&
+      command->get_option_no_throw("--batch-size") != nullptr;
+  return batched ? "try a smaller --batch-size, or raise the memory limit" :
+                   "raise the memory limit";
+}
+
 } // namespace
 
 int run_command_line(int argc, char** argv) {
@@ -150,8 +163,9 @@ int run_command_line(int argc, char** argv) {
   // as an error naming the file, instead of killing the process.
   std::signal(SIGXFSZ, SIG_IGN);
   int status = 0;
+  std::unique_ptr<CLI::App> app;
   try {
-    auto app = make_app();
+    app = make_app();
     try {
       parse_command_line(*app, std::vector<std::string>(argv + 1, argv + argc));
     } catch (const CLI::CallForHelp& e) {
@@ -181,14 +195,14 @@ int run_command_line(int argc, char** argv) {
       status = print_error(
           "out of memory: " +
           (what == std::string::npos ? message : message.substr(what)) +
-          "; try a smaller --batch-size, or raise the memory limit");
+          "; " + memory_advice(app.get()));
     } else {
       status = print_error(message);
     }
   } catch (const std::bad_alloc&) {
     status = print_error(
-        "out of memory (an allocation failed; try a smaller --batch-size, "
-        "or raise the memory limit)");
+        "out of memory (an allocation failed; " + memory_advice(app.get()) +
+        ")");
   } catch (const std::exception& e) {
     status = print_error(e.what());
   }

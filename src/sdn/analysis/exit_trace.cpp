@@ -6,10 +6,7 @@
 
 #include <unistd.h>
 
-#include <cerrno>
 #include <cmath>
-#include <csignal>
-#include <cstdlib>
 #include <filesystem>
 #include <utility>
 
@@ -200,11 +197,17 @@ std::vector<double> meta_doubles(
   return out;
 }
 
-std::string meta_string(const nlohmann::json& meta, const char* key) {
-  if (meta.contains(key) && meta.at(key).is_string()) {
-    return meta.at(key).get<std::string>();
+// An optional string; absent means "".
+std::string meta_string(
+    const nlohmann::json& meta,
+    const char* key,
+    const std::string& name) {
+  if (!meta.contains(key)) {
+    return "";
   }
-  return "";
+  const auto& v = meta.at(key);
+  check(v.is_string(), name, ": '", key, "' must be a string, got ", v.dump());
+  return v.get<std::string>();
 }
 
 std::string shape_text(const std::vector<int64_t>& shape) {
@@ -294,38 +297,18 @@ std::vector<double> exit_topk_accuracy(const ExitTrace& trace, int64_t k) {
 
 namespace {
 
-// Removes the T.tmp.PID folders beside `dir` whose process is gone (killed
-// while writing): nobody else will.
-void remove_dead_writers_folders(const std::string& dir) {
-  const std::filesystem::path path(dir);
-  const std::filesystem::path parent =
-      path.has_parent_path() ? path.parent_path() : ".";
-  const std::string base = path.filename().string();
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it(parent, ec), end;
-       !ec && it != end;
-       it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (!is_temporary_of(name, base)) {
-      continue;
-    }
-    const long pid = std::strtol(name.c_str() + base.size() + 5, nullptr, 10);
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-      std::error_code ignored;
-      std::filesystem::remove_all(it->path(), ignored);
-    }
+// "T/" names T: the folder beside it is T.tmp.PID, not T/.tmp.PID.
+std::string without_trailing_slashes(std::string dir) {
+  while (dir.size() > 1 && dir.back() == '/') {
+    dir.pop_back();
   }
+  return dir;
 }
 
 } // namespace
 
-void write_trace(const std::string& folder, const ExitTrace& trace) {
-  // "T/" names T: the folder beside it is T.tmp.PID, not T/.tmp.PID.
-  std::string dir = folder;
-  while (dir.size() > 1 && dir.back() == '/') {
-    dir.pop_back();
-  }
-  trace.validate("trace for " + dir);
+void check_trace_destination(const std::string& folder) {
+  const std::string dir = without_trailing_slashes(folder);
   // An existing `dir` is replaced whole, so it may hold nothing but a trace:
   // a folder of other files is never deleted by a mistyped --out.
   if (path_exists(dir)) {
@@ -344,10 +327,23 @@ void write_trace(const std::string& folder, const ExitTrace& trace) {
           "trace (it replaces the folder's contents)");
     }
   }
+}
+
+void write_trace(const std::string& folder, const ExitTrace& trace) {
+  const std::string dir = without_trailing_slashes(folder);
+  trace.validate("trace for " + dir);
+  check_trace_destination(dir);
   // Written into a folder beside `dir`, then swapped in: a kill or a full
   // disk leaves the previous trace whole, and two writers cannot mix files.
   const std::string fresh = str_cat(dir, ".tmp.", ::getpid());
-  remove_dead_writers_folders(dir);
+  {
+    // The T.tmp.PID folders of killed writers: nobody else removes them.
+    const std::filesystem::path path(dir);
+    remove_temporaries(
+        path.has_parent_path() ? path.parent_path().string() : ".",
+        path.filename().string(),
+        Temporaries::kOfDeadProcesses);
+  }
   std::error_code ec;
   std::filesystem::remove_all(fresh, ec);
   make_dirs(fresh);
@@ -395,8 +391,8 @@ ExitTrace read_trace(const std::string& dir) {
   trace.exit_cost = meta_doubles(trace.meta, "exit_cost", true, meta_path);
   trace.exit_cost_exact =
       meta_doubles(trace.meta, "exit_cost_exact", false, meta_path);
-  trace.split = meta_string(trace.meta, "split");
-  trace.checkpoint = meta_string(trace.meta, "checkpoint");
+  trace.split = meta_string(trace.meta, "split", meta_path);
+  trace.checkpoint = meta_string(trace.meta, "checkpoint", meta_path);
 
   NpyFloat32 probs = read_npy_float32(probs_path);
   check(

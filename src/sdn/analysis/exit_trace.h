@@ -112,6 +112,11 @@ std::vector<double> exit_topk_accuracy(const ExitTrace& trace, int64_t k);
 /// but a trace's files (it would be deleted).
 void write_trace(const std::string& dir, const ExitTrace& trace);
 
+/// What write_trace checks of DIR before writing: throws sdn::Error when DIR
+/// exists and is not a folder or holds anything but a trace's files. Lets a
+/// command refuse its --out before the work that fills it.
+void check_trace_destination(const std::string& dir);
+
 /// Reads and validates the trace in `dir`. Throws sdn::Error naming the file
 /// and the problem (missing file, bad header or dtype, shapes disagreeing
 /// with each other or with meta.json, bad labels or probabilities).

@@ -83,15 +83,22 @@ class HeaderParser {
       }
       const std::string key = parse_string();
       expect(':');
+      // A repeated key is ambiguous (Python's dict keeps the last one).
+      const auto once = [&](bool& have) {
+        if (have) {
+          bad(str_cat("repeated key '", key, "'"));
+        }
+        have = true;
+      };
       if (key == "descr") {
+        once(have_descr);
         header.descr = parse_string();
-        have_descr = true;
       } else if (key == "fortran_order") {
+        once(have_order);
         header.fortran_order = parse_bool();
-        have_order = true;
       } else if (key == "shape") {
+        once(have_shape);
         header.shape = parse_tuple();
-        have_shape = true;
       } else {
         bad(str_cat("unexpected key '", key, "'"));
       }

@@ -117,8 +117,19 @@ std::optional<data::Dataset> trace_images(
         inference::read_provenance(trace.meta, "the trace's meta.json");
     const auto splits = data::load_splits(provenance.data);
     info = splits.info;
-    std::string split = trace.split;
-    data::Dataset images = inference::select_split(splits, split);
+    check(
+        trace.split == "train" || trace.split == "val" || trace.split == "test",
+        "the trace's meta.json: 'split' must be train, val or test to reload "
+        "its images, got '",
+        trace.split,
+        "'");
+    check(
+        info.num_classes == trace.num_classes,
+        "the data set has ",
+        info.num_classes,
+        " classes, the trace ",
+        trace.num_classes);
+    data::Dataset images = inference::select_split(splits, trace.split);
     const int64_t max_samples = provenance.max_samples;
     if (max_samples > 0 && max_samples < images.size()) {
       images.images = images.images.narrow(0, 0, max_samples);
@@ -130,6 +141,19 @@ std::optional<data::Dataset> trace_images(
         images.size(),
         " samples in this split, the trace ",
         trace.num_samples);
+    const auto labels = images.labels.contiguous();
+    const int64_t* label = labels.data_ptr<int64_t>();
+    for (int64_t n = 0; n < trace.num_samples; ++n) {
+      check(
+          label[n] == trace.labels[static_cast<size_t>(n)],
+          "the data set's label of sample ",
+          n,
+          " is ",
+          label[n],
+          ", the trace's ",
+          trace.labels[static_cast<size_t>(n)],
+          ": the trace was made from other images");
+    }
     if (provenance.trigger) {
       images.images = data::apply_trigger(images.images, *provenance.trigger);
     }

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <sstream>
 #include <utility>
 
@@ -67,22 +68,31 @@ RunDirectory RunDirectory::resume(
   RunDirectory run(dir);
   run.best_val_ = meta.best_val_accuracy;
   const std::string file = run.metrics_file();
-  if (!path_exists(file)) {
-    return run;
-  }
   // Lines are kept as written, so that a resumed run's metrics.jsonl equals
   // an uninterrupted run's byte for byte.
-  std::istringstream lines(read_file(file));
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty()) {
-      continue;
+  int64_t last_epoch = 0;
+  if (path_exists(file)) {
+    std::istringstream lines(read_file(file));
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.empty()) {
+        continue;
+      }
+      const auto j =
+          nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      const int64_t epoch = j.is_object() ? j.value("epoch", int64_t{0}) : 0;
+      if (j.is_object() && epoch <= meta.epoch) {
+        run.metrics_lines_.push_back(line);
+        last_epoch = std::max(last_epoch, epoch);
+      }
     }
-    const auto j =
-        nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_object() && j.value("epoch", int64_t{0}) <= meta.epoch) {
-      run.metrics_lines_.push_back(line);
-    }
+  }
+  // The line is written after the checkpoint: a kill or a full disk in
+  // between leaves the checkpoint without it. Its sidecar holds the same
+  // metrics, whose JSON is the line's bytes.
+  if (last_epoch < meta.epoch && meta.metrics.epoch == meta.epoch) {
+    run.metrics_lines_.push_back(to_json(meta.metrics).dump());
+    run.write_metrics();
   }
   return run;
 }
@@ -111,6 +121,10 @@ bool RunDirectory::update_best(const EpochMetrics& m) {
 
 void RunDirectory::append_metrics(const EpochMetrics& m) {
   metrics_lines_.push_back(to_json(m).dump());
+  write_metrics();
+}
+
+void RunDirectory::write_metrics() const {
   std::string all;
   for (const auto& line : metrics_lines_) {
     all += line + "\n";

@@ -48,9 +48,9 @@ struct ResumeState {
 /// resumed exactly).
 ResumeState read_resume_state(const std::string& dir);
 
-/// Writes a run directory as training goes: metrics.jsonl after every epoch,
-/// then the `last` checkpoint and, when the epoch is the best so far, the
-/// `best` one. Keeps the best validation accuracy.
+/// Writes a run directory as training goes: after every epoch the `best`
+/// checkpoint (when the epoch is the best so far), the `last` one, then the
+/// epoch's line of metrics.jsonl. Keeps the best validation accuracy.
 class RunDirectory {
  public:
   /// A directory for a fresh run (nothing is created yet).
@@ -59,7 +59,10 @@ class RunDirectory {
   /// Continues the run in `dir` after `meta`'s epoch: keeps the lines of
   /// metrics.jsonl before that epoch's successor (dropping those of epochs
   /// trained after the checkpoint and unreadable lines) and the best
-  /// validation accuracy the checkpoint recorded.
+  /// validation accuracy the checkpoint recorded. When the checkpoint's own
+  /// epoch has no line (the run stopped between checkpoint and metrics), the
+  /// line is restored from the sidecar's metrics and the file rewritten;
+  /// throws sdn::Error naming the file when that write fails.
   static RunDirectory resume(
       const std::string& dir,
       const CheckpointMeta& meta);
@@ -87,6 +90,8 @@ class RunDirectory {
   /// Rewrites metrics.jsonl atomically with `m` as its last line (creating
   /// the directory).
   void append_metrics(const EpochMetrics& m);
+  /// Rewrites metrics.jsonl atomically from metrics_lines().
+  void write_metrics() const;
   /// Writes `network` as DIR/best (without optimizer state) when `is_best`,
   /// then as DIR/last with `optimizer_state`.
   void write_checkpoints(

@@ -226,6 +226,13 @@ void PaperOptions::validate() const {
   check(
       data.val_size > 0,
       "--val-size must be > 0: thresholds are selected on validation");
+  // Every stage's training is checked (--arch among them) before the
+  // pipeline writes anything.
+  base_config(*this, checkpoint::Mode::kCnn, out + "/cnn").validate();
+  auto ic_only = base_config(*this, checkpoint::Mode::kIcOnly, out + "/ic_only");
+  ic_only.from = out + "/cnn";
+  ic_only.validate();
+  base_config(*this, checkpoint::Mode::kSdn, out + "/sdn").validate();
 }
 
 SDN_JSON_FIELDS(Claim, claim, measured, verdict)

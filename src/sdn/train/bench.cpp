@@ -17,6 +17,7 @@ namespace sdn::train {
 
 void TrainBenchOptions::validate() const {
   check(batch_size > 0, "--batch-size must be > 0, got ", batch_size);
+  check(side == 32 || side == 64, "--side must be 32 or 64, got ", side);
   check(steps > 0, "--steps must be > 0, got ", steps);
   check(repetitions > 0, "--repetitions must be > 0, got ", repetitions);
   check(warmup_steps >= 0, "--warmup must be >= 0, got ", warmup_steps);

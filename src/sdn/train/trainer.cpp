@@ -541,7 +541,6 @@ struct Trainer::State {
     if (!comm_.is_main()) {
       return;
     }
-    run_dir_.append_metrics(m);
     auto meta = checkpoint::make_checkpoint_meta(net_, config_, epoch, m);
     meta.best_val_accuracy = run_dir_.best_val_accuracy();
     meta.world_size = comm_.world_size();
@@ -557,6 +556,9 @@ struct Trainer::State {
     net_->to(torch::kCPU);
     run_dir_.write_checkpoints(net_, meta, opt.str(), is_best);
     net_->to(device_);
+    // After the checkpoint: metrics.jsonl never names an epoch that no
+    // checkpoint holds (RunDirectory::resume restores a line lost here).
+    run_dir_.append_metrics(m);
   }
 };
 

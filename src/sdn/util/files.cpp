@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -199,12 +201,23 @@ bool is_temporary_of(const std::string& name, const std::string& of) {
       name.find_first_not_of("0123456789", prefix.size()) == std::string::npos;
 }
 
-void remove_temporaries(const std::string& dir, const std::string& of) {
+void remove_temporaries(
+    const std::string& dir,
+    const std::string& of,
+    Temporaries which) {
+  // The writer's process id, for Temporaries::kOfDeadProcesses.
+  const auto writer_is_gone = [&](const std::string& name) {
+    const long pid = std::strtol(name.c_str() + of.size() + 5, nullptr, 10);
+    return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 &&
+        errno == ESRCH;
+  };
   std::error_code ec;
   std::vector<fs::path> stale;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
        it.increment(ec)) {
-    if (is_temporary_of(it->path().filename().string(), of)) {
+    const std::string name = it->path().filename().string();
+    if (is_temporary_of(name, of) &&
+        (which == Temporaries::kAll || writer_is_gone(name))) {
       stale.push_back(it->path());
     }
   }

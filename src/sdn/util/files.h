@@ -56,11 +56,23 @@ void check_output_folder(
 /// digits (write_file_atomic's random suffix, a trace's process id).
 bool is_temporary_of(const std::string& name, const std::string& of);
 
-/// Removes every temporary of `of` (is_temporary_of) in `dir`, files or
-/// folders: what a killed writer left. Call only while holding the
-/// output's lock (util/output_lock.h), so that no live writer owns them.
-/// Throws sdn::Error naming a path that cannot be removed.
-void remove_temporaries(const std::string& dir, const std::string& of);
+/// Which temporaries remove_temporaries removes.
+enum class Temporaries {
+  /// Every one: call only while holding the output's lock
+  /// (util/output_lock.h), so that no live writer owns them.
+  kAll,
+  /// Those named OF.tmp.PID whose process PID no longer exists, so that a
+  /// writer without a lock leaves live writers' temporaries alone.
+  kOfDeadProcesses,
+};
+
+/// Removes the temporaries of `of` (is_temporary_of) in `dir`, files or
+/// folders: what a killed writer left. Throws sdn::Error naming a path that
+/// cannot be removed.
+void remove_temporaries(
+    const std::string& dir,
+    const std::string& of,
+    Temporaries which = Temporaries::kAll);
 
 /// Puts the folder `fresh` (complete, beside `dir`) in the place of `dir`:
 /// atomically exchanged when the file system supports it (renameat2

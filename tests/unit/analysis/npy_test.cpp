@@ -156,6 +156,23 @@ TEST(Npy, RejectsBadFilesNamingThem) {
       }).find("bad .npy header"),
       std::string::npos);
 
+  // numpy itself would read the last 'shape'; sdn refuses to guess.
+  std::string dict =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), "
+      "'shape': (2,), }";
+  dict.append(64 - (10 + dict.size() + 1) % 64, ' ');
+  dict += '\n';
+  std::string repeated("\x93NUMPY\x01\x00", 8);
+  repeated += static_cast<char>(dict.size() & 0xff);
+  repeated += static_cast<char>(dict.size() >> 8);
+  repeated += dict + std::string(8, '\0');
+  sdn::write_file_atomic(dir + "/repeated.npy", repeated);
+  EXPECT_NE(
+      error_message([&] {
+        read_npy_float32(dir + "/repeated.npy");
+      }).find("repeated key 'shape'"),
+      std::string::npos);
+
   EXPECT_THROW(encode_npy(std::vector<float>(5), {2, 3}), sdn::Error);
 }
 

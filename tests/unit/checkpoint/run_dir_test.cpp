@@ -79,6 +79,32 @@ TEST(RunDirectory, MetricsLinesSurviveAResumeAsWritten) {
   EXPECT_TRUE(fresh.metrics_lines().empty());
 }
 
+TEST(RunDirectory, ResumeRestoresTheLineLostAfterTheCheckpoint) {
+  sdn::testing::TempDir tmp("run_dir_lost_line");
+  const std::string dir = tmp.str("run");
+  RunDirectory run(dir);
+  run.append_metrics(epoch(1, {20}));
+  const std::string one = sdn::read_file(run.metrics_file());
+  run.append_metrics(epoch(2, {40}));
+  const std::string two = sdn::read_file(run.metrics_file());
+  // Epoch 2's checkpoint was written, its line was not (killed, disk full).
+  sdn::write_file_atomic(run.metrics_file(), one);
+  CheckpointMeta meta;
+  meta.epoch = 2;
+  meta.metrics = epoch(2, {40});
+  // As the sidecar carries it: through JSON and back.
+  meta.metrics = epoch_metrics_from_json(to_json(meta.metrics));
+  auto resumed = RunDirectory::resume(dir, meta);
+  EXPECT_EQ(resumed.metrics_lines().size(), 2u);
+  EXPECT_EQ(sdn::read_file(run.metrics_file()), two);
+  // Nor is the file needed: a run whose metrics.jsonl was lost gets the
+  // checkpoint's line back.
+  std::filesystem::remove(run.metrics_file());
+  RunDirectory::resume(dir, meta);
+  EXPECT_EQ(
+      sdn::read_file(run.metrics_file()), to_json(epoch(2, {40})).dump() + "\n");
+}
+
 TEST(RunDirectory, CheckpointsAndResumeState) {
   sdn::testing::TempDir tmp("run_dir_ckpt");
   const std::string dir = tmp.str("run");

@@ -27,6 +27,11 @@ TEST(PaperOptions, DefaultsAreValidAndBadValuesNameTheOption) {
   options = {};
   options.data.val_size = 0;
   EXPECT_NE(validate_message(options).find("--val-size"), std::string::npos);
+  // The trainings' own checks run before anything is written.
+  options = {};
+  options.arch = "bogus";
+  EXPECT_NE(validate_message(options).find("'bogus'"), std::string::npos)
+      << validate_message(options);
 }
 
 TEST(PaperOptions, QuickPresetKeepsWhatTheUserGave) {

@@ -19,6 +19,16 @@ TEST(BenchTrain, OptionsNameTheBadParameter) {
   options.steps = 1;
   options.repetitions = 0;
   EXPECT_THROW(options.validate(), sdn::Error);
+  options.repetitions = 1;
+  options.side = 7;
+  try {
+    options.validate();
+    FAIL() << "no throw";
+  } catch (const sdn::Error& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("--side must be 32 or 64, got 7"),
+        std::string::npos);
+  }
 }
 
 TEST(BenchTrain, ReportsEveryRepetitionAndTheirMedian) {

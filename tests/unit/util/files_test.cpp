@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -154,4 +156,24 @@ TEST(Files, TemporariesOfAKilledWriterAreRemoved) {
   EXPECT_TRUE(sdn::is_temporary_of("last.tmp.9", "last"));
   EXPECT_FALSE(sdn::is_temporary_of("last.tmp.", "last"));
   EXPECT_FALSE(sdn::is_temporary_of("last.tmp.9a", "last"));
+}
+
+TEST(Files, OnlyDeadWritersTemporariesWhenAsked) {
+  sdn::testing::TempDir dir("files_dead_writers");
+  // A process id that is surely gone: a child that has exited and been
+  // reaped.
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::_exit(0);
+  }
+  ASSERT_GT(child, 0);
+  ::waitpid(child, nullptr, 0);
+  const std::string alive = dir.str("trace.tmp." + std::to_string(::getpid()));
+  const std::string dead = dir.str("trace.tmp." + std::to_string(child));
+  fs::create_directories(alive);
+  fs::create_directories(dead + "/inner");
+  sdn::remove_temporaries(
+      dir.str(), "trace", sdn::Temporaries::kOfDeadProcesses);
+  EXPECT_TRUE(fs::exists(alive));
+  EXPECT_FALSE(fs::exists(dead));
 }
