@@ -88,6 +88,37 @@ assert abs(real["cost"] - np.mean(np.array(cost)[taken])) < 1e-9, real
 budget = json.load(open(f"{d}/entropy-budget.json"))
 assert budget["policy"] == "entropy" and 0 <= budget["param"] <= 1, budget
 PY
+# patience, budget-fit and ensemble through the command line: patience's
+# real exit equals the report's sweep row (the report's policies section);
+# the fitted policies learn from the validation trace they are given.
+"$sdn" --threads 1 exit --checkpoint "$dir/sdn/last" --policy patience \
+  --param 2 --batch-size 7 --json > "$dir/patience.json" 2> /dev/null
+"$sdn" --threads 1 exit --checkpoint "$dir/sdn/last" --policy budget-fit \
+  --budget 0.6 --val-trace "$dir/trace-val" --json \
+  > "$dir/budget-fit.json" 2> /dev/null
+"$sdn" --threads 1 exit --checkpoint "$dir/sdn/last" --policy ensemble \
+  --param 0.9 --val-trace "$dir/trace-val" --json \
+  > "$dir/ensemble.json" 2> /dev/null
+/usr/bin/python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+report = json.load(open(f"{d}/report.json"))
+policies = report["policies"]
+assert sorted(policies) == ["budget-fit", "ensemble", "entropy", "max-prob",
+                            "patience"], sorted(policies)
+assert policies["budget-fit"]["fitted_on"] == "val"
+assert policies["ensemble"]["fitted_on"] == "val"  # no --train-trace given
+assert [r["param"] for r in policies["patience"]["sweep"]] == [1, 2, 3, 4, 5]
+row = [r for r in policies["patience"]["sweep"] if r["param"] == 2][0]
+real = json.load(open(f"{d}/patience.json"))
+assert real["policy"] == "patience" and real["param"] == 2, real
+assert abs(row["accuracy"] - real["accuracy"]) < 1e-9, (row, real)
+assert abs(row["cost"] - real["cost"]) < 1e-9, (row, real)
+for name in ("budget-fit", "ensemble"):
+    r = json.load(open(f"{d}/{name}.json"))
+    assert r["policy"] == name and sum(r["exit_counts"]) == 64, r
+assert 0.05 <= json.load(open(f"{d}/budget-fit.json"))["param"] <= 1.95
+PY
 "$sdn" --threads 1 bench exit --checkpoint "$dir/sdn/last" --batch-sizes 1,8 \
   --samples 16 --samples-batch1 4 --repetitions 1 --json > "$dir/bench.json"
 /usr/bin/python3 - "$dir/bench.json" <<'PY'
@@ -127,8 +158,33 @@ expect_error "--threshold means --policy max-prob" \
   "$sdn" exit --checkpoint "$dir/sdn/last" --policy entropy --threshold 0.5
 expect_error "one of --threshold and --param" \
   "$sdn" exit --checkpoint "$dir/sdn/last" --threshold 0.5 --param 0.5
-expect_error "--policy must be one of max-prob, entropy, got 'patience'" \
-  "$sdn" exit --checkpoint "$dir/sdn/last" --policy patience --param 2
+expect_error "--policy must be one of max-prob, entropy, patience, budget-fit, ensemble, got 'calm'" \
+  "$sdn" exit --checkpoint "$dir/sdn/last" --policy calm --param 2
+expect_error "the budget-fit policy is fitted on a validation trace" \
+  "$sdn" exit --checkpoint "$dir/sdn/last" --policy budget-fit --param 1
+expect_error "--param of the patience policy must be a whole number" \
+  "$sdn" exit --checkpoint "$dir/sdn/last" --policy patience --param 1.5
+expect_error "--train-trace has no effect for the entropy policy" \
+  "$sdn" exit --checkpoint "$dir/sdn/last" --policy entropy --param 0.5 \
+  --train-trace "$dir/trace-val"
+# A trace of another network (two exits): cut from the validation trace.
+/usr/bin/python3 - "$dir" <<'PY'
+import json, os, sys
+import numpy as np
+d = sys.argv[1]
+os.makedirs(f"{d}/two-exits")
+p = np.load(f"{d}/trace-val/probs.npy")[:, -2:, :]
+np.save(f"{d}/two-exits/probs.npy", np.ascontiguousarray(p))
+np.save(f"{d}/two-exits/labels.npy", np.load(f"{d}/trace-val/labels.npy"))
+meta = json.load(open(f"{d}/trace-val/meta.json"))
+meta["num_exits"] = 2
+meta["exit_cost"] = meta["exit_cost"][-2:]
+meta["exit_cost_exact"] = meta["exit_cost_exact"][-2:]
+json.dump(meta, open(f"{d}/two-exits/meta.json", "w"))
+PY
+expect_error "--val-trace .* has 2 exits" \
+  "$sdn" exit --checkpoint "$dir/sdn/last" --policy budget-fit --param 1 \
+  --val-trace "$dir/two-exits"
 expect_error "--param of the entropy policy must be in \[0, 1\], got 1.5" \
   "$sdn" exit --checkpoint "$dir/sdn/last" --policy entropy --param 1.5
 expect_error "--threshold: expected a finite number in \[0, 1\], got 1.5" \

@@ -30,8 +30,39 @@ constexpr double kSharpen = 0.05;
 struct Fixture {
   sdn::data::Splits splits;
   sdn::network::SdnNetwork net{nullptr};
-  sdn::analysis::ExitTrace trace;
+  sdn::analysis::ExitTrace trace; ///< Of the test split.
+  /// Of the training split: what fitted policies learn from, so that their
+  /// thresholds are not the test trace's own confidences.
+  sdn::analysis::ExitTrace fit_trace;
+  sdn::analysis::FitTraces fit() const {
+    sdn::analysis::FitTraces traces;
+    traces.val = &fit_trace;
+    traces.train = &fit_trace;
+    return traces;
+  }
 };
+
+// The trace of `net` on `dataset`.
+sdn::analysis::ExitTrace trace_of(
+    sdn::network::SdnNetwork& net,
+    const sdn::data::Dataset& dataset,
+    const sdn::data::DatasetInfo& info) {
+  sdn::inference::EvalOptions eo;
+  eo.progress = false;
+  const auto probs =
+      sdn::inference::exit_probabilities(net, dataset, info, eo).contiguous();
+  sdn::analysis::ExitTrace t;
+  t.num_samples = probs.size(0);
+  t.num_exits = probs.size(1);
+  t.num_classes = probs.size(2);
+  t.probs.resize(static_cast<size_t>(probs.numel()));
+  std::memcpy(
+      t.probs.data(), probs.data_ptr<float>(), t.probs.size() * sizeof(float));
+  const auto* l = dataset.labels.data_ptr<int64_t>();
+  t.labels.assign(l, l + t.num_samples);
+  t.exit_cost = sdn::inference::relative_exit_costs(net, false);
+  return t;
+}
 
 Fixture build_fixture() {
   // One thread: ctest runs binaries side by side on 2 cores, and batch-1
@@ -63,21 +94,8 @@ Fixture build_fixture() {
       }
     }
   }
-  sdn::inference::EvalOptions eo;
-  eo.progress = false;
-  const auto probs = sdn::inference::exit_probabilities(
-                         f.net, f.splits.test, f.splits.info, eo)
-                         .contiguous();
-  auto& t = f.trace;
-  t.num_samples = probs.size(0);
-  t.num_exits = probs.size(1);
-  t.num_classes = probs.size(2);
-  t.probs.resize(static_cast<size_t>(probs.numel()));
-  std::memcpy(
-      t.probs.data(), probs.data_ptr<float>(), t.probs.size() * sizeof(float));
-  const auto* l = f.splits.test.labels.data_ptr<int64_t>();
-  t.labels.assign(l, l + t.num_samples);
-  t.exit_cost = sdn::inference::relative_exit_costs(f.net, false);
+  f.trace = trace_of(f.net, f.splits.test, f.splits.info);
+  f.fit_trace = trace_of(f.net, f.splits.train, f.splits.info);
   return f;
 }
 
@@ -90,12 +108,14 @@ Fixture& make_fixture() {
 // Parameters of `type` at which the trace's decisions have a margin:
 // moving the parameter by kMargin either way changes no exit, so float
 // rounding between the trace's forward and the inference copy's (BN folded,
-// channels-last, other batch sizes) cannot flip one. Searched on a fine
-// grid over the policy's range (values the policy refuses, e.g. non-integers
-// of an integer parameter, are skipped); picks those whose share of samples
-// exiting early is nearest 25 %, 60 % and 90 %.
+// channels-last, other batch sizes) cannot flip one. Searched over the
+// policy's grid and, for a range of real numbers, a fine grid over it
+// (values the policy refuses, e.g. non-integers of an integer parameter,
+// count as no change); picks those whose share of samples exiting early is
+// nearest 25 %, 60 % and 90 %.
 std::vector<double> stable_params(
     const sdn::analysis::ExitPolicyType& type,
+    const sdn::analysis::PolicyMaker& maker,
     const sdn::analysis::ExitTrace& t) {
   constexpr double kMargin = 1e-3;
   constexpr int kSteps = 1000;
@@ -104,14 +124,19 @@ std::vector<double> stable_params(
   const double high = type.range.high;
   auto exits_at = [&](double x) -> std::optional<std::vector<int64_t>> {
     try {
-      return sdn::analysis::simulate(t, *type.make(x), rule).exit_index;
+      return sdn::analysis::simulate(t, *maker.make(x), rule).exit_index;
     } catch (const sdn::Error&) {
       return std::nullopt;
     }
   };
+  std::vector<double> candidates = type.grid(t.num_exits);
+  if (!type.range.integer) {
+    for (int i = 0; i <= kSteps; ++i) {
+      candidates.push_back(low + (high - low) * i / kSteps);
+    }
+  }
   std::vector<std::pair<double, double>> stable; // (param, early share)
-  for (int i = 0; i <= kSteps; ++i) {
-    const double x = low + (high - low) * i / kSteps;
+  for (const double x : candidates) {
     const auto base = exits_at(x);
     if (!base) {
       continue;
@@ -203,14 +228,15 @@ TEST(EarlyExit, BatchedEqualsTraceSimulation) {
   const int64_t n = f.trace.num_samples;
   for (const std::string& name : sdn::analysis::exit_policy_names()) {
     const auto& type = sdn::analysis::exit_policy_type(name);
-    const auto params = stable_params(type, f.trace);
+    const auto maker = type.fitted(f.fit());
+    const auto params = stable_params(type, *maker, f.trace);
     ASSERT_GE(params.size(), 2u) << name;
     int64_t exited_early = 0;
     for (const auto rule :
          {sdn::analysis::NoExitRule::kMostConfident,
           sdn::analysis::NoExitRule::kFinal}) {
       for (const double param : params) {
-        const auto policy = type.make(param);
+        const auto policy = maker->make(param);
         const auto sim = sdn::analysis::simulate(f.trace, *policy, rule);
         for (const int64_t b : {int64_t{1}, int64_t{7}, n}) {
           sdn::inference::EarlyExitOptions eo;

@@ -136,8 +136,10 @@ void run_bench_exit(const BenchExitCli& cli) {
 std::string policy_help() {
   std::string text = "Exit policy:";
   for (const auto& type : analysis::exit_policy_types()) {
-    text += "\n  " + type.name + ": " + type.summary + ", in [" +
-        str_cat(type.range.low) + ", " + str_cat(type.range.high) + "]";
+    text += "\n  " + type.name + ": " + type.summary +
+        (type.range.integer ?
+             str_cat(", a whole number >= ", type.range.low) :
+             str_cat(", in [", type.range.low, ", ", type.range.high, "]"));
   }
   return text;
 }
@@ -150,12 +152,16 @@ void setup_exit(CLI::App& app) {
       "exit",
       "Real early exit: run an SDN block by block and drop the samples that "
       "exit at each IC from the batch, so later blocks compute only on the "
-      "rest. An exit policy (max-prob, the paper's, or entropy) at a given "
-      "parameter, or at the parameter that fits a cost budget best on a "
-      "validation trace.\n"
+      "rest. An exit policy (max-prob, the paper's; entropy, patience, "
+      "budget-fit, ensemble) at a given parameter, or at the parameter that "
+      "fits a cost budget best on a validation trace. budget-fit and "
+      "ensemble are fitted on traces (--val-trace, --train-trace).\n"
       "Examples:\n"
       "  sdn exit --checkpoint runs/sdn/last --threshold 0.9\n"
       "  sdn exit --checkpoint runs/sdn/last --policy entropy --param 0.2\n"
+      "  sdn exit --checkpoint runs/sdn/last --policy patience --param 2\n"
+      "  sdn exit --checkpoint runs/sdn/last --policy ensemble --param 0.9 "
+      "--train-trace runs/sdn/trace-train\n"
       "  sdn exit --checkpoint runs/sdn/last --budget 0.5 --val-trace "
       "runs/sdn/trace-val --batch-size 1");
   sub->add_option("--checkpoint", cli->checkpoint, "SDN checkpoint directory")
@@ -183,13 +189,20 @@ void setup_exit(CLI::App& app) {
       sub->add_option(
              "--budget",
              cli->budget,
-             "Instead of --param: pick the policy's most accurate parameter (from "
-             "its sweep grid) whose average cost on --val-trace is at most this "
-             "fraction of the CNN's")
+             "Instead of --param: pick the policy's parameter (from its "
+             "sweep grid) for this fraction of the CNN's cost on --val-trace: "
+             "the most accurate within it (budget-fit: the one that spends "
+             "most of it)")
           ->check(above(0));
   sub->add_option(
-         "--val-trace", cli->request.val_trace, "Validation trace for --budget")
-      ->needs(cli->budget_option);
+      "--val-trace",
+      cli->request.val_trace,
+      "Validation trace: where --budget is chosen, and what budget-fit (and "
+      "ensemble without --train-trace) are fitted on");
+  sub->add_option(
+      "--train-trace",
+      cli->request.train_trace,
+      "Training-split trace the ensemble policy fits its weights on");
   sub->add_option(
          "--no-exit-rule",
          cli->no_exit,

@@ -119,6 +119,13 @@ void setup_report(CLI::App& app) {
          "rule) or final")
       ->check(CLI::IsMember({"most-confident", "final"}))
       ->capture_default_str();
+  sub->add_option(
+         "--policies",
+         args->options.policies,
+         "Exit policies to compare, comma-separated (default: all)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(analysis::exit_policy_names()))
+      ->capture_default_str();
   sub->add_flag("--json", args->json, "Print the report as JSON");
   sub->add_option(
       "--html",

@@ -194,8 +194,8 @@ int run_command_line(int argc, char** argv) {
       const size_t what = message.find("DefaultCPUAllocator");
       status = print_error(
           "out of memory: " +
-          (what == std::string::npos ? message : message.substr(what)) +
-          "; " + memory_advice(app.get()));
+          (what == std::string::npos ? message : message.substr(what)) + "; " +
+          memory_advice(app.get()));
     } else {
       status = print_error(message);
     }

@@ -30,11 +30,50 @@ NoExitRule parse_no_exit_rule(const std::string& text) {
   fail("no-exit rule must be 'most-confident' or 'final', got '", text, "'");
 }
 
+TracePredictions policy_predictions(
+    const ExitTrace& trace,
+    const ExitPolicy& policy) {
+  if (!policy.combines()) {
+    return compute_predictions(trace);
+  }
+  TracePredictions out;
+  out.num_samples = trace.num_samples;
+  out.num_exits = trace.num_exits;
+  const auto cells = static_cast<size_t>(trace.num_samples * trace.num_exits);
+  out.prediction.resize(cells);
+  out.confidence.resize(cells);
+  out.correct.resize(cells);
+  std::vector<float> q(static_cast<size_t>(trace.num_classes));
+  ExitRows rows;
+  rows.num_exits = trace.num_exits;
+  rows.num_classes = trace.num_classes;
+  for (int64_t n = 0; n < trace.num_samples; ++n) {
+    rows.probs = trace.probs_at(n, 0);
+    for (int64_t e = 0; e < trace.num_exits; ++e) {
+      rows.count = e + 1;
+      rows.exit = e;
+      policy.combine(rows, q.data());
+      int64_t best = 0;
+      for (int64_t c = 1; c < trace.num_classes; ++c) {
+        if (q[static_cast<size_t>(c)] > q[static_cast<size_t>(best)]) {
+          best = c;
+        }
+      }
+      const auto i = static_cast<size_t>(n * trace.num_exits + e);
+      out.prediction[i] = best;
+      out.confidence[i] = q[static_cast<size_t>(best)];
+      out.correct[i] = best == trace.labels[static_cast<size_t>(n)] ? 1 : 0;
+    }
+  }
+  return out;
+}
+
 ExitSimulation simulate(
     const ExitTrace& trace,
     const ExitPolicy& policy,
     NoExitRule rule) {
-  return simulate(trace, compute_predictions(trace), policy, rule);
+  policy.check_network(trace.num_exits, trace.num_classes);
+  return simulate(trace, policy_predictions(trace, policy), policy, rule);
 }
 
 ExitSimulation simulate(
@@ -42,6 +81,7 @@ ExitSimulation simulate(
     const TracePredictions& predictions,
     const ExitPolicy& policy,
     NoExitRule rule) {
+  policy.check_network(trace.num_exits, trace.num_classes);
   check(
       predictions.num_samples == trace.num_samples &&
           predictions.num_exits == trace.num_exits,
@@ -112,21 +152,28 @@ ExitSimulation simulate(
 std::vector<SweepPoint> sweep(
     const ExitTrace& trace,
     const std::string& policy,
-    NoExitRule rule) {
-  return sweep(trace, policy, rule, exit_policy_type(policy).grid);
+    NoExitRule rule,
+    const FitTraces& fit) {
+  const ExitPolicyType& type = exit_policy_type(policy);
+  return sweep(trace, *type.fitted(fit), rule, type.grid(trace.num_exits));
 }
 
 std::vector<SweepPoint> sweep(
     const ExitTrace& trace,
-    const std::string& policy,
+    const PolicyMaker& policy,
     NoExitRule rule,
     const std::vector<double>& params) {
-  const ExitPolicyType& type = exit_policy_type(policy);
-  const TracePredictions predictions = compute_predictions(trace);
+  // The outputs' predictions once: a combining policy's outputs do not
+  // depend on its parameter (ExitPolicy::combine).
+  TracePredictions predictions;
   std::vector<SweepPoint> out;
   out.reserve(params.size());
   for (const double param : params) {
-    ExitSimulation sim = simulate(trace, predictions, *type.make(param), rule);
+    const auto made = policy.make(param);
+    if (predictions.num_samples == 0) {
+      predictions = policy_predictions(trace, *made);
+    }
+    ExitSimulation sim = simulate(trace, predictions, *made, rule);
     out.push_back(
         {param, sim.accuracy, sim.cost, std::move(sim.exit_fraction)});
   }
@@ -135,7 +182,9 @@ std::vector<SweepPoint> sweep(
 
 std::optional<size_t> pick_param(
     const std::vector<SweepPoint>& selection,
-    std::optional<double> budget) {
+    std::optional<double> budget,
+    BudgetPick pick) {
+  const bool by_cost = budget && pick == BudgetPick::kLargestCost;
   std::optional<size_t> best;
   for (size_t i = 0; i < selection.size(); ++i) {
     const SweepPoint& p = selection[i];
@@ -147,9 +196,13 @@ std::optional<size_t> pick_param(
       continue;
     }
     const SweepPoint& b = selection[*best];
-    const bool better = p.accuracy > b.accuracy ||
-        (p.accuracy == b.accuracy && p.cost < b.cost) ||
-        (p.accuracy == b.accuracy && p.cost == b.cost && p.param < b.param);
+    const bool better = by_cost ?
+        p.cost > b.cost || (p.cost == b.cost && p.accuracy > b.accuracy) ||
+            (p.cost == b.cost && p.accuracy == b.accuracy &&
+             p.param < b.param) :
+        p.accuracy > b.accuracy ||
+            (p.accuracy == b.accuracy && p.cost < b.cost) ||
+            (p.accuracy == b.accuracy && p.cost == b.cost && p.param < b.param);
     if (better) {
       best = i;
     }
@@ -159,17 +212,17 @@ std::optional<size_t> pick_param(
 
 std::optional<BudgetChoice> choose_param(
     const std::vector<SweepPoint>& selection,
-    const std::string& policy,
+    const PolicyMaker& policy,
+    BudgetPick pick,
     const ExitTrace& report,
     std::optional<double> budget,
     NoExitRule rule) {
-  const std::optional<size_t> index = pick_param(selection, budget);
+  const std::optional<size_t> index = pick_param(selection, budget, pick);
   if (!index) {
     return std::nullopt;
   }
   const SweepPoint& chosen = selection[*index];
-  const ExitSimulation sim =
-      simulate(report, *make_exit_policy(policy, chosen.param), rule);
+  const ExitSimulation sim = simulate(report, *policy.make(chosen.param), rule);
   BudgetChoice out;
   out.param = chosen.param;
   out.accuracy = sim.accuracy;
@@ -183,13 +236,26 @@ double param_for_budget(
     const ExitTrace& val,
     const std::string& policy,
     double budget,
-    NoExitRule rule) {
+    NoExitRule rule,
+    const FitTraces& fit) {
   check(
       std::isfinite(budget) && budget > 0,
       "--budget must be a positive fraction of the CNN's cost, got ",
       budget);
-  const std::vector<SweepPoint> points = sweep(val, policy, rule);
-  const std::optional<size_t> index = pick_param(points, budget);
+  FitTraces on = fit;
+  if (on.val == nullptr) {
+    on.val = &val;
+  }
+  const std::vector<SweepPoint> points = sweep(val, policy, rule, on);
+  check(
+      !points.empty(),
+      "the ",
+      policy,
+      " policy has no parameter for a network of ",
+      val.num_exits,
+      " exits");
+  const std::optional<size_t> index =
+      pick_param(points, budget, exit_policy_type(policy).budget_pick);
   if (!index) {
     double lowest = points.front().cost;
     double at = points.front().param;
@@ -225,7 +291,7 @@ void ExitPolicyRequest::validate() const {
         *threshold);
   }
   if (param) {
-    make_exit_policy(policy, *param); // throws naming --param and the range
+    exit_policy_type(policy).range.check(policy, *param);
   }
   if (budget) {
     check(
@@ -248,15 +314,38 @@ void ExitPolicyRequest::validate() const {
   check(
       given != budget.has_value(),
       "give exactly one of --param (or --threshold) and --budget");
+  const PolicyFit fit = exit_policy_type(policy).fit;
   if (budget) {
     check(
         !val_trace.empty(),
         "--budget needs --val-trace (a validation trace from sdn eval)");
-  } else {
+  } else if (fit == PolicyFit::kNone) {
     check(
         val_trace.empty(),
         "--val-trace has no effect without --budget (it is where the "
-        "budget's parameter is chosen)");
+        "budget's parameter is chosen) for the ",
+        policy,
+        " policy");
+  }
+  if (fit == PolicyFit::kValidation) {
+    check(
+        !val_trace.empty(),
+        "the ",
+        policy,
+        " policy is fitted on a validation trace: give --val-trace");
+  }
+  if (fit == PolicyFit::kTraining) {
+    check(
+        !val_trace.empty() || !train_trace.empty(),
+        "the ",
+        policy,
+        " policy is fitted on a trace: give --train-trace (or --val-trace)");
+  } else {
+    check(
+        train_trace.empty(),
+        "--train-trace has no effect for the ",
+        policy,
+        " policy (only the ensemble policy learns from it)");
   }
 }
 
@@ -266,26 +355,45 @@ std::unique_ptr<ExitPolicy> resolve_exit_policy(
   if (request.threshold) {
     return make_exit_policy(kMaxProbPolicy, *request.threshold);
   }
+  // A trace of another network would fit or choose meaningless parameters.
+  const auto read_for_network = [&](const std::string& dir,
+                                    const char* option) {
+    std::optional<ExitTrace> trace;
+    if (dir.empty()) {
+      return trace;
+    }
+    trace = read_trace(dir);
+    check(
+        (request.num_exits == 0 || trace->num_exits == request.num_exits) &&
+            (request.num_classes == 0 ||
+             trace->num_classes == request.num_classes),
+        option,
+        " ",
+        dir,
+        " has ",
+        trace->num_exits,
+        " exits and ",
+        trace->num_classes,
+        " classes, but the network has ",
+        request.num_exits,
+        " and ",
+        request.num_classes);
+    return trace;
+  };
+  const std::optional<ExitTrace> val =
+      read_for_network(request.val_trace, "--val-trace");
+  const std::optional<ExitTrace> train =
+      read_for_network(request.train_trace, "--train-trace");
+  FitTraces fit;
+  fit.val = val ? &*val : nullptr;
+  fit.train = train ? &*train : nullptr;
+  const ExitPolicyType& type = exit_policy_type(request.policy);
+  const auto maker = type.fitted(fit);
   if (request.param) {
-    return make_exit_policy(request.policy, *request.param);
+    return maker->make(*request.param);
   }
-  const ExitTrace val = read_trace(request.val_trace);
-  check(
-      (request.num_exits == 0 || val.num_exits == request.num_exits) &&
-          (request.num_classes == 0 || val.num_classes == request.num_classes),
-      "--val-trace ",
-      request.val_trace,
-      " has ",
-      val.num_exits,
-      " exits and ",
-      val.num_classes,
-      " classes, but the network has ",
-      request.num_exits,
-      " and ",
-      request.num_classes);
-  return make_exit_policy(
-      request.policy,
-      param_for_budget(val, request.policy, *request.budget, request.rule));
+  return maker->make(param_for_budget(
+      *val, request.policy, *request.budget, request.rule, fit));
 }
 
 } // namespace sdn::analysis

@@ -52,13 +52,23 @@ struct ExitSimulation {
 /// Simulates early exit under `policy`: each sample exits at the first IC
 /// e (0..E-2) where policy.exits() holds on its rows of exits 0..e, charged
 /// exit_cost[e]; samples no IC takes are charged exit_cost.back() and
-/// answered by `rule`.
+/// answered by `rule`. A policy that combines() answers (and is confident,
+/// for the decision and for kMostConfident) with its combined output at
+/// each exit instead of the exit's softmax. Throws sdn::Error when the
+/// policy was fitted for another E or K (ExitPolicy::check_network).
 ExitSimulation simulate(
     const ExitTrace& trace,
     const ExitPolicy& policy,
     NoExitRule rule = NoExitRule::kMostConfident);
 
-/// The same from precomputed predictions (sweeps compute them once).
+/// The predictions `policy` answers with at every exit: compute_predictions
+/// of the trace's softmax, or of the policy's combine() when it combines().
+TracePredictions policy_predictions(
+    const ExitTrace& trace,
+    const ExitPolicy& policy);
+
+/// The same from precomputed predictions, policy_predictions(trace, policy)
+/// (sweeps compute them once).
 ExitSimulation simulate(
     const ExitTrace& trace,
     const TracePredictions& predictions,
@@ -73,17 +83,21 @@ struct SweepPoint {
   std::vector<double> exit_fraction; ///< As ExitSimulation::exit_fraction.
 };
 
-/// Simulates policy `policy` (a registered name) at every parameter of its
-/// grid (ExitPolicyType::grid). Throws sdn::Error for an unknown name.
+/// Simulates policy `policy` (a registered name), fitted once on `fit`,
+/// at every parameter of its grid for the trace's E (ExitPolicyType::grid).
+/// Throws sdn::Error for an unknown name or a trace the policy needs and
+/// `fit` lacks.
 std::vector<SweepPoint> sweep(
     const ExitTrace& trace,
     const std::string& policy,
-    NoExitRule rule);
+    NoExitRule rule,
+    const FitTraces& fit = {});
 
-/// The same at the parameters `params` (each within the policy's range).
+/// The same with a fitted policy at the parameters `params` (each within
+/// the policy's range).
 std::vector<SweepPoint> sweep(
     const ExitTrace& trace,
-    const std::string& policy,
+    const PolicyMaker& policy,
     NoExitRule rule,
     const std::vector<double>& params);
 
@@ -97,32 +111,39 @@ struct BudgetChoice {
   double selection_cost = 0; ///< Cost on the selection trace.
 };
 
-/// Index into `selection` of the row with the highest accuracy among those
-/// whose cost is <= `budget` (ties: lower cost, then lower parameter); no
-/// budget when `budget` is nullopt (the table's Max column). nullopt when no
-/// row fits.
+/// Index into `selection` of the row chosen for `budget` among those whose
+/// cost is <= `budget`: kBestAccuracy takes the highest accuracy (ties:
+/// lower cost, then lower parameter), kLargestCost the highest cost (ties:
+/// higher accuracy, then lower parameter). No budget when `budget` is
+/// nullopt (the table's Max column): the highest accuracy, whatever `pick`.
+/// nullopt when no row fits.
 std::optional<size_t> pick_param(
     const std::vector<SweepPoint>& selection,
-    std::optional<double> budget);
+    std::optional<double> budget,
+    BudgetPick pick = BudgetPick::kBestAccuracy);
 
-/// Chooses the parameter of `policy` on its `selection` sweep (pick_param)
-/// and reports its accuracy and cost on `report`. nullopt when none fits.
+/// Chooses the parameter of the fitted `policy` on its `selection` sweep
+/// (pick_param with `pick`) and reports its accuracy and cost on `report`.
+/// nullopt when none fits.
 std::optional<BudgetChoice> choose_param(
     const std::vector<SweepPoint>& selection,
-    const std::string& policy,
+    const PolicyMaker& policy,
+    BudgetPick pick,
     const ExitTrace& report,
     std::optional<double> budget,
     NoExitRule rule);
 
-/// The parameter of `policy`'s grid with the best accuracy on `val` whose
-/// average cost on `val` stays within `budget` (a fraction of the CNN's
-/// cost, > 0), by pick_param. Throws sdn::Error when none fits, giving the
-/// lowest reachable cost.
+/// The parameter of `policy`'s grid chosen on `val` for `budget` (a
+/// fraction of the CNN's cost, > 0) by pick_param with the policy's
+/// BudgetPick, the policy fitted on `fit` (its validation trace defaults to
+/// `val`). Throws sdn::Error when none fits, giving the lowest reachable
+/// cost.
 double param_for_budget(
     const ExitTrace& val,
     const std::string& policy,
     double budget,
-    NoExitRule rule = NoExitRule::kMostConfident);
+    NoExitRule rule = NoExitRule::kMostConfident,
+    const FitTraces& fit = {});
 
 /// How `sdn exit` names its policy: a parameter given, or the one that fits
 /// a cost budget best on a validation trace. Fields mirror the options.
@@ -134,7 +155,12 @@ struct ExitPolicyRequest {
   std::optional<double> threshold;
   /// --budget: the largest average cost, relative to the CNN's, > 0.
   std::optional<double> budget;
-  std::string val_trace; ///< --val-trace: the trace --budget is chosen on.
+  /// --val-trace: the trace --budget is chosen on, and the one a policy
+  /// fitted on validation (budget-fit; ensemble without --train-trace)
+  /// learns from.
+  std::string val_trace;
+  /// --train-trace: the trace the ensemble policy learns its weights from.
+  std::string train_trace;
   /// --no-exit-rule: the rule the budget's choice simulates with.
   NoExitRule rule = NoExitRule::kMostConfident;
   /// The exits and classes of the network the policy is for; when > 0, the
@@ -147,15 +173,18 @@ struct ExitPolicyRequest {
   /// with --param or with a policy other than max-prob; not exactly one of
   /// a parameter (--param or --threshold) and --budget; --budget without
   /// --val-trace or not > 0; --threshold outside [0, 1]; --param outside the
-  /// policy's range.
+  /// policy's range; --val-trace where neither --budget nor the policy uses
+  /// it; --train-trace for a policy other than ensemble; a fitted policy
+  /// without the trace it learns from.
   void validate() const;
 };
 
 /// The policy `request` asks for: at the given parameter, or at
-/// param_for_budget on the validation trace (read here). Validates first;
-/// throws sdn::Error as validate(), read_trace() and param_for_budget() do,
-/// and naming --val-trace when its exits or classes differ from the
-/// request's network.
+/// param_for_budget on the validation trace, fitted on the traces it names
+/// (read here). Validates first; throws sdn::Error as validate(),
+/// read_trace() and param_for_budget() do, and naming --val-trace or
+/// --train-trace when its exits or classes differ from the request's
+/// network.
 std::unique_ptr<ExitPolicy> resolve_exit_policy(
     const ExitPolicyRequest& request);
 

@@ -53,10 +53,14 @@ void early_exit_batch(
   std::vector<int64_t> keep;
   keep.reserve(static_cast<size_t>(b));
   // Policies that read earlier exits get each remaining sample's latest
-  // `depth` rows, [m, held, K], compacted with the batch.
-  const int64_t depth = std::min<int64_t>(policy.history(), exits - 1);
+  // `depth` rows, [m, held, K], compacted with the batch; a policy that
+  // combines() reads every exit's, the final one's too.
+  const bool combines = policy.combines();
+  const int64_t depth =
+      combines ? exits : std::min<int64_t>(policy.history(), exits - 1);
   std::vector<float> history;
   std::vector<float> next_history;
+  std::vector<float> combined;
   int64_t held = 0;
   analysis::ExitRows rows;
   rows.num_exits = exits;
@@ -70,13 +74,49 @@ void early_exit_batch(
         logits.softmax(/*dim=*/1).to(torch::kCPU, torch::kFloat32).contiguous();
     const float* probs = probs_t.data_ptr<float>();
     const int64_t k = probs_t.size(1);
+    if (e == 0) {
+      policy.check_network(exits, k);
+    }
     const auto row_size = static_cast<size_t>(k);
     const size_t m = active.size();
+    rows.exit = e;
+    rows.num_classes = k;
+    const float* view = probs;
+    if (depth > 1 && (e < exits - 1 || combines)) {
+      // Each sample's rows: its latest held rows (up to depth - 1 of them),
+      // then this exit's.
+      const int64_t count = std::min(e + 1, depth);
+      const auto carried = static_cast<size_t>(count - 1);
+      const auto old_rows = static_cast<size_t>(held);
+      next_history.resize(m * static_cast<size_t>(count) * row_size);
+      for (size_t i = 0; i < m; ++i) {
+        float* dst = next_history.data() + i * (carried + 1) * row_size;
+        const float* src =
+            history.data() + (i * old_rows + (old_rows - carried)) * row_size;
+        std::copy(src, src + carried * row_size, dst);
+        std::copy(
+            probs + i * row_size,
+            probs + (i + 1) * row_size,
+            dst + carried * row_size);
+      }
+      history.swap(next_history);
+      held = count;
+      view = history.data();
+    }
+    rows.count = depth > 1 ? held : 1;
+    const size_t stride = static_cast<size_t>(rows.count) * row_size;
     conf.resize(m);
     pred.resize(m);
+    combined.resize(row_size);
     for (size_t i = 0; i < m; ++i) {
-      // The first maximum, as the trace's predictions (numpy.argmax).
+      // The first maximum, as the trace's predictions (numpy.argmax), of
+      // the exit's softmax or of the policy's combined output.
       const float* row = probs + i * row_size;
+      if (combines) {
+        rows.probs = view + i * stride;
+        policy.combine(rows, combined.data());
+        row = combined.data();
+      }
       int64_t best = 0;
       for (int64_t c = 1; c < k; ++c) {
         if (row[c] > row[best]) {
@@ -106,32 +146,6 @@ void early_exit_batch(
       }
       break;
     }
-    rows.exit = e;
-    rows.num_classes = k;
-    const float* view = probs;
-    if (depth > 1) {
-      // Each sample's rows: its latest held rows (up to depth - 1 of them),
-      // then this exit's.
-      const int64_t count = std::min(e + 1, depth);
-      const auto carried = static_cast<size_t>(count - 1);
-      const auto old_rows = static_cast<size_t>(held);
-      next_history.resize(m * static_cast<size_t>(count) * row_size);
-      for (size_t i = 0; i < m; ++i) {
-        float* dst = next_history.data() + i * (carried + 1) * row_size;
-        const float* src =
-            history.data() + (i * old_rows + (old_rows - carried)) * row_size;
-        std::copy(src, src + carried * row_size, dst);
-        std::copy(
-            probs + i * row_size,
-            probs + (i + 1) * row_size,
-            dst + carried * row_size);
-      }
-      history.swap(next_history);
-      held = count;
-      view = history.data();
-    }
-    rows.count = depth > 1 ? held : 1;
-    const size_t stride = static_cast<size_t>(rows.count) * row_size;
     keep.clear();
     for (size_t i = 0; i < m; ++i) {
       rows.probs = view + i * stride;

@@ -229,7 +229,8 @@ void PaperOptions::validate() const {
   // Every stage's training is checked (--arch among them) before the
   // pipeline writes anything.
   base_config(*this, checkpoint::Mode::kCnn, out + "/cnn").validate();
-  auto ic_only = base_config(*this, checkpoint::Mode::kIcOnly, out + "/ic_only");
+  auto ic_only =
+      base_config(*this, checkpoint::Mode::kIcOnly, out + "/ic_only");
   ic_only.from = out + "/cnn";
   ic_only.validate();
   base_config(*this, checkpoint::Mode::kSdn, out + "/sdn").validate();

@@ -1,5 +1,7 @@
 #include "sdn/report/console.h"
 
+#include "sdn/analysis/exit_policy.h"
+
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -230,6 +232,38 @@ void print_backdoor(std::ostream& out, const Report& r) {
   out << "\n";
 }
 
+void print_policies(std::ostream& out, const Report& r) {
+  if (!r.policies || r.policies->empty()) {
+    return;
+  }
+  out << "Exit policies: top-1 % / cost at each budget (parameters picked on "
+      << r.selection << ", figures on the report trace; '-': nothing fits)\n"
+      << left("policy", 12) << left("fitted on", 10);
+  for (const PolicyBudgetColumn& column : policy_budget_columns()) {
+    out << pad("<=" + fmt(100 * column.fraction, "%.0f") + "%", 16);
+  }
+  out << "\n";
+  // Registry order, the paper's policy first.
+  for (const std::string& name : analysis::exit_policy_names()) {
+    const auto it = r.policies->find(name);
+    if (it == r.policies->end()) {
+      continue;
+    }
+    const PolicyResult& p = it->second;
+    out << left(name, 12) << left(p.fitted_on ? *p.fitted_on : "-", 10);
+    for (const PolicyBudgetColumn& column : policy_budget_columns()) {
+      const std::optional<PolicyBudget>& entry = p.budgets.*column.entry;
+      out << pad(
+          entry ?
+              fmt(entry->accuracy, "%.2f") + " / " + fmt(entry->cost, "%.3f") :
+              "-",
+          16);
+    }
+    out << "\n";
+  }
+  out << "\n";
+}
+
 } // namespace
 
 void print_report(std::ostream& out, const Report& report) {
@@ -237,6 +271,7 @@ void print_report(std::ostream& out, const Report& report) {
   print_exits(out, report);
   print_sweep(out, report);
   print_budgets(out, report);
+  print_policies(out, report);
   print_overthinking(out, report);
   print_confusion(out, report);
   print_backdoor(out, report);

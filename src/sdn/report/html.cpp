@@ -337,6 +337,7 @@ std::string render_html(
              {"run facts", detail::run_table},
              {"accuracy per exit", detail::accuracy_figure},
              {"early exit", detail::sweep_figure},
+             {"exit policies", detail::policies_figure},
              {"exit distribution", detail::distribution_figure},
              {"overthinking", detail::overthinking_figure},
              {"confusion", detail::confusion_figure},

@@ -1,5 +1,7 @@
 #include "sdn/report/html_figures.h"
 
+#include "sdn/analysis/exit_policy.h"
+
 #include <algorithm>
 #include <cmath>
 #include <tuple>
@@ -217,6 +219,113 @@ std::string sweep_figure(const Report& report) {
       "accuracy whose average cost stays under that share of the CNN; Max: "
       "the best accuracy at any threshold. N.: " +
           none_label + " without early exit.");
+}
+
+std::string policies_figure(const Report& report) {
+  if (!report.policies || report.policies->empty()) {
+    return "";
+  }
+  const auto cnn = finite_value(report.cnn_accuracy);
+  // Registry order, the paper's policy first, so colours stay put.
+  std::vector<std::pair<std::string, const PolicyResult*>> shown;
+  for (const std::string& name : analysis::exit_policy_names()) {
+    const auto it = report.policies->find(name);
+    if (it != report.policies->end()) {
+      shown.emplace_back(name, &it->second);
+    }
+  }
+  Table table;
+  table.caption =
+      "Top-1 (%) and cost at each budget, the parameter picked on " +
+      report.selection;
+  table.header = {"Policy", "Fitted on"};
+  for (const PolicyBudgetColumn& column : policy_budget_columns()) {
+    table.header.push_back("<= " + svg::fixed(column.fraction * 100, 0) + " %");
+  }
+  std::vector<double> xs = {1.0}, ys;
+  for (const auto& [name, result] : shown) {
+    std::vector<std::string> row = {name, result->fitted_on.value_or("-")};
+    for (const PolicyBudgetColumn& column : policy_budget_columns()) {
+      const std::optional<PolicyBudget>& entry = result->budgets.*column.entry;
+      if (!entry || !finite(entry->accuracy)) {
+        row.push_back("-");
+        continue;
+      }
+      const PolicyBudget& b = *entry;
+      row.push_back(
+          svg::fixed(b.accuracy, 1) + " at " +
+          (finite(b.cost) ? cost(b.cost) : "-") + " (" +
+          svg::trimmed(b.param, 3) + ")");
+    }
+    table.rows.push_back(std::move(row));
+    for (const PolicySweepRow& p : result->sweep) {
+      if (finite(p.cost) && finite(p.accuracy)) {
+        xs.push_back(p.cost);
+        ys.push_back(p.accuracy);
+      }
+    }
+  }
+  std::string plot_svg;
+  if (!ys.empty()) {
+    if (cnn) {
+      ys.push_back(*cnn);
+    }
+    svg::PlotOptions options;
+    options.title = "Every exit policy: accuracy against average cost";
+    options.x.label = "average cost relative to the CNN";
+    options.x.lo = 0;
+    options.x.hi = svg::nice_range(0, max_finite(xs, 1.0) * 1.02).second;
+    options.y.label = "top-1 accuracy (%)";
+    const double lo = min_finite(ys, 0), hi = max_finite(ys, 100);
+    const double pad = std::max(1.0, (hi - lo) * 0.08);
+    std::tie(options.y.lo, options.y.hi) =
+        svg::nice_range(std::max(0.0, lo - pad), std::min(100.0, hi + pad));
+    svg::Plot plot(options);
+    for (size_t i = 0; i < shown.size(); ++i) {
+      const auto& [name, result] = shown[i];
+      std::vector<svg::Point> points;
+      std::vector<std::string> tips;
+      for (const PolicySweepRow& p : result->sweep) {
+        if (finite(p.cost) && finite(p.accuracy)) {
+          points.push_back({p.cost, p.accuracy});
+          tips.push_back(
+              name + " " + svg::trimmed(p.param, 4) + ": " +
+              percent(p.accuracy) + " at cost " + cost(p.cost));
+        }
+      }
+      if (points.empty()) {
+        continue;
+      }
+      std::vector<svg::Point> sorted = points;
+      std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+        return a.x < b.x;
+      });
+      const std::string color = svg::categorical_color(static_cast<int>(i));
+      plot.line(sorted, color);
+      plot.markers(points, color, 2.5, svg::Marker::kCircle, tips);
+      plot.legend(name, color, "line");
+    }
+    if (cnn) {
+      plot.markers(
+          {{1.0, *cnn}},
+          kReference,
+          5.5,
+          svg::Marker::kSquare,
+          {"CNN: " + percent(*cnn) + " at cost 1.000"});
+      plot.legend("CNN", kReference, "box");
+    }
+    plot_svg = plot.render();
+  }
+  return figure(
+      "Exit policies side by side",
+      plot_svg,
+      table.render(),
+      "Each curve is one exit rule over its parameter grid on the same "
+      "trace (docs/exit-trace.md#exit-policies): max-prob (the paper), "
+      "entropy, patience (the last t+1 exits agree), budget-fit (per-exit "
+      "thresholds fitted on validation), ensemble (a geometric ensemble of "
+      "the exits so far, fitted on traces). Table cells: accuracy at cost "
+      "(parameter) under each budget.");
 }
 
 std::string distribution_figure(const Report& report) {

@@ -113,6 +113,10 @@ std::string accuracy_figure(const Report& report);
 /// Accuracy against average cost (sweep), budgets marked, budget table.
 std::string sweep_figure(const Report& report);
 
+/// Every exit policy's accuracy against cost on one plot, and their budget
+/// cells side by side ("" without report.policies).
+std::string policies_figure(const Report& report);
+
 /// Stacked exit distribution for a few thresholds of the sweep.
 std::string distribution_figure(const Report& report);
 

@@ -5,6 +5,7 @@
 #include "sdn/analysis/overthinking.h"
 #include "sdn/util/error.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 #include <vector>
@@ -165,6 +166,84 @@ void check_same_network(
   }
 }
 
+// report.policies[NAME] for one policy: its sweep on the report trace and
+// its budgets chosen on the selection trace, fitted as its type says.
+std::optional<PolicyResult> policy_result(
+    const std::string& name,
+    const ReportInputs& inputs,
+    Selection selection,
+    analysis::NoExitRule rule,
+    std::vector<std::string>& warnings) {
+  const ExitTrace& trace = inputs.trace;
+  const analysis::ExitPolicyType& type = analysis::exit_policy_type(name);
+  const std::vector<double> grid = type.grid(trace.num_exits);
+  if (grid.empty()) {
+    warnings.push_back(str_cat(
+        "the ",
+        name,
+        " policy has no parameter for ",
+        trace.num_exits,
+        " exits: left out"));
+    return std::nullopt;
+  }
+  PolicyResult out;
+  analysis::FitTraces fit;
+  const ExitTrace& selection_trace =
+      selection == Selection::kVal ? *inputs.val : trace;
+  const char* selection_name = selection == Selection::kVal ? "val" : "test";
+  if (type.fit == analysis::PolicyFit::kValidation) {
+    fit.val = &selection_trace;
+    out.fitted_on = selection_name;
+  } else if (type.fit == analysis::PolicyFit::kTraining) {
+    if (inputs.train) {
+      fit.train = &*inputs.train;
+      out.fitted_on = "train";
+    } else {
+      fit.val = &selection_trace;
+      out.fitted_on = selection_name;
+    }
+  }
+  if (out.fitted_on && *out.fitted_on == "test") {
+    warnings.push_back(str_cat(
+        "the ",
+        name,
+        " policy is fitted on the test trace itself (no ",
+        type.fit == analysis::PolicyFit::kTraining ? "--train-trace or " : "",
+        "--val-trace): its test figures are optimistic"));
+  }
+  const auto maker = type.fitted(fit);
+  const std::vector<analysis::SweepPoint> report_sweep =
+      analysis::sweep(trace, *maker, rule, grid);
+  for (const auto& p : report_sweep) {
+    PolicySweepRow row;
+    row.param = p.param;
+    row.accuracy = p.accuracy;
+    row.cost = p.cost;
+    for (const double f : p.exit_fraction) {
+      row.exit_share.push_back(100.0 * f);
+    }
+    out.sweep.push_back(std::move(row));
+  }
+  const std::vector<analysis::SweepPoint> selection_sweep =
+      selection == Selection::kVal ?
+      analysis::sweep(*inputs.val, *maker, rule, grid) :
+      report_sweep;
+  for (const PolicyBudgetColumn& column : policy_budget_columns()) {
+    const auto choice = analysis::choose_param(
+        selection_sweep,
+        *maker,
+        type.budget_pick,
+        trace,
+        column.fraction,
+        rule);
+    if (choice) {
+      out.budgets.*column.entry =
+          PolicyBudget{choice->param, choice->accuracy, choice->cost};
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 std::string to_string(Selection selection) {
@@ -183,6 +262,16 @@ Selection parse_selection(const std::string& text) {
 
 void ReportOptions::validate() const {
   check(!trace_dir.empty(), "trace: a trace directory is required");
+  check(!policies.empty(), "--policies: give at least one exit policy");
+  for (size_t i = 0; i < policies.size(); ++i) {
+    analysis::exit_policy_type(policies[i]);
+    check(
+        std::find(policies.begin(), policies.begin() + i, policies[i]) ==
+            policies.begin() + i,
+        "--policies: '",
+        policies[i],
+        "' is given twice");
+  }
   check(
       trigger_trace_dir.empty() || target >= 0,
       "target: the backdoor target class must be >= 0, got ",
@@ -290,13 +379,23 @@ Report build_report(const ReportInputs& inputs, const ReportOptions& options) {
         analysis::sweep(*inputs.val, analysis::kMaxProbPolicy, rule) :
         report_sweep;
     Budgets& budgets = out.budgets.emplace();
+    const auto max_prob =
+        analysis::exit_policy_type(analysis::kMaxProbPolicy).fitted({});
     for (const BudgetColumn& column : budget_table_columns()) {
       budgets.*column.entry = budget_entry(analysis::choose_param(
           selection_sweep,
-          analysis::kMaxProbPolicy,
+          *max_prob,
+          analysis::BudgetPick::kBestAccuracy,
           trace,
           column.fraction,
           rule));
+    }
+    auto& policies = out.policies.emplace();
+    for (const std::string& name : options.policies) {
+      if (auto result =
+              policy_result(name, inputs, selection, rule, warnings)) {
+        policies.emplace(name, std::move(*result));
+      }
     }
     out.overthinking = overthinking_section(trace);
     if (!inputs.train) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sdn::report {
 
@@ -37,6 +38,8 @@ struct ReportOptions {
   /// Who answers samples no IC takes.
   analysis::NoExitRule no_exit_rule = analysis::NoExitRule::kMostConfident;
   int64_t target = 5; ///< Backdoor target class (with trigger_trace_dir).
+  /// The exit policies compared in report.policies (registered names).
+  std::vector<std::string> policies = analysis::exit_policy_names();
 
   /// Throws sdn::Error naming the first bad parameter.
   void validate() const;

@@ -56,6 +56,33 @@ void from_json(const json& j, Budgets& value) {
   }
 }
 
+const std::vector<PolicyBudgetColumn>& policy_budget_columns() {
+  static const std::vector<PolicyBudgetColumn> kColumns = {
+      {"0.25", 0.25, &PolicyBudgets::quarter},
+      {"0.5", 0.5, &PolicyBudgets::half},
+      {"0.75", 0.75, &PolicyBudgets::three_quarters}};
+  return kColumns;
+}
+
+SDN_JSON_FIELDS(PolicySweepRow, param, accuracy, cost, exit_share)
+
+SDN_JSON_FIELDS(PolicyBudget, param, accuracy, cost)
+
+void to_json(json& j, const PolicyBudgets& value) {
+  j = json::object();
+  for (const PolicyBudgetColumn& column : policy_budget_columns()) {
+    write_field(j, column.key, value.*column.entry);
+  }
+}
+
+void from_json(const json& j, PolicyBudgets& value) {
+  for (const PolicyBudgetColumn& column : policy_budget_columns()) {
+    read_field(j, column.key, value.*column.entry);
+  }
+}
+
+SDN_JSON_FIELDS(PolicyResult, fitted_on, sweep, budgets)
+
 SDN_JSON_FIELDS(WastefulRow, correct, cumulative_correct, first_correct)
 
 SDN_JSON_FIELDS(
@@ -141,6 +168,7 @@ void to_json(json& j, const Report& value) {
   write_field(j, "cnn_accuracy", value.cnn_accuracy);
   write_field(j, "sweep", value.sweep);
   write_field(j, "budgets", value.budgets);
+  write_field(j, "policies", value.policies);
   write_field(j, "overthinking", value.overthinking);
   write_field(j, "confusion", value.confusion);
   write_optional_field(j, "backdoor", value.backdoor);
@@ -162,6 +190,7 @@ void from_json(const json& j, Report& value) {
   read_field(j, "cnn_accuracy", value.cnn_accuracy);
   read_field(j, "sweep", value.sweep);
   read_field(j, "budgets", value.budgets);
+  read_field(j, "policies", value.policies);
   read_field(j, "overthinking", value.overthinking);
   read_field(j, "confusion", value.confusion);
   read_optional_field(j, "backdoor", value.backdoor);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,52 @@ struct BudgetColumn {
 
 /// The four columns in the paper's order (<= 25 %, <= 50 %, <= 75 %, max).
 const std::vector<BudgetColumn>& budget_table_columns();
+
+/// One parameter of an exit policy's sweep
+/// (report.policies[NAME].sweep[i]).
+struct PolicySweepRow {
+  double param = 0; ///< The policy's parameter.
+  double accuracy = 0; ///< Top-1 %, report trace.
+  double cost = 0; ///< Average cost relative to the CNN.
+  /// [E] % of samples leaving at each IC, the share no IC took last.
+  std::vector<double> exit_share;
+};
+
+/// The parameter an exit policy's budget picks on the selection trace,
+/// with its results on the report trace (report.policies[NAME].budgets).
+struct PolicyBudget {
+  double param = 0; ///< The chosen parameter.
+  double accuracy = 0; ///< Top-1 % on the report trace.
+  double cost = 0; ///< Average cost on the report trace.
+};
+
+/// An exit policy's budget cells (report.policies[NAME].budgets); each
+/// null when no parameter fits. JSON keys "0.25", "0.5", "0.75".
+struct PolicyBudgets {
+  std::optional<PolicyBudget> quarter; ///< Cost <= 25 % ("0.25").
+  std::optional<PolicyBudget> half; ///< Cost <= 50 % ("0.5").
+  std::optional<PolicyBudget> three_quarters; ///< Cost <= 75 % ("0.75").
+};
+
+/// A column of PolicyBudgets: its JSON key, its cost limit as a fraction of
+/// the CNN's and the member holding it.
+struct PolicyBudgetColumn {
+  const char* key; ///< "0.25", "0.5" or "0.75".
+  double fraction; ///< 0.25, 0.5, 0.75.
+  std::optional<PolicyBudget> PolicyBudgets::*entry; ///< Where it is held.
+};
+
+/// The three columns in order (<= 25 %, <= 50 %, <= 75 %).
+const std::vector<PolicyBudgetColumn>& policy_budget_columns();
+
+/// One exit policy's results (report.policies[NAME]).
+struct PolicyResult {
+  /// The trace it was fitted on ("val", "train" or "test"); null for a
+  /// policy that needs no fitting.
+  std::optional<std::string> fitted_on;
+  std::vector<PolicySweepRow> sweep; ///< Its whole grid, report trace.
+  PolicyBudgets budgets; ///< Chosen on the selection trace.
+};
 
 /// Wasteful overthinking at one exit (overthinking.wasteful.per_exit[i]).
 struct WastefulRow {
@@ -181,6 +228,9 @@ struct Report {
   /// Null for a one-exit trace, as the next three.
   std::optional<std::vector<SweepRow>> sweep;
   std::optional<Budgets> budgets; ///< The paper's budget table.
+  /// Every exit policy compared (by registered name; max-prob's equals
+  /// `sweep` and `budgets` above). Null as `sweep`.
+  std::optional<std::map<std::string, PolicyResult>> policies;
   std::optional<Overthinking> overthinking; ///< Wasteful / destructive.
   std::optional<Confusion> confusion; ///< The confusion metric.
   /// Left out of the JSON without a trigger trace.
@@ -207,6 +257,22 @@ void from_json(const nlohmann::json& j, BudgetEntry& value);
 void to_json(nlohmann::json& j, const Budgets& value);
 /// As TraceSummary.
 void from_json(const nlohmann::json& j, Budgets& value);
+/// As TraceSummary.
+void to_json(nlohmann::json& j, const PolicySweepRow& value);
+/// As TraceSummary.
+void from_json(const nlohmann::json& j, PolicySweepRow& value);
+/// As TraceSummary.
+void to_json(nlohmann::json& j, const PolicyBudget& value);
+/// As TraceSummary.
+void from_json(const nlohmann::json& j, PolicyBudget& value);
+/// Keys "0.25", "0.5", "0.75" (policy_budget_columns()).
+void to_json(nlohmann::json& j, const PolicyBudgets& value);
+/// As TraceSummary.
+void from_json(const nlohmann::json& j, PolicyBudgets& value);
+/// As TraceSummary.
+void to_json(nlohmann::json& j, const PolicyResult& value);
+/// As TraceSummary.
+void from_json(const nlohmann::json& j, PolicyResult& value);
 /// As TraceSummary.
 void to_json(nlohmann::json& j, const WastefulRow& value);
 /// As TraceSummary.

@@ -11,8 +11,8 @@
 
 #include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -208,8 +208,7 @@ void remove_temporaries(
   // The writer's process id, for Temporaries::kOfDeadProcesses.
   const auto writer_is_gone = [&](const std::string& name) {
     const long pid = std::strtol(name.c_str() + of.size() + 5, nullptr, 10);
-    return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 &&
-        errno == ESRCH;
+    return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
   };
   std::error_code ec;
   std::vector<fs::path> stale;

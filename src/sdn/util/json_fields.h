@@ -6,7 +6,8 @@
 // sdn::json_fields::FieldError (an sdn::Error) naming the whole path of the
 // bad key ("overthinking.destructive.rate", "sweep[3].cost") with what was
 // expected and what was found. std::optional members are written as null
-// when empty and read from null; std::vector members as arrays.
+// when empty and read from null; std::vector members as arrays and
+// std::map<std::string, T> members as objects.
 //
 // Use the macro in the namespace of Type (ADL finds the functions there),
 // typically in the .cpp beside the header that declares
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -134,6 +136,8 @@ template <typename T>
 void read_value(const nlohmann::json& j, std::optional<T>& out);
 template <typename T>
 void read_value(const nlohmann::json& j, std::vector<T>& out);
+template <typename T>
+void read_value(const nlohmann::json& j, std::map<std::string, T>& out);
 
 /// Reads a struct through its from_json (found by ADL).
 template <typename T>
@@ -170,6 +174,22 @@ void read_value(const nlohmann::json& j, std::vector<T>& out) {
       throw e.under("[" + std::to_string(i) + "]");
     }
     out.push_back(std::move(value));
+  }
+}
+
+/// Reads an object key by key; a bad value's path is its key.
+template <typename T>
+void read_value(const nlohmann::json& j, std::map<std::string, T>& out) {
+  expect_object(j);
+  out.clear();
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    T value{};
+    try {
+      read_value(it.value(), value);
+    } catch (const FieldError& e) {
+      throw e.under(it.key());
+    }
+    out.emplace(it.key(), std::move(value));
   }
 }
 
@@ -230,6 +250,8 @@ void write_value(nlohmann::json& j, const T& value) {
 
 template <typename T>
 void write_value(nlohmann::json& j, const std::vector<T>& values);
+template <typename T>
+void write_value(nlohmann::json& j, const std::map<std::string, T>& values);
 
 /// Writes nullopt as null.
 template <typename T>
@@ -249,6 +271,15 @@ void write_value(nlohmann::json& j, const std::vector<T>& values) {
     nlohmann::json element;
     write_value(element, v);
     j.push_back(std::move(element));
+  }
+}
+
+/// Writes an object (values through write_value, so optionals work).
+template <typename T>
+void write_value(nlohmann::json& j, const std::map<std::string, T>& values) {
+  j = nlohmann::json::object();
+  for (const auto& [key, v] : values) {
+    write_value(j[key], v);
   }
 }
 

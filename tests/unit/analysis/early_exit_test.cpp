@@ -1,6 +1,7 @@
 #include "sdn/analysis/early_exit.h"
 #include "sdn/util/error.h"
 
+#include "error_message.h"
 #include "trace_fixtures.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,12 @@ namespace {
 using namespace sdn::analysis;
 using fixtures::make_trace;
 using fixtures::trace_a;
+
+// The paper's policy, fitted (on nothing).
+const PolicyMaker& max_prob() {
+  static const auto maker = exit_policy_type(kMaxProbPolicy).fitted({});
+  return *maker;
+}
 
 // The paper's policy at threshold q.
 ExitSimulation simulate_q(
@@ -91,7 +98,7 @@ TEST(EarlyExit, MostConfidentTieGoesToTheEarliestExit) {
 TEST(EarlyExit, SweepMatchesSimulate) {
   const ExitTrace t = fixtures::random_trace(60, 4, 5, 7);
   const std::vector<SweepPoint> points =
-      sweep(t, kMaxProbPolicy, NoExitRule::kFinal, {0.2, 0.5, 0.9});
+      sweep(t, max_prob(), NoExitRule::kFinal, {0.2, 0.5, 0.9});
   ASSERT_EQ(points.size(), 3u);
   for (const SweepPoint& p : points) {
     const ExitSimulation sim = simulate_q(t, p.param, NoExitRule::kFinal);
@@ -118,6 +125,15 @@ TEST(EarlyExit, PickParamTies) {
   EXPECT_EQ(pick_param(points, 0.45), std::optional<size_t>(2));
   // No budget (Max): 90 %.
   EXPECT_EQ(pick_param(points, std::nullopt), std::optional<size_t>(4));
+  // budget-fit's rule: the largest cost within the budget (ties: higher
+  // accuracy, then lower parameter); Max stays the best accuracy.
+  const auto largest = BudgetPick::kLargestCost;
+  EXPECT_FALSE(pick_param(points, 0.25, largest).has_value());
+  EXPECT_EQ(pick_param(points, 0.47, largest), std::optional<size_t>(2));
+  EXPECT_EQ(pick_param(points, 0.5, largest), std::optional<size_t>(1));
+  EXPECT_EQ(pick_param(points, 1.0, largest), std::optional<size_t>(4));
+  EXPECT_EQ(
+      pick_param(points, std::nullopt, largest), std::optional<size_t>(4));
 }
 
 // Trace A's accuracy and cost as a function of q (float32 comparisons):
@@ -167,7 +183,8 @@ TEST(EarlyExit, BudgetsChosenOnSelectionReportedOnReport) {
       {0.4, 1.0});
   const auto mc = NoExitRule::kMostConfident;
   const std::vector<SweepPoint> sel = sweep(v, kMaxProbPolicy, mc);
-  const auto b75 = choose_param(sel, kMaxProbPolicy, r, 0.75, mc);
+  const auto b75 =
+      choose_param(sel, max_prob(), BudgetPick::kBestAccuracy, r, 0.75, mc);
   ASSERT_TRUE(b75.has_value());
   EXPECT_DOUBLE_EQ(b75->param, 0.71);
   EXPECT_DOUBLE_EQ(b75->selection_accuracy, 100.0);
@@ -175,22 +192,27 @@ TEST(EarlyExit, BudgetsChosenOnSelectionReportedOnReport) {
   EXPECT_DOUBLE_EQ(b75->accuracy, 50.0);
   EXPECT_DOUBLE_EQ(b75->cost, 0.7);
   // Max: 100 % at the lower cost (.7 beats 1.0) -> the same q.
-  const auto best = choose_param(sel, kMaxProbPolicy, r, std::nullopt, mc);
+  const auto best = choose_param(
+      sel, max_prob(), BudgetPick::kBestAccuracy, r, std::nullopt, mc);
   ASSERT_TRUE(best.has_value());
   EXPECT_DOUBLE_EQ(best->param, 0.71);
   // <= .5: only q <= .7 (50 %, .4) fits -> q = .01; on R everyone exits at
   // IC1: r0 right, r1 wrong.
-  const auto b50 = choose_param(sel, kMaxProbPolicy, r, 0.5, mc);
+  const auto b50 =
+      choose_param(sel, max_prob(), BudgetPick::kBestAccuracy, r, 0.5, mc);
   ASSERT_TRUE(b50.has_value());
   EXPECT_DOUBLE_EQ(b50->param, 0.01);
   EXPECT_DOUBLE_EQ(b50->accuracy, 50.0);
   EXPECT_DOUBLE_EQ(b50->cost, 0.4);
   // Unreachable budget -> none.
-  EXPECT_FALSE(choose_param(sel, kMaxProbPolicy, r, 0.3, mc).has_value());
+  EXPECT_FALSE(
+      choose_param(sel, max_prob(), BudgetPick::kBestAccuracy, r, 0.3, mc)
+          .has_value());
   // The final rule changes the report figure.
   const auto fin = choose_param(
       sweep(v, kMaxProbPolicy, NoExitRule::kFinal),
-      kMaxProbPolicy,
+      max_prob(),
+      BudgetPick::kBestAccuracy,
       r,
       0.75,
       NoExitRule::kFinal);
@@ -205,7 +227,12 @@ TEST(EarlyExit, BudgetsAreNeverExceededOnSelection) {
       sweep(t, kMaxProbPolicy, NoExitRule::kMostConfident);
   for (const double budget : {0.2, 0.25, 0.4, 0.5, 0.75, 0.9}) {
     const auto choice = choose_param(
-        sel, kMaxProbPolicy, t, budget, NoExitRule::kMostConfident);
+        sel,
+        max_prob(),
+        BudgetPick::kBestAccuracy,
+        t,
+        budget,
+        NoExitRule::kMostConfident);
     if (!choice) {
       continue;
     }
@@ -268,20 +295,51 @@ TEST(EarlyExit, EntropyParamForBudget) {
 
 TEST(EarlyExit, SweepCoversEveryPolicysGrid) {
   const ExitTrace t = fixtures::random_trace(80, 4, 6, 5);
+  const ExitTrace other = fixtures::random_trace(40, 4, 6, 6);
+  FitTraces fit;
+  fit.val = &other;
+  fit.train = &other;
   for (const std::string& name : exit_policy_names()) {
     const ExitPolicyType& type = exit_policy_type(name);
+    const std::vector<double> grid = type.grid(t.num_exits);
     const std::vector<SweepPoint> points =
-        sweep(t, name, NoExitRule::kMostConfident);
-    ASSERT_EQ(points.size(), type.grid.size()) << name;
+        sweep(t, name, NoExitRule::kMostConfident, fit);
+    ASSERT_EQ(points.size(), grid.size()) << name;
     for (size_t i = 0; i < points.size(); i += 17) {
-      EXPECT_EQ(points[i].param, type.grid[i]);
-      const ExitSimulation sim = simulate(t, *type.make(type.grid[i]));
+      EXPECT_EQ(points[i].param, grid[i]);
+      const ExitSimulation sim = simulate(t, *type.make(grid[i], fit));
       EXPECT_DOUBLE_EQ(points[i].accuracy, sim.accuracy) << name;
       EXPECT_DOUBLE_EQ(points[i].cost, sim.cost) << name;
       EXPECT_EQ(points[i].exit_fraction, sim.exit_fraction) << name;
     }
   }
-  EXPECT_THROW(sweep(t, "patience", NoExitRule::kFinal), sdn::Error);
+  EXPECT_THROW(sweep(t, "calm", NoExitRule::kFinal), sdn::Error);
+  // A fitted policy without its trace names the option.
+  EXPECT_THROW(sweep(t, "budget-fit", NoExitRule::kFinal), sdn::Error);
+}
+
+TEST(EarlyExit, EnsembleAnswersWithItsCombinedOutput) {
+  // Zero weights: exit 1 answers with the normalised sqrt(p_0 * p_1).
+  // Sample 0: IC1 [.9 .1], final [.2 .8]: sqrt: [.424 .283] -> class 0,
+  // confidence .6; the final alone says class 1.
+  const ExitTrace t = make_trace(
+      {{{0.9F, 0.1F}, {0.2F, 0.8F}}, {{0.3F, 0.7F}, {0.4F, 0.6F}}},
+      {0, 1},
+      {0.5, 1.0});
+  const auto ensemble =
+      make_ensemble_policy(0.95, EnsembleWeights::zeros(2, 2));
+  const ExitSimulation sim = simulate(t, *ensemble, NoExitRule::kFinal);
+  EXPECT_EQ(sim.exit_index, (std::vector<int64_t>{1, 1}));
+  EXPECT_EQ(sim.prediction, (std::vector<int64_t>{0, 1}));
+  EXPECT_DOUBLE_EQ(sim.accuracy, 100.0);
+  // At q = .69 both leave at IC1 (p_0 itself: .9 and .7).
+  const ExitSimulation at7 =
+      simulate(t, *make_ensemble_policy(0.69, EnsembleWeights::zeros(2, 2)));
+  EXPECT_EQ(at7.exit_index, (std::vector<int64_t>{0, 0}));
+  // Weights for another network are refused.
+  EXPECT_THROW(
+      simulate(t, *make_ensemble_policy(0.7, EnsembleWeights::zeros(3, 2))),
+      sdn::Error);
 }
 
 // A policy that reads history: exits once the deciding IC and the one
@@ -373,7 +431,7 @@ TEST(EarlyExit, PolicyRequest) {
   r.policy = "nope";
   r.budget = 0.5;
   EXPECT_NE(
-      error().find("--policy must be one of max-prob, entropy"),
+      error().find("--policy must be one of max-prob, entropy, patience"),
       std::string::npos);
   r.policy = "entropy";
   EXPECT_NE(error().find("--budget needs --val-trace"), std::string::npos);
@@ -384,6 +442,34 @@ TEST(EarlyExit, PolicyRequest) {
   r.budget = 0.5;
   r.param = 0.5;
   EXPECT_NE(error().find("exactly one of --param"), std::string::npos);
+  // Traces a policy does not use, and fitted policies without theirs.
+  r = {};
+  r.param = 0.5;
+  r.val_trace = "/nonexistent";
+  EXPECT_NE(
+      error().find("--val-trace has no effect without --budget"),
+      std::string::npos);
+  r.val_trace.clear();
+  r.train_trace = "/nonexistent";
+  EXPECT_NE(
+      error().find("--train-trace has no effect for the max-prob policy"),
+      std::string::npos);
+  r.policy = "budget-fit";
+  r.train_trace.clear();
+  EXPECT_NE(
+      error().find("budget-fit policy is fitted on a validation trace"),
+      std::string::npos);
+  r.val_trace = "/nonexistent";
+  EXPECT_EQ(error(), "");
+  r.policy = "ensemble";
+  r.val_trace.clear();
+  EXPECT_NE(error().find("give --train-trace"), std::string::npos);
+  r.train_trace = "/nonexistent";
+  EXPECT_EQ(error(), "");
+  r.policy = "patience";
+  r.train_trace.clear();
+  r.param = 1.5;
+  EXPECT_NE(error().find("a whole number"), std::string::npos);
 }
 
 TEST(EarlyExit, PolicyRequestChoosesOnTheValidationTrace) {
@@ -399,6 +485,25 @@ TEST(EarlyExit, PolicyRequestChoosesOnTheValidationTrace) {
   r.policy = kMaxProbPolicy;
   r.budget = 0.6;
   EXPECT_DOUBLE_EQ(resolve_exit_policy(r)->param(), 0.51);
+  // budget-fit fits on the validation trace and picks the r that spends
+  // most of the budget; the ensemble fits on the training trace.
+  r.policy = "budget-fit";
+  const auto fitted = resolve_exit_policy(r);
+  EXPECT_EQ(fitted->name(), "budget-fit");
+  EXPECT_LE(simulate(trace_a(), *fitted).cost, 0.6 + 1e-9);
+  const std::string train = fixtures::temp_dir("policy_request_train");
+  write_trace(train, trace_a());
+  r.policy = "ensemble";
+  r.budget.reset();
+  r.val_trace.clear();
+  r.train_trace = train;
+  r.param = 0.9;
+  EXPECT_EQ(resolve_exit_policy(r)->name(), "ensemble");
+  // A trace of another network is refused, naming the option.
+  r.num_exits = 5;
+  const std::string msg =
+      sdn::testing::error_message([&] { resolve_exit_policy(r); });
+  EXPECT_NE(msg.find("--train-trace " + train), std::string::npos) << msg;
 }
 
 TEST(EarlyExit, ParsesRules) {

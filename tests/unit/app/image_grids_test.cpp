@@ -119,9 +119,7 @@ TEST(ImageGrids, TraceImagesRefusesATraceOfOtherImages) {
        [](sdn::analysis::ExitTrace& t) { t.num_classes = 5; },
        "the data set has 4 classes, the trace 5"},
       {"samples",
-       [](sdn::analysis::ExitTrace& t) {
-         t.meta["max_samples"] = 7;
-       },
+       [](sdn::analysis::ExitTrace& t) { t.meta["max_samples"] = 7; },
        "the trace 6"},
       {"labels",
        [](sdn::analysis::ExitTrace& t) { t.labels[3] = (t.labels[3] + 1) % 4; },
@@ -132,7 +130,8 @@ TEST(ImageGrids, TraceImagesRefusesATraceOfOtherImages) {
     c.spoil(trace);
     sdn::data::DatasetInfo info;
     std::string why;
-    EXPECT_FALSE(sdn::app::trace_images(trace, info, why).has_value()) << c.what;
+    EXPECT_FALSE(sdn::app::trace_images(trace, info, why).has_value())
+        << c.what;
     EXPECT_NE(why.find(c.message), std::string::npos) << c.what << ": " << why;
   }
 }

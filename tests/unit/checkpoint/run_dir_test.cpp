@@ -102,7 +102,8 @@ TEST(RunDirectory, ResumeRestoresTheLineLostAfterTheCheckpoint) {
   std::filesystem::remove(run.metrics_file());
   RunDirectory::resume(dir, meta);
   EXPECT_EQ(
-      sdn::read_file(run.metrics_file()), to_json(epoch(2, {40})).dump() + "\n");
+      sdn::read_file(run.metrics_file()),
+      to_json(epoch(2, {40})).dump() + "\n");
 }
 
 TEST(RunDirectory, CheckpointsAndResumeState) {

@@ -412,4 +412,31 @@ TEST(PrintReport, SkipsEachSectionTheReportLacks) {
   }
 }
 
+TEST(PrintReport, ExitPoliciesSideBySideInRegistryOrder) {
+  Report report = fixture();
+  PolicyResult entropy;
+  entropy.budgets.half = PolicyBudget{0.3, 81.25, 0.4512};
+  entropy.budgets.three_quarters = PolicyBudget{0.6, 90.5, 0.7};
+  PolicyResult ensemble = entropy;
+  ensemble.fitted_on = "train";
+  report.policies.emplace();
+  report.policies->emplace("ensemble", ensemble);
+  report.policies->emplace("entropy", entropy);
+  const auto lines = section(printed(report), "Exit policies");
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(
+      tokens(lines[1]),
+      (Tokens{"policy", "fitted", "on", "<=25%", "<=50%", "<=75%"}));
+  // entropy is registered before ensemble.
+  EXPECT_EQ(
+      tokens(lines[2]),
+      (Tokens{
+          "entropy", "-", "-", "81.25", "/", "0.451", "90.50", "/", "0.700"}));
+  EXPECT_EQ(tokens(lines[3])[0], "ensemble");
+  EXPECT_EQ(tokens(lines[3])[1], "train");
+  // Without policies, no such section.
+  report.policies.reset();
+  EXPECT_TRUE(section(printed(report), "Exit policies").empty());
+}
+
 } // namespace

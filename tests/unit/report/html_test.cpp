@@ -22,9 +22,9 @@ using namespace sdn::report::testing;
 
 namespace {
 
-// Plots of one complete report: accuracy, sweep, distribution,
-// overthinking, confusion, backdoor.
-constexpr int kPlotsPerFullReport = 6;
+// Plots of one complete report: accuracy, sweep, exit policies,
+// distribution, overthinking, confusion, backdoor.
+constexpr int kPlotsPerFullReport = 7;
 
 // The page must not reach out of the file in any way.
 void expect_self_contained(const std::string& html) {
@@ -190,6 +190,7 @@ TEST(Html, EmptyReportsRender) {
   Report one_exit = fixture();
   one_exit.sweep.reset();
   one_exit.budgets.reset();
+  one_exit.policies.reset();
   one_exit.overthinking.reset();
   one_exit.confusion.reset();
   one_exit.backdoor.reset();
@@ -201,6 +202,32 @@ TEST(Html, EmptyReportsRender) {
   EXPECT_EQ(count_of(render_html({{"", Report{}, {}}}, {}), "<svg"), 0);
   // A CNN report: accuracy per exit only.
   EXPECT_EQ(count_of(render_html({{"", one_exit, {}}}, {}), "<svg"), 1);
+}
+
+TEST(Html, ExitPoliciesShareOnePlotAndOneTable) {
+  Report report = fixture();
+  report.policies.emplace();
+  for (const char* name : {"max-prob", "patience", "ensemble"}) {
+    sdn::report::PolicyResult result;
+    for (int i = 1; i <= 4; ++i) {
+      result.sweep.push_back(
+          {static_cast<double>(i), 60.0 + i, 0.2 * i, {50, 20, 30}});
+    }
+    result.budgets.quarter = sdn::report::PolicyBudget{1, 61, 0.2};
+    result.budgets.half = sdn::report::PolicyBudget{2, 62, 0.4};
+    report.policies->emplace(name, result);
+  }
+  report.policies->at("ensemble").fitted_on = "train";
+  const std::string html = render_html({{"", report, {}}}, {});
+  EXPECT_EQ(check_balance(html), "");
+  EXPECT_EQ(count_of(html, "<svg"), kPlotsPerFullReport);
+  EXPECT_EQ(count_of(html, "Exit policies side by side"), 1);
+  // One legend entry and one table row per policy.
+  for (const char* name : {"max-prob", "patience", "ensemble"}) {
+    EXPECT_GE(count_of(html, std::string(">") + name + "<"), 2) << name;
+  }
+  EXPECT_NE(html.find("62.0 at 0.400 (2)"), std::string::npos);
+  expect_self_contained(html);
 }
 
 TEST(Html, BadReportJsonIsAnErrorNamingTheKey) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -118,7 +119,12 @@ TEST(Report, SelectsOnValidationTrace) {
   const std::vector<SweepPoint> sel =
       sweep(*in.val, kMaxProbPolicy, NoExitRule::kMostConfident);
   const auto choice = choose_param(
-      sel, kMaxProbPolicy, in.trace, 0.75, NoExitRule::kMostConfident);
+      sel,
+      *exit_policy_type(kMaxProbPolicy).fitted({}),
+      BudgetPick::kBestAccuracy,
+      in.trace,
+      0.75,
+      NoExitRule::kMostConfident);
   ASSERT_TRUE(choice.has_value());
   EXPECT_DOUBLE_EQ(
       r.at("budgets").at("0.75").at("threshold").get<double>(), choice->param);
@@ -129,6 +135,90 @@ TEST(Report, SelectsOnValidationTrace) {
   // A validation trace of another network shape is refused.
   in.val = fixtures::trace_c();
   EXPECT_THROW(build_report(in, o), sdn::Error);
+}
+
+TEST(Report, ComparesEveryExitPolicy) {
+  ReportInputs in;
+  in.trace = fixtures::random_trace(120, 7, 5, 21);
+  in.val = fixtures::random_trace(100, 7, 5, 22);
+  in.train = fixtures::random_trace(80, 7, 5, 23);
+  ReportOptions o = options_for("T");
+  o.val_trace_dir = "V";
+  o.train_trace_dir = "R";
+  const Report r = build_report(in, o);
+  ASSERT_TRUE(r.policies.has_value());
+  std::vector<std::string> names;
+  for (const auto& [name, result] : *r.policies) {
+    names.push_back(name);
+  }
+  EXPECT_EQ(
+      names,
+      (std::vector<std::string>{
+          "budget-fit", "ensemble", "entropy", "max-prob", "patience"}));
+  // max-prob's entry is the top-level sweep and budgets, as before.
+  const PolicyResult& mp = r.policies->at("max-prob");
+  ASSERT_EQ(mp.sweep.size(), r.sweep->size());
+  for (size_t i = 0; i < mp.sweep.size(); ++i) {
+    EXPECT_EQ(mp.sweep[i].param, (*r.sweep)[i].threshold);
+    EXPECT_EQ(mp.sweep[i].accuracy, (*r.sweep)[i].accuracy);
+    EXPECT_EQ(mp.sweep[i].cost, (*r.sweep)[i].cost);
+    ASSERT_EQ(mp.sweep[i].exit_share.size(), 7u);
+    EXPECT_DOUBLE_EQ(
+        mp.sweep[i].exit_share.back(),
+        100 * (*r.sweep)[i].exit_fraction.back());
+  }
+  ASSERT_EQ(mp.budgets.half.has_value(), r.budgets->half.has_value());
+  if (r.budgets->half) {
+    EXPECT_EQ(mp.budgets.half->param, r.budgets->half->threshold);
+    EXPECT_EQ(mp.budgets.half->accuracy, r.budgets->half->accuracy);
+  }
+  EXPECT_FALSE(mp.fitted_on.has_value());
+  EXPECT_EQ(r.policies->at("budget-fit").fitted_on, "val");
+  EXPECT_EQ(r.policies->at("ensemble").fitted_on, "train");
+  EXPECT_EQ(r.policies->at("patience").sweep.size(), 5u); // t = 1..E-2
+  // Each budget's choice fits its budget on the selection trace: the cost
+  // on the report trace is near it, and every cell is a grid point.
+  for (const auto& [name, result] : *r.policies) {
+    for (const PolicyBudgetColumn& column : policy_budget_columns()) {
+      const std::optional<PolicyBudget>& entry = result.budgets.*column.entry;
+      if (!entry) {
+        continue;
+      }
+      const bool on_grid = std::any_of(
+          result.sweep.begin(), result.sweep.end(), [&](const auto& row) {
+            return row.param == entry->param;
+          });
+      EXPECT_TRUE(on_grid) << name << " " << column.key;
+    }
+  }
+  // The JSON form round-trips.
+  const json j = r;
+  const Report back = report_from_json(j, "report.json");
+  EXPECT_EQ(json(back), j);
+  EXPECT_TRUE(j.at("policies").at("ensemble").at("budgets").contains("0.25"));
+  // --policies chooses; patience is left out, with a warning, where E < 3.
+  o.policies = {"patience", "entropy"};
+  const Report two = build_report(in, o);
+  EXPECT_EQ(two.policies->size(), 2u);
+  ReportInputs small;
+  small.trace = fixtures::random_trace(30, 2, 3, 4);
+  const Report none = build_report(small, o);
+  EXPECT_EQ(none.policies->count("patience"), 0u);
+  EXPECT_EQ(none.policies->count("entropy"), 1u);
+  const bool warned = std::any_of(
+      none.warnings.begin(), none.warnings.end(), [](const std::string& w) {
+        return w.find("patience policy has no parameter for 2 exits") !=
+            std::string::npos;
+      });
+  EXPECT_TRUE(warned);
+  // Fitted on the test trace itself: a warning says so.
+  o.policies = {"budget-fit"};
+  const Report self = build_report(small, o);
+  EXPECT_EQ(self.policies->at("budget-fit").fitted_on, "test");
+  EXPECT_TRUE(std::any_of(
+      self.warnings.begin(), self.warnings.end(), [](const std::string& w) {
+        return w.find("fitted on the test trace itself") != std::string::npos;
+      }));
 }
 
 TEST(Report, CnnTraceOmitsIcAnalyses) {
@@ -171,8 +261,13 @@ TEST(Report, CnnAndTrainTracesAndBackdoor) {
   EXPECT_DOUBLE_EQ(r.at("cnn_accuracy").get<double>(), 75.0);
   EXPECT_EQ(r.at("confusion").at("normalized_with"), "train");
   EXPECT_EQ(r.at("confusion").at("confidence").at("source"), "cnn");
-  // Selecting on test by request: no fallback warning, and train is given.
-  EXPECT_TRUE(r.at("warnings").empty()) << r.at("warnings").dump();
+  // Selecting on test by request: no fallback warning, and train is given;
+  // only budget-fit says it is fitted on the test trace itself.
+  EXPECT_EQ(r.at("warnings").size(), 1u) << r.at("warnings").dump();
+  EXPECT_NE(
+      r.at("warnings")[0].get<std::string>().find(
+          "budget-fit policy is fitted on the test trace itself"),
+      std::string::npos);
   // Backdoor with target 1 on A: attacked s0 (label 0) and s2 (label 2);
   // IC1 says 0 and 0, IC2 0 and 2, final 0 and 0 -> no success anywhere.
   ASSERT_TRUE(r.contains("backdoor"));
@@ -200,6 +295,14 @@ TEST(Report, OptionsValidate) {
   EXPECT_THROW(o.validate(), sdn::Error);
   EXPECT_THROW(parse_selection("train"), sdn::Error);
   EXPECT_EQ(parse_selection("test"), Selection::kTest);
+  o.trace_dir = "T";
+  EXPECT_NO_THROW(o.validate());
+  o.policies = {"entropy", "entropy"};
+  EXPECT_THROW(o.validate(), sdn::Error);
+  o.policies = {"calm"};
+  EXPECT_THROW(o.validate(), sdn::Error);
+  o.policies = {};
+  EXPECT_THROW(o.validate(), sdn::Error);
 }
 
 } // namespace
