@@ -17,6 +17,31 @@ for split in val test; do
 done
 "$sdn" report --trace "$dir/trace-test" --val-trace "$dir/trace-val" --json \
   > "$dir/report.json"
+# OOD traces from the checkpoint: generated sources, then the report's
+# OOD section; the same source twice gives the same trace (seeded noise).
+for src in uniform-noise inverted; do
+  "$sdn" --threads 1 eval --checkpoint "$dir/sdn/last" --ood-source $src \
+    --max-samples 32 --out "$dir/ood-$src" 2> /dev/null
+done
+"$sdn" --threads 1 eval --checkpoint "$dir/sdn/last" --ood-source \
+  uniform-noise --max-samples 32 --out "$dir/ood-again" 2> /dev/null
+cmp -s "$dir/ood-uniform-noise/probs.npy" "$dir/ood-again/probs.npy"
+"$sdn" report --trace "$dir/trace-test" --ood-trace "$dir/ood-inverted" \
+  --json > "$dir/ood-report.json" 2> /dev/null
+/usr/bin/python3 - "$dir" <<'PY'
+import json, sys
+import numpy as np
+d = sys.argv[1]
+for src in ("uniform-noise", "inverted"):
+    meta = json.load(open(f"{d}/ood-{src}/meta.json"))
+    assert meta["ood"] is True and meta["ood_source"] == src, meta
+    labels = np.load(f"{d}/ood-{src}/labels.npy")
+    assert labels.shape == (32,) and (labels == -1).all()
+o = json.load(open(f"{d}/ood-report.json"))["ood"]
+assert o["source"] == "inverted" and len(o["auroc"]) == 7
+assert all(0 <= a <= 1 for a in o["auroc"] + [o["confusion_auroc"]])
+assert "ood" not in json.load(open(f"{d}/trace-test/meta.json"))
+PY
 "$sdn" --threads 1 exit --checkpoint "$dir/sdn/last" --threshold 0.5 \
   --batch-size 16 --json > "$dir/exit.json" 2> /dev/null
 "$sdn" --threads 1 exit --checkpoint "$dir/sdn/last" --budget 0.9 \
@@ -200,4 +225,19 @@ np.save('$dir/bad-trace/probs.npy', p)"
 expect_error "sum" "$sdn" report --trace "$dir/bad-trace"
 expect_error "--split" "$sdn" eval --checkpoint "$dir/sdn/last" --split dev \
   --out "$dir/x"
+expect_error "--ood-source must be one of" "$sdn" eval --checkpoint \
+  "$dir/sdn/last" --ood-source fog --out "$dir/x"
+expect_error "--ood-trace .*not an out-of-distribution trace" "$sdn" report \
+  --trace "$dir/trace-test" --ood-trace "$dir/trace-val"
+expect_error "--ood-source synthetic: the checkpoint was trained on synthetic" \
+  "$sdn" eval --checkpoint "$dir/sdn/last" --ood-source synthetic \
+  --out "$dir/x"
+expect_error "--html .*inside the trace folder" "$sdn" report \
+  --trace "$dir/trace-test" --html "$dir/trace-test/probs.npy"
+# A page that cannot be written fails before anything reaches stdout.
+expect_error "cannot write /dev/full" "$sdn" report --trace "$dir/trace-test" \
+  --json --html /dev/full
+if [ -s "$dir/out" ]; then
+  echo "report printed to stdout although --html failed"; exit 1
+fi
 echo "exit cli e2e: ok"

@@ -223,8 +223,105 @@ close(c["confidence_auroc"], auroc(1 - cc, cnn_wrong), tol=1e-9,
       what="confidence auroc")
 close(c["fnr_confidence"], fnr(1 - cc, cnn_wrong), tol=1e-9,
       what="confidence fnr")
+
+# Calibration: ECE over 15 bins and the KS error per exit, recomputed.
+def ece(c, ok, bins=15):
+    b = np.minimum((c.astype(np.float64) * bins).astype(int), bins - 1)
+    total = 0.0
+    for i in range(bins):
+        m = b == i
+        if m.any():
+            total += m.sum() * abs(ok[m].mean() - c[m].astype(np.float64).mean())
+    return total / len(c)
+
+def ks(c, ok):
+    order = np.argsort(c, kind="stable")
+    run = np.cumsum(c[order].astype(np.float64) - ok[order])
+    return np.abs(run).max() / len(c)
+
+cal = r["calibration"]
+for x in range(e):
+    close(cal["ece"][x], ece(conf[:, x], right[:, x]), tol=1e-9, what="ece")
+    close(cal["ks"][x], ks(conf[:, x], right[:, x]), tol=1e-9, what="ks")
+    assert sum(b["count"] for b in cal["bins"][x]) == n
+assert len(cal["early_exit"]) == len(grid)
+assert len(cal["temperature"]) == e and all(t > 0 for t in cal["temperature"])
+# The fitted temperature minimises the validation NLL: nudging it either way
+# does not lower it.
+vp, vy, _ = val
+def nll(x, t):
+    z = np.log(np.maximum(vp[:, x, :].astype(np.float64), 1e-30)) / t
+    z = z - z.max(-1, keepdims=True)
+    return -(z[np.arange(len(vy)), vy] - np.log(np.exp(z).sum(-1))).mean()
+for x in range(e):
+    t = cal["temperature"][x]
+    assert nll(x, t) <= min(nll(x, t * 1.01), nll(x, t / 1.01)) + 1e-12, x
+
+# Policies: max-prob's entry is the top-level sweep; entropy's sweep is the
+# normalised-entropy rule, recomputed.
+pol = r["policies"]
+assert sorted(pol) == ["budget-fit", "ensemble", "entropy", "max-prob",
+                       "patience"], sorted(pol)
+for a, b in zip(pol["max-prob"]["sweep"], r["sweep"]):
+    assert a["param"] == b["threshold"] and a["accuracy"] == b["accuracy"]
+p64 = p.astype(np.float64)
+with np.errstate(divide="ignore", invalid="ignore"):
+    u = -np.where(p64 > 0, p64 * np.log(p64), 0).sum(-1) / np.log(k)
+u = np.minimum(u, 1.0)
+for row in pol["entropy"]["sweep"][::13]:
+    fires = u[:, : e - 1] <= row["param"]
+    early = fires.any(1)
+    taken = np.where(early, fires.argmax(1), e - 1)
+    answer = taken.copy()
+    answer[~early] = conf[~early].argmax(1)
+    acc = 100.0 * (pred[np.arange(n), answer] == y).sum() / n
+    close(row["accuracy"], acc, tol=1e-9, what=f"entropy {row['param']}")
+    close(row["cost"], float(np.mean(np.array(cost)[taken])), tol=1e-9,
+          what="entropy cost")
 print("report_numpy: JSON matches numpy")
 EOF
+
+# An out-of-distribution trace written by numpy: AUROC per exit recomputed.
+"$python" - "$tmp" <<'EOF'
+import json, os, sys
+import numpy as np
+root = sys.argv[1]
+rng = np.random.default_rng(7)
+z = rng.normal(size=(300, 4, 10))
+p = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+os.makedirs(f"{root}/ood")
+np.save(f"{root}/ood/probs.npy", p.astype(np.float32))
+np.save(f"{root}/ood/labels.npy", np.full(300, -1, dtype=np.int64))
+json.dump(dict(num_samples=300, num_exits=4, num_classes=10, split="test",
+               checkpoint="numpy-made", exit_cost=[0.15, 0.35, 0.6, 1.004],
+               ood=True, ood_source="numpy-noise"),
+          open(f"{root}/ood/meta.json", "w"))
+EOF
+"$sdn" report --trace "$tmp/test" --ood-trace "$tmp/ood" --json \
+  >"$tmp/ood.json" 2>/dev/null
+"$python" - "$tmp" <<'EOF'
+import json, sys
+import numpy as np
+root = sys.argv[1]
+r = json.load(open(f"{root}/ood.json"))
+pin = np.load(f"{root}/test/probs.npy").max(-1).astype(np.float64)
+pout = np.load(f"{root}/ood/probs.npy").max(-1).astype(np.float64)
+o = r["ood"]
+assert o["source"] == "numpy-noise" and o["ood_trace"]["num_samples"] == 300
+for x in range(4):
+    a, b = pin[:, x], pout[:, x]
+    gt = (a[:, None] > b[None, :]).sum() + 0.5 * (a[:, None] == b[None, :]).sum()
+    ref = gt / (len(a) * len(b))
+    assert abs(o["auroc"][x] - ref) < 1e-9, (x, o["auroc"][x], ref)
+assert 0 <= o["confusion_auroc"] <= 1
+print("report_numpy: OOD AUROC matches numpy")
+EOF
+# The OOD trace is refused anywhere but --ood-trace.
+if "$sdn" report --trace "$tmp/ood" >/dev/null 2>"$tmp/ood.err"; then
+  echo "an OOD trace was accepted as --trace" >&2
+  exit 1
+fi
+grep -q "^error: .*out-of-distribution trace" "$tmp/ood.err"
 
 # The console tables.
 "$sdn" report --trace "$tmp/test" --val-trace "$tmp/val" >"$tmp/table.txt" \

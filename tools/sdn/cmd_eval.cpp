@@ -27,7 +27,14 @@ void run_eval(const EvalCli& cli) {
         {"--trigger-x", "--trigger-y", "--trigger-size", "--trigger-target"},
         "without --trigger");
   }
+  if (!cli.options.ood_source.empty()) {
+    reject_given(
+        *cli.app,
+        {"--split", "--trigger"},
+        "with --ood-source (OOD images stand in for the test split)");
+  }
   apply_global_options();
+  cli.options.validate(); // before anything is locked or read
   check(!cli.out.empty(), "--out: an output directory is required");
   // Held from before the evaluation until the trace is in place.
   const auto lock = OutputLock::acquire(cli.out, "--out");
@@ -69,6 +76,18 @@ void setup_eval(CLI::App& app) {
          "Evaluate only the first N samples (0: all)")
       ->capture_default_str()
       ->check(at_least(0));
+  sub->add_option(
+      "--ood-source",
+      o.ood_source,
+      "Instead of a split: out-of-distribution images, uniform-noise, "
+      "gaussian-noise, inverted (255 - x of the test images) or a data set "
+      "name of the same image shape; writes an OOD trace (labels -1) for "
+      "sdn report --ood-trace");
+  sub->add_option(
+      "--ood-data-dir",
+      o.ood_data_dir,
+      "Where the --ood-source data set is read from (default: its usual "
+      "place)");
   sub->add_flag(
       "--trigger",
       o.trigger,

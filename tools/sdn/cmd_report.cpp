@@ -1,5 +1,6 @@
 // `sdn report`: every trace analysis (early-exit sweep and budgets,
-// overthinking, confusion, backdoor) as tables or JSON.
+// every exit policy, calibration, overthinking, confusion, backdoor, OOD
+// detection) as tables, JSON or an HTML page.
 #include "commands.h"
 #include "option_checks.h"
 
@@ -8,10 +9,12 @@
 #include "sdn/report/console.h"
 #include "sdn/report/html.h"
 #include "sdn/report/report.h"
+#include "sdn/util/error.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -30,11 +33,43 @@ struct ReportArgs {
   int64_t grid_images = 8;
 };
 
+// Refuses an --html page that would land inside one of the report's input
+// trace folders (it could replace probs.npy or meta.json).
+void check_html_destination(const ReportArgs& args) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path page = fs::weakly_canonical(args.html, ec);
+  const auto& o = args.options;
+  for (const std::string* dir :
+       {&o.trace_dir,
+        &o.val_trace_dir,
+        &o.cnn_trace_dir,
+        &o.train_trace_dir,
+        &o.trigger_trace_dir,
+        &o.ood_trace_dir}) {
+    if (dir->empty() || ec) {
+      continue;
+    }
+    std::error_code ec2;
+    const fs::path folder = fs::weakly_canonical(*dir, ec2);
+    check(
+        ec2 || page.parent_path() != folder,
+        "--html ",
+        args.html,
+        ": inside the trace folder ",
+        *dir,
+        "; write the page elsewhere");
+  }
+}
+
 void run_report(const ReportArgs& args) {
   report::ReportOptions options = args.options;
   options.select_on = report::parse_selection(args.select_on);
   options.no_exit_rule = analysis::parse_no_exit_rule(args.no_exit_rule);
   options.validate();
+  if (!args.html.empty()) {
+    check_html_destination(args);
+  }
   const auto inputs = report::load_report_inputs(options);
   report::Report result = report::build_report(inputs, options);
   if (!args.title.empty()) {
@@ -43,11 +78,9 @@ void run_report(const ReportArgs& args) {
   for (const std::string& warning : result.warnings) {
     std::fprintf(stderr, "warning: %s\n", warning.c_str());
   }
-  if (args.json) {
-    std::cout << nlohmann::json(result).dump(2) << "\n";
-  } else {
-    report::print_report(std::cout, result);
-  }
+  // The page first: a page that cannot be written is an error before
+  // anything reaches stdout, so a pipeline never reads a report from a
+  // failed command.
   if (!args.html.empty()) {
     report::HtmlSection section;
     section.title = args.title;
@@ -65,6 +98,11 @@ void run_report(const ReportArgs& args) {
     html.subtitle = "trace " + options.trace_dir;
     report::write_html(args.html, {section}, html);
     std::fprintf(stderr, "report: %s\n", args.html.c_str());
+  }
+  if (args.json) {
+    std::cout << nlohmann::json(result).dump(2) << "\n";
+  } else {
+    report::print_report(std::cout, result);
   }
 }
 
@@ -102,6 +140,11 @@ void setup_report(CLI::App& app) {
       "--trigger-trace",
       args->options.trigger_trace_dir,
       "Triggered test-set trace (true labels) for the backdoor figures");
+  sub->add_option(
+      "--ood-trace",
+      args->options.ood_trace_dir,
+      "An out-of-distribution trace of the same network (sdn eval "
+      "--ood-source) for the OOD-detection figures");
   sub->add_option("--target", args->options.target, "Backdoor target class")
       ->capture_default_str()
       ->check(at_least(0));

@@ -87,7 +87,7 @@ std::unique_ptr<CLI::App> make_app() {
          "thread unless OPENBLAS_NUM_THREADS is set")
       ->check(in_range(0, kMaxThreads));
   register_commands(*app);
-  check_integer_options(*app);
+  check_option_values(*app);
   return app;
 }
 

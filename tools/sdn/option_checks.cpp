@@ -40,7 +40,10 @@ CLI::Validator range_validator(
       [range, ok](std::string& text) -> std::string {
         const auto value = parse_number(text);
         if (!value || !std::isfinite(*value) || !ok(*value)) {
-          return "expected a finite number " + range + ", got " + text;
+          // finite_number()'s range is "finite": said once.
+          return "expected a finite number" +
+              (range == "finite" ? std::string() : " " + range) + ", got " +
+              text;
         }
         return "";
       },
@@ -139,7 +142,20 @@ CLI::Validator integer_text(bool is_unsigned) {
       "integer");
 }
 
-void add_integer_checks(CLI::App& app) {
+// Text options given an empty value: `--html ''` (an unset shell variable)
+// would otherwise read as "not given".
+CLI::Validator non_empty_text() {
+  return CLI::Validator(
+      [](std::string& text) {
+        return text.empty() ?
+            std::string("expected a value, found an empty string") :
+            std::string();
+      },
+      "",
+      "non-empty");
+}
+
+void add_value_checks(CLI::App& app) {
   for (CLI::Option* option : app.get_options()) {
     const std::string type = option->get_type_name();
     const bool is_unsigned = type.rfind("UINT", 0) == 0;
@@ -147,16 +163,19 @@ void add_integer_checks(CLI::App& app) {
       // transform(), not check(): it rewrites the text (and runs first).
       option->transform(integer_text(is_unsigned));
     }
+    if (type.rfind("TEXT", 0) == 0 && option->get_expected_max() > 0) {
+      option->check(non_empty_text());
+    }
   }
   for (CLI::App* sub : app.get_subcommands({})) {
-    add_integer_checks(*sub);
+    add_value_checks(*sub);
   }
 }
 
 } // namespace
 
-void check_integer_options(CLI::App& app) {
-  add_integer_checks(app);
+void check_option_values(CLI::App& app) {
+  add_value_checks(app);
 }
 
 void reject_given(

@@ -51,8 +51,11 @@ CLI::Validator finite_number();
 /// size, a step, a coordinate) at most 2^31-1 in size, so that no product
 /// of two overflows; an unsigned one (seeds) 64 bits. CLI11 alone would
 /// clamp 99999999999999999999 to the largest 64-bit value and read "010" as
-/// octal 8. Call once, after every option is added.
-void check_integer_options(CLI::App& app);
+/// octal 8. Every text option (TEXT) also refuses an empty value
+/// ("expected a value, found an empty string"): `--html ''` from an unset
+/// shell variable would otherwise read as not given. Call once, after every
+/// option is added.
+void check_option_values(CLI::App& app);
 
 /// `value` when `option` was given (its count()), else nothing: how a
 /// subcommand hands the library an option that has no default.

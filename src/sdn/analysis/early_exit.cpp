@@ -340,6 +340,12 @@ void ExitPolicyRequest::validate() const {
         "the ",
         policy,
         " policy is fitted on a trace: give --train-trace (or --val-trace)");
+    check(
+        budget || val_trace.empty() || train_trace.empty(),
+        "--val-trace has no effect for the ",
+        policy,
+        " policy with --train-trace and no --budget (it is fitted on the "
+        "training trace)");
   } else {
     check(
         train_trace.empty(),
@@ -363,6 +369,13 @@ std::unique_ptr<ExitPolicy> resolve_exit_policy(
       return trace;
     }
     trace = read_trace(dir);
+    check(
+        !trace->ood,
+        option,
+        " ",
+        dir,
+        ": an out-of-distribution trace (labels -1) cannot fit a policy or "
+        "choose a budget");
     check(
         (request.num_exits == 0 || trace->num_exits == request.num_exits) &&
             (request.num_classes == 0 ||

@@ -345,6 +345,8 @@ double normalized_entropy(const float* row, int64_t num_classes) {
 }
 
 void ParamRange::check(const std::string& policy, double x) const {
+  // Ten significant digits: 1.0000001 must not print as 1.
+  const auto number = [](double v) { return str_printf("%.10g", v); };
   sdn::check(
       contains(x),
       "--param of the ",
@@ -352,11 +354,11 @@ void ParamRange::check(const std::string& policy, double x) const {
       " policy must be ",
       integer ? "a whole number " : "",
       "in [",
-      low,
+      number(low),
       ", ",
-      high,
+      number(high),
       "], got ",
-      x);
+      number(x));
 }
 
 ExitPolicy::ExitPolicy(std::string name, double param, ParamRange range)
@@ -544,6 +546,9 @@ std::unique_ptr<ExitPolicy> make_ensemble_policy(
 
 EnsembleWeights fit_ensemble(const ExitTrace& trace) {
   check(trace.num_samples > 0, "ensemble: the trace to fit on is empty");
+  check(
+      !trace.ood,
+      "ensemble: an out-of-distribution trace (labels -1) cannot fit it");
   const int64_t n = trace.num_samples;
   const int64_t e_count = trace.num_exits;
   const int64_t k = trace.num_classes;

@@ -15,6 +15,9 @@ namespace sdn::analysis {
 namespace {
 
 constexpr const char* kProbsFile = "probs.npy";
+// No network's exit costs a million times its CNN; a larger value is a
+// mistake, and sums of such costs overflow.
+constexpr double kMaxRelativeCost = 1e6;
 constexpr const char* kLabelsFile = "labels.npy";
 constexpr const char* kMetaFile = "meta.json";
 
@@ -83,6 +86,7 @@ void check_labels(
     const std::vector<int64_t>& labels,
     int64_t n,
     int64_t k,
+    bool ood,
     const std::string& name) {
   check(
       static_cast<int64_t>(labels.size()) == n,
@@ -93,6 +97,17 @@ void check_labels(
       n);
   for (int64_t s = 0; s < n; ++s) {
     const int64_t y = labels[static_cast<size_t>(s)];
+    if (ood) {
+      check(
+          y == -1,
+          name,
+          ": label of sample ",
+          s,
+          " is ",
+          y,
+          "; an out-of-distribution trace has only -1");
+      continue;
+    }
     check(
         y >= 0 && y < k,
         name,
@@ -102,7 +117,9 @@ void check_labels(
         y,
         ", outside [0, ",
         k,
-        ")");
+        ")",
+        y == -1 ? " (-1 only in an out-of-distribution trace, \"ood\": true)" :
+                  "");
   }
 }
 
@@ -136,6 +153,18 @@ void check_costs(
         "] = ",
         cost[i],
         " is not a positive number");
+    check(
+        cost[i] <= kMaxRelativeCost,
+        name,
+        ": '",
+        key,
+        "'[",
+        i,
+        "] = ",
+        cost[i],
+        " is not a cost relative to the CNN's (at most ",
+        kMaxRelativeCost,
+        ")");
     // Not check(i == 0 || ...): its message arguments, cost[i - 1] among
     // them, are evaluated even for i == 0.
     if (i > 0 && cost[i] < cost[i - 1]) {
@@ -240,7 +269,11 @@ void ExitTrace::validate(const std::string& source) const {
   check(num_exits > 0, source, ": trace has no exits");
   check(num_classes > 0, source, ": trace has no classes");
   check_probs(probs, num_samples, num_exits, num_classes, source);
-  check_labels(labels, num_samples, num_classes, source);
+  check_labels(labels, num_samples, num_classes, ood, source);
+  check(
+      ood || ood_source.empty(),
+      source,
+      ": names an OOD source but is not an OOD trace");
   check_costs(exit_cost, num_exits, false, source, "exit_cost");
   check_costs(exit_cost_exact, num_exits, true, source, "exit_cost_exact");
 }
@@ -271,6 +304,9 @@ std::vector<double> exit_accuracy(const ExitTrace& trace) {
 
 std::vector<double> exit_topk_accuracy(const ExitTrace& trace, int64_t k) {
   check(k >= 1, "top-k accuracy needs k >= 1, got ", k);
+  check(
+      !trace.ood,
+      "accuracy of an out-of-distribution trace: its labels are -1");
   std::vector<double> out(static_cast<size_t>(trace.num_exits), 0.0);
   if (trace.num_samples == 0) {
     return out;
@@ -297,10 +333,19 @@ std::vector<double> exit_topk_accuracy(const ExitTrace& trace, int64_t k) {
 
 namespace {
 
-// "T/" names T: the folder beside it is T.tmp.PID, not T/.tmp.PID.
-std::string without_trailing_slashes(std::string dir) {
+// The folder a trace goes to: "T/" names T (the folder beside it is
+// T.tmp.PID, not T/.tmp.PID), and a symbolic link names its target, which
+// is replaced while the link stays (as files are written through links).
+std::string trace_folder(std::string dir) {
   while (dir.size() > 1 && dir.back() == '/') {
     dir.pop_back();
+  }
+  std::error_code ec;
+  if (std::filesystem::is_symlink(dir, ec)) {
+    const auto target = std::filesystem::weakly_canonical(dir, ec);
+    if (!ec) {
+      return target.string();
+    }
   }
   return dir;
 }
@@ -308,7 +353,7 @@ std::string without_trailing_slashes(std::string dir) {
 } // namespace
 
 void check_trace_destination(const std::string& folder) {
-  const std::string dir = without_trailing_slashes(folder);
+  const std::string dir = trace_folder(folder);
   // An existing `dir` is replaced whole, so it may hold nothing but a trace:
   // a folder of other files is never deleted by a mistyped --out.
   if (path_exists(dir)) {
@@ -330,7 +375,7 @@ void check_trace_destination(const std::string& folder) {
 }
 
 void write_trace(const std::string& folder, const ExitTrace& trace) {
-  const std::string dir = without_trailing_slashes(folder);
+  const std::string dir = trace_folder(folder);
   trace.validate("trace for " + dir);
   check_trace_destination(dir);
   // Written into a folder beside `dir`, then swapped in: a kill or a full
@@ -362,6 +407,12 @@ void write_trace(const std::string& folder, const ExitTrace& trace) {
     meta["checkpoint"] = trace.checkpoint;
     meta["exit_cost"] = trace.exit_cost;
     meta["exit_cost_exact"] = trace.exit_cost_exact;
+    meta.erase("ood");
+    meta.erase("ood_source");
+    if (trace.ood) {
+      meta["ood"] = true;
+      meta["ood_source"] = trace.ood_source;
+    }
     // meta.json last: a directory with meta.json holds a complete trace.
     write_json_atomic(join(fresh, kMetaFile), meta);
     replace_folder(fresh, dir);
@@ -393,6 +444,20 @@ ExitTrace read_trace(const std::string& dir) {
       meta_doubles(trace.meta, "exit_cost_exact", false, meta_path);
   trace.split = meta_string(trace.meta, "split", meta_path);
   trace.checkpoint = meta_string(trace.meta, "checkpoint", meta_path);
+  if (trace.meta.contains("ood")) {
+    const auto& v = trace.meta.at("ood");
+    check(
+        v.is_boolean(),
+        meta_path,
+        ": 'ood' must be true or false, got ",
+        v.dump());
+    trace.ood = v.get<bool>();
+  }
+  trace.ood_source = meta_string(trace.meta, "ood_source", meta_path);
+  check(
+      trace.ood || trace.ood_source.empty(),
+      meta_path,
+      ": 'ood_source' without \"ood\": true");
 
   NpyFloat32 probs = read_npy_float32(probs_path);
   check(
@@ -443,7 +508,12 @@ ExitTrace read_trace(const std::string& dir) {
       trace.num_exits,
       trace.num_classes,
       probs_path);
-  check_labels(trace.labels, trace.num_samples, trace.num_classes, labels_path);
+  check_labels(
+      trace.labels,
+      trace.num_samples,
+      trace.num_classes,
+      trace.ood,
+      labels_path);
   check_costs(trace.exit_cost, trace.num_exits, false, meta_path, "exit_cost");
   check_costs(
       trace.exit_cost_exact,

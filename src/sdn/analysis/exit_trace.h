@@ -21,7 +21,7 @@ struct ExitTrace {
   int64_t num_classes = 0; ///< K.
   /// [N, E, K] row-major softmax probabilities.
   std::vector<float> probs;
-  /// [N] true labels in [0, K).
+  /// [N] true labels in [0, K); all -1 in an OOD trace (`ood`).
   std::vector<int64_t> labels;
   /// [E] cumulative cost of reaching each exit relative to the CNN's cost,
   /// counted by the paper's profiler (docs/architecture.md#counting-rules); the
@@ -31,6 +31,13 @@ struct ExitTrace {
   std::vector<double> exit_cost_exact;
   std::string split; ///< "test", "val", "train", "test_triggered", ...
   std::string checkpoint; ///< The checkpoint the trace was made from.
+  /// Out-of-distribution images (meta.json "ood": true, written only
+  /// then): the network's classes do not apply, every label is -1
+  /// (docs/exit-trace.md#ood).
+  bool ood = false;
+  /// What the OOD images are ("uniform-noise", "inverted", ...; "" when not
+  /// `ood`; meta.json "ood_source").
+  std::string ood_source;
   /// Everything in meta.json (read_trace) or extra keys to write
   /// (write_trace; the fields above take precedence over these).
   nlohmann::json meta = nlohmann::json::object();

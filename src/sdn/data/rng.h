@@ -18,6 +18,7 @@ enum class Stream : uint64_t {
   kAugment = 0x4155'4700'0000'0003ULL, ///< Per-sample augmentation.
   kSynthetic = 0x5359'4e00'0000'0004ULL, ///< Synthetic data.
   kPoison = 0x504f'4953'0000'0005ULL, ///< Choice of poisoned samples.
+  kOodNoise = 0x4f4f'4400'0000'0006ULL, ///< Out-of-distribution noise.
 };
 
 /// SplitMix64 finaliser: a bijective 64-bit mix with good avalanche.

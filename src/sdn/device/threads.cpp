@@ -118,6 +118,13 @@ int configure_threads(int requested) {
     set_blas_threads(1);
   }
   reserve_blas_buffers(n);
+  if (address_space_left()) {
+    // oneDNN crashes (SIGSEGV in dnnl_primitive_create) when an allocation
+    // fails while it generates a convolution's code; which limits hit it
+    // moves with the memory layout of each build. ATen's own convolutions
+    // fail with an error instead (docs/reliability.md#resource-limits).
+    at::globalContext().setUserEnabledMkldnn(false);
+  }
   return at::get_num_threads();
 }
 

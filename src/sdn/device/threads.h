@@ -17,7 +17,9 @@ namespace sdn {
 /// make one small product, so that OpenBLAS allocates its work buffers now:
 /// OpenBLAS retries a failed buffer allocation forever, and a limit reached
 /// later would hang the process instead of failing. Throws sdn::Error when
-/// the limit leaves too little room for them (docs/reliability.md).
+/// the limit leaves too little room for them (docs/reliability.md). Under
+/// such a limit it also turns oneDNN off (ATen's own convolutions, slower):
+/// oneDNN crashes instead of failing when an allocation fails.
 int configure_threads(int requested);
 
 /// Number of hardware threads (at least 1).

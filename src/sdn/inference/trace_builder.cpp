@@ -2,17 +2,60 @@
 
 #include "sdn/checkpoint/checkpoint.h"
 #include "sdn/checkpoint/config.h"
+#include "sdn/data/rng.h"
 #include "sdn/util/error.h"
 #include "sdn/util/json_fields.h"
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace sdn::inference {
 
+const std::vector<std::string>& generated_ood_sources() {
+  static const std::vector<std::string> kSources = {
+      "uniform-noise", "gaussian-noise", "inverted"};
+  return kSources;
+}
+
 void TraceOptions::validate() const {
   check(!checkpoint.empty(), "--checkpoint is required");
+  if (!ood_source.empty()) {
+    const auto& generated = generated_ood_sources();
+    const auto& names = data::dataset_names();
+    const bool known =
+        std::find(generated.begin(), generated.end(), ood_source) !=
+            generated.end() ||
+        std::find(names.begin(), names.end(), ood_source) != names.end();
+    std::string all;
+    for (const auto& s : generated) {
+      all += s + ", ";
+    }
+    check(
+        known,
+        "--ood-source must be one of ",
+        all,
+        "or a data set name, got '",
+        ood_source,
+        "'");
+    check(
+        split == "test",
+        "--split has no effect with --ood-source (OOD images stand in for "
+        "the test split)");
+    check(
+        !trigger,
+        "--trigger has no effect with --ood-source (the trigger is pasted on "
+        "in-distribution images)");
+  }
+  check(
+      ood_data_dir.empty() ||
+          std::find(
+              data::dataset_names().begin(),
+              data::dataset_names().end(),
+              ood_source) != data::dataset_names().end(),
+      "--ood-data-dir has no effect unless --ood-source names a data set");
   check(
       split == "train" || split == "val" || split == "test",
       "--split must be train, val or test, got '",
@@ -80,6 +123,87 @@ TraceProvenance read_provenance(
   return p;
 }
 
+data::Dataset ood_images(
+    const std::string& source,
+    const std::string& source_data_dir,
+    const data::Splits& splits,
+    const data::DataOptions& data,
+    int64_t max_samples) {
+  const data::Dataset& test = splits.test;
+  int64_t n = test.size();
+  if (max_samples > 0) {
+    n = std::min(n, max_samples);
+  }
+  data::Dataset out;
+  if (source == "inverted") {
+    out.images =
+        (255 - test.images.narrow(0, 0, n).to(torch::kInt32)).to(torch::kUInt8);
+  } else if (source == "uniform-noise" || source == "gaussian-noise") {
+    out.images = torch::empty(
+        {n, test.images.size(1), test.images.size(2), test.images.size(3)},
+        torch::kUInt8);
+    uint8_t* px = out.images.data_ptr<uint8_t>();
+    data::Rng rng(data::derive_seed(data.seed, data::Stream::kOodNoise));
+    const bool gaussian = source == "gaussian-noise";
+    for (int64_t i = 0; i < out.images.numel(); ++i) {
+      const double v = gaussian ? std::round(127.5 + 63.75 * rng.normal()) :
+                                  static_cast<double>(rng.below(256));
+      px[i] = static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
+    }
+  } else {
+    check(
+        std::find(
+            data::dataset_names().begin(),
+            data::dataset_names().end(),
+            source) != data::dataset_names().end(),
+        "--ood-source must be one of uniform-noise, gaussian-noise, inverted "
+        "or a data set name, got '",
+        source,
+        "'");
+    check(
+        source != data.name,
+        "--ood-source ",
+        source,
+        ": the checkpoint was trained on ",
+        data.name,
+        ", so its test images are in distribution; choose another data set "
+        "or a generated source");
+    data::DataOptions other = data;
+    other.name = source;
+    other.data_dir = source_data_dir;
+    other.val_size = 0;
+    other.train_subset = 0;
+    data::Splits loaded;
+    try {
+      loaded = data::load_splits(other);
+    } catch (const Error& e) {
+      // The loader's advice names --data-dir, the in-distribution data's
+      // option; here it is --ood-data-dir.
+      std::string message = e.what();
+      for (size_t at = message.find("--data-dir"); at != std::string::npos;
+           at = message.find("--data-dir", at + 14)) {
+        message.replace(at, 10, "--ood-data-dir");
+      }
+      fail("--ood-source ", source, ": ", message);
+    }
+    const data::Dataset& images = loaded.test;
+    check(
+        images.images.sizes().slice(1) == test.images.sizes().slice(1),
+        "--ood-source ",
+        source,
+        ": its test images are ",
+        images.images.sizes().slice(1),
+        ", the checkpoint's ",
+        test.images.sizes().slice(1));
+    const int64_t m =
+        max_samples > 0 ? std::min(images.size(), max_samples) : images.size();
+    out.images = images.images.narrow(0, 0, m).contiguous();
+    n = m;
+  }
+  out.labels = torch::zeros({n}, torch::kLong);
+  return out;
+}
+
 const data::Dataset& select_split(
     const data::Splits& splits,
     const std::string& split) {
@@ -119,7 +243,14 @@ analysis::ExitTrace evaluate_checkpoint(const TraceOptions& options) {
   // Only the split's images are needed; a training subset never applies to
   // evaluation of the val or test split.
   const auto splits = data::load_splits(config.data);
-  data::Dataset dataset = select_split(splits, options.split);
+  const bool ood = !options.ood_source.empty();
+  data::Dataset dataset = ood ? ood_images(
+                                    options.ood_source,
+                                    options.ood_data_dir,
+                                    splits,
+                                    config.data,
+                                    options.max_samples) :
+                                select_split(splits, options.split);
   if (options.max_samples > 0 && options.max_samples < dataset.size()) {
     dataset.images = dataset.images.narrow(0, 0, options.max_samples);
     dataset.labels = dataset.labels.narrow(0, 0, options.max_samples);
@@ -155,6 +286,11 @@ analysis::ExitTrace evaluate_checkpoint(const TraceOptions& options) {
   trace.exit_cost_exact = relative_exit_costs(network, /*exact=*/true);
   trace.split = options.split;
   trace.checkpoint = options.checkpoint;
+  if (ood) {
+    trace.ood = true;
+    trace.ood_source = options.ood_source;
+    std::fill(trace.labels.begin(), trace.labels.end(), int64_t{-1});
+  }
   TraceProvenance provenance;
   provenance.arch = meta.arch;
   provenance.dataset = meta.dataset;

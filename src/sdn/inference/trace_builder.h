@@ -14,6 +14,14 @@
 
 namespace sdn::inference {
 
+/// The out-of-distribution sources `sdn eval --ood-source` generates from
+/// the checkpoint's test split (docs/exit-trace.md#ood): "uniform-noise"
+/// (pixels uniform in 0..255), "gaussian-noise" (pixels N(127.5, 63.75)
+/// rounded and clipped to 0..255), "inverted" (255 - x of the test
+/// images). Any data set name (--dataset) is a source too: its test split,
+/// which must have the checkpoint's image shape.
+const std::vector<std::string>& generated_ood_sources();
+
 /// What `sdn eval` evaluates.
 struct TraceOptions {
   std::string checkpoint; ///< Checkpoint directory.
@@ -22,6 +30,12 @@ struct TraceOptions {
   int64_t max_samples = 0; ///< > 0: only the first this many samples.
   bool trigger = false; ///< Paste the backdoor trigger on every image.
   data::TriggerOptions trigger_options;
+  /// Non-empty: evaluate out-of-distribution images instead of `split`
+  /// (generated_ood_sources() or a data set name); the trace is an OOD
+  /// trace (labels -1).
+  std::string ood_source;
+  /// Where a data-set OOD source is read from ("" = its default place).
+  std::string ood_data_dir;
   EvalOptions eval;
 
   /// Throws sdn::Error naming the first bad parameter.
@@ -64,8 +78,22 @@ std::vector<double> relative_exit_costs(
     const network::SdnNetwork& network,
     bool exact);
 
-/// Loads the checkpoint and its data, runs it once over the split and
-/// returns the exit trace (probabilities, labels, costs, meta).
+/// The OOD images of `source` for a checkpoint whose data loaded as
+/// `splits` under `data` (its options): as many as its test split (at most
+/// `max_samples` when > 0), uint8 [N, C, H, W] like it, labels 0 (unused).
+/// Noise is seeded by data.seed. Throws sdn::Error naming --ood-source for
+/// an unknown source, the checkpoint's own data set, or a data set of
+/// another image shape or that cannot be read.
+data::Dataset ood_images(
+    const std::string& source,
+    const std::string& source_data_dir,
+    const data::Splits& splits,
+    const data::DataOptions& data,
+    int64_t max_samples);
+
+/// Loads the checkpoint and its data, runs it once over the split (or the
+/// OOD images of options.ood_source) and returns the exit trace
+/// (probabilities, labels, costs, meta).
 analysis::ExitTrace evaluate_checkpoint(const TraceOptions& options);
 
 } // namespace sdn::inference

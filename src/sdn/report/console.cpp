@@ -264,6 +264,81 @@ void print_policies(std::ostream& out, const Report& r) {
   out << "\n";
 }
 
+void print_calibration(std::ostream& out, const Report& r) {
+  if (!r.calibration) {
+    return;
+  }
+  const Calibration& c = *r.calibration;
+  const size_t n = c.ece.size();
+  out << "Calibration per exit (ECE over 15 bins and KS error, 0 = perfect";
+  if (c.temperature) {
+    out << "; T: temperature fitted on val, then ECE and KS after scaling";
+  }
+  out << ")\n" << left("exit", 7) << pad("ECE", 8) << pad("KS", 8);
+  if (c.temperature) {
+    out << pad("T", 8) << pad("ECE T", 8) << pad("KS T", 8);
+  }
+  out << "\n";
+  for (size_t e = 0; e < n; ++e) {
+    out << left(exit_name(e, n), 7) << pad(fmt(c.ece[e], "%.4f"), 8)
+        << pad(fmt(element(c.ks, e), "%.4f"), 8);
+    if (c.temperature) {
+      const auto scaled = [&](const std::optional<std::vector<double>>& v) {
+        return v ? element(*v, e) : std::nullopt;
+      };
+      out << pad(fmt(element(*c.temperature, e), "%.3f"), 8)
+          << pad(fmt(scaled(c.ece_scaled), "%.4f"), 8)
+          << pad(fmt(scaled(c.ks_scaled), "%.4f"), 8);
+    }
+    out << "\n";
+  }
+  // Early exit at the paper's thresholds (--json has the whole grid).
+  bool header = false;
+  for (const EarlyExitCalibrationRow& row : c.early_exit) {
+    if (!analysis::is_paper_threshold(row.threshold)) {
+      continue;
+    }
+    if (!header) {
+      out << left("early exit at q", 16) << pad("ECE", 8) << pad("KS", 8)
+          << "\n";
+      header = true;
+    }
+    out << left(fmt(row.threshold, "%.3f"), 16) << pad(fmt(row.ece, "%.4f"), 8)
+        << pad(fmt(row.ks, "%.4f"), 8) << "\n";
+  }
+  out << "\n";
+}
+
+void print_ood(std::ostream& out, const Report& r) {
+  if (!r.ood) {
+    return;
+  }
+  const Ood& o = *r.ood;
+  const size_t n = o.auroc.size();
+  out << "Out-of-distribution detection against " << o.source << " ("
+      << o.ood_trace.num_samples
+      << " samples; AUROC, 0.5 = chance, 1 = perfect)\n"
+      << left("exit", 7) << pad("AUROC", 8) << "\n";
+  for (size_t e = 0; e < n; ++e) {
+    out << left(exit_name(e, n), 7) << pad(fmt(o.auroc[e], "%.4f"), 8) << "\n";
+  }
+  out << left("confusion", 10) << pad(fmt(o.confusion_auroc, "%.4f"), 8)
+      << "\n";
+  bool header = false;
+  for (const OodEarlyExitRow& row : o.early_exit) {
+    if (!analysis::is_paper_threshold(row.threshold)) {
+      continue;
+    }
+    if (!header) {
+      out << left("early exit at q", 16) << pad("AUROC", 8) << "\n";
+      header = true;
+    }
+    out << left(fmt(row.threshold, "%.3f"), 16)
+        << pad(fmt(row.auroc, "%.4f"), 8) << "\n";
+  }
+  out << "\n";
+}
+
 } // namespace
 
 void print_report(std::ostream& out, const Report& report) {
@@ -272,9 +347,11 @@ void print_report(std::ostream& out, const Report& report) {
   print_sweep(out, report);
   print_budgets(out, report);
   print_policies(out, report);
+  print_calibration(out, report);
   print_overthinking(out, report);
   print_confusion(out, report);
   print_backdoor(out, report);
+  print_ood(out, report);
 }
 
 } // namespace sdn::report

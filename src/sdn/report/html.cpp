@@ -338,10 +338,12 @@ std::string render_html(
              {"accuracy per exit", detail::accuracy_figure},
              {"early exit", detail::sweep_figure},
              {"exit policies", detail::policies_figure},
+             {"calibration", detail::calibration_figure},
              {"exit distribution", detail::distribution_figure},
              {"overthinking", detail::overthinking_figure},
              {"confusion", detail::confusion_figure},
-             {"backdoor", detail::backdoor_figure}}) {
+             {"backdoor", detail::backdoor_figure},
+             {"out-of-distribution detection", detail::ood_figure}}) {
       // Values no plot can hold (e.g. 1e308) cost that part, not the page.
       try {
         out += part(r);

@@ -328,6 +328,162 @@ std::string policies_figure(const Report& report) {
       "(parameter) under each budget.");
 }
 
+std::string calibration_figure(const Report& report) {
+  if (!report.calibration || report.calibration->bins.empty()) {
+    return "";
+  }
+  const Calibration& c = *report.calibration;
+  const size_t n = c.bins.size();
+  svg::PlotOptions options;
+  options.title = "Reliability diagram per exit";
+  options.x.label = "confidence (mean of each of 15 bins)";
+  options.x.lo = 0;
+  options.x.hi = 1;
+  options.y.label = "accuracy in the bin";
+  options.y.lo = 0;
+  options.y.hi = 1;
+  svg::Plot plot(options);
+  plot.line({{0, 0}, {1, 1}}, kReference, 1.0, true);
+  plot.legend("perfect calibration", kReference, "dashed");
+  bool any = false;
+  for (size_t e = 0; e < n; ++e) {
+    std::vector<svg::Point> points;
+    std::vector<std::string> tips;
+    for (const CalibrationBin& b : c.bins[e]) {
+      if (b.count > 0 && finite(b.confidence) && finite(b.accuracy)) {
+        points.push_back({b.confidence, b.accuracy});
+        tips.push_back(
+            exit_name(static_cast<int>(e), static_cast<int>(n)) +
+            ", confidence " + svg::fixed(b.low, 2) + "-" +
+            svg::fixed(b.high, 2) + ": " + plain(static_cast<double>(b.count)) +
+            " samples, " + fraction_percent(b.accuracy) + " right at mean " +
+            fraction_percent(b.confidence));
+      }
+    }
+    if (points.empty()) {
+      continue;
+    }
+    any = true;
+    // The palette has six colours (black is for references): a seventh
+    // exit, the final one of the paper's networks, in wine red.
+    const std::string color = e == 6 ?
+        std::string("#882255") :
+        svg::categorical_color(static_cast<int>(e));
+    plot.line(points, color, 1.5);
+    plot.markers(points, color, 2.5, svg::Marker::kCircle, tips);
+    plot.legend(
+        exit_name(static_cast<int>(e), static_cast<int>(n)), color, "line");
+  }
+  Table table;
+  table.caption = c.temperature ?
+      "ECE and KS error per exit, before and after temperature scaling "
+      "(T fitted on val)" :
+      "ECE and KS error per exit";
+  table.header = {"Exit", "ECE", "KS"};
+  if (c.temperature) {
+    table.header.insert(table.header.end(), {"T", "ECE after", "KS after"});
+  }
+  const auto figure_or_dash = [](const std::vector<double>& v, size_t i) {
+    return i < v.size() && finite(v[i]) ? svg::fixed(v[i], 4) : "-";
+  };
+  for (size_t e = 0; e < n; ++e) {
+    std::vector<std::string> row = {
+        exit_name(static_cast<int>(e), static_cast<int>(n)),
+        figure_or_dash(c.ece, e),
+        figure_or_dash(c.ks, e)};
+    if (c.temperature) {
+      row.push_back(
+          e < c.temperature->size() && finite((*c.temperature)[e]) ?
+              svg::fixed((*c.temperature)[e], 3) :
+              "-");
+      row.push_back(
+          c.ece_scaled ? figure_or_dash(*c.ece_scaled, e) : std::string("-"));
+      row.push_back(
+          c.ks_scaled ? figure_or_dash(*c.ks_scaled, e) : std::string("-"));
+    }
+    table.rows.push_back(std::move(row));
+  }
+  Table early;
+  early.caption =
+      "Early exit's output (each sample at the exit that "
+      "answered it), at the paper's thresholds";
+  early.header = {"Threshold", "ECE", "KS"};
+  for (const EarlyExitCalibrationRow& row : c.early_exit) {
+    if (analysis::is_paper_threshold(row.threshold)) {
+      early.rows.push_back(
+          {svg::trimmed(row.threshold, 3),
+           finite(row.ece) ? svg::fixed(row.ece, 4) : "-",
+           finite(row.ks) ? svg::fixed(row.ks, 4) : "-"});
+    }
+  }
+  return figure(
+      "Calibration",
+      any ? plot.render() : "",
+      table.render() + early.render(),
+      "A calibrated exit is right as often as it is confident: its points "
+      "lie on the diagonal. ECE: the bins' accuracy-confidence gaps weighted "
+      "by their share of samples (15 equal-width bins); KS: the largest gap "
+      "between cumulative confidence and cumulative accuracy, samples sorted "
+      "by confidence (docs/exit-trace.md#calibration).");
+}
+
+std::string ood_figure(const Report& report) {
+  if (!report.ood || report.ood->auroc.empty()) {
+    return "";
+  }
+  const Ood& o = *report.ood;
+  const int n = static_cast<int>(o.auroc.size());
+  svg::PlotOptions options;
+  options.title = "Telling " + o.source + " images from test images";
+  options.x = category_axis(
+      "exit (cumulative cost relative to the CNN)", exit_labels(report, n));
+  options.y.label = "AUROC (0.5 = chance)";
+  options.y.lo = 0;
+  options.y.hi = 1;
+  svg::Plot plot(options);
+  std::vector<svg::Point> points;
+  std::vector<std::string> tips;
+  for (int e = 0; e < n; ++e) {
+    points.push_back({static_cast<double>(e), o.auroc[static_cast<size_t>(e)]});
+    tips.push_back(
+        exit_name(e, n) + ": AUROC " +
+        svg::fixed(o.auroc[static_cast<size_t>(e)], 3) +
+        " with its confidence as the score");
+  }
+  const std::string color = svg::categorical_color(0);
+  plot.line(points, color);
+  plot.markers(points, color, 3.5, svg::Marker::kCircle, tips);
+  plot.legend("exit confidence", color, "line");
+  if (finite(o.confusion_auroc)) {
+    plot.hline(o.confusion_auroc, svg::categorical_color(3), "confusion");
+    plot.legend("confusion score", svg::categorical_color(3), "dashed");
+  }
+  plot.hline(0.5, kReference, "chance");
+  Table table;
+  table.caption =
+      "Early exit's confidence as the score, at the paper's "
+      "thresholds";
+  table.header = {"Threshold", "AUROC"};
+  for (const OodEarlyExitRow& row : o.early_exit) {
+    if (analysis::is_paper_threshold(row.threshold)) {
+      table.rows.push_back(
+          {svg::trimmed(row.threshold, 3),
+           finite(row.auroc) ? svg::fixed(row.auroc, 4) : "-"});
+    }
+  }
+  return figure(
+      "Out-of-distribution detection",
+      plot.render(),
+      table.render(),
+      "AUROC of telling the " +
+          plain(static_cast<double>(report.trace.num_samples)) +
+          " test images (positives) from " +
+          plain(static_cast<double>(o.ood_trace.num_samples)) + " " + o.source +
+          " images by each exit's top softmax probability; the confusion "
+          "score counts OOD images as positives (higher confusion = more "
+          "likely OOD). docs/exit-trace.md#ood.");
+}
+
 std::string distribution_figure(const Report& report) {
   if (!report.sweep) {
     return "";

@@ -117,6 +117,15 @@ std::string sweep_figure(const Report& report);
 /// cells side by side ("" without report.policies).
 std::string policies_figure(const Report& report);
 
+/// Reliability diagram of every exit on one plot, ECE/KS per exit (before
+/// and after temperature scaling) and of early exit ("" without
+/// report.calibration).
+std::string calibration_figure(const Report& report);
+
+/// AUROC of telling OOD images from test images per exit, with the
+/// confusion score and early exit ("" without report.ood).
+std::string ood_figure(const Report& report);
+
 /// Stacked exit distribution for a few thresholds of the sweep.
 std::string distribution_figure(const Report& report);
 

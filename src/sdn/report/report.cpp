@@ -1,12 +1,15 @@
 #include "sdn/report/report.h"
 
 #include "sdn/analysis/backdoor.h"
+#include "sdn/analysis/calibration.h"
 #include "sdn/analysis/confusion.h"
+#include "sdn/analysis/ood.h"
 #include "sdn/analysis/overthinking.h"
 #include "sdn/util/error.h"
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <utility>
 #include <vector>
 
@@ -136,6 +139,16 @@ Backdoor backdoor_section(
 
 // A trace meant to accompany the report trace must come from the same kind
 // of network: same exits and classes.
+// Whether two checkpoint paths name the same folder (./a/ and a, or a
+// relative and an absolute path), as far as the file system can tell.
+bool same_path(const std::string& a, const std::string& b) {
+  std::error_code ea;
+  std::error_code eb;
+  const auto ca = std::filesystem::weakly_canonical(a, ea);
+  const auto cb = std::filesystem::weakly_canonical(b, eb);
+  return (ea || eb) ? a == b : ca == cb;
+}
+
 void check_same_network(
     const ExitTrace& other,
     const ExitTrace& trace,
@@ -155,7 +168,7 @@ void check_same_network(
       " and ",
       trace.num_classes);
   if (!other.checkpoint.empty() && !trace.checkpoint.empty() &&
-      other.checkpoint != trace.checkpoint) {
+      !same_path(other.checkpoint, trace.checkpoint)) {
     warnings.push_back(str_cat(
         "the ",
         what,
@@ -207,9 +220,12 @@ std::optional<PolicyResult> policy_result(
     warnings.push_back(str_cat(
         "the ",
         name,
-        " policy is fitted on the test trace itself (no ",
-        type.fit == analysis::PolicyFit::kTraining ? "--train-trace or " : "",
-        "--val-trace): its test figures are optimistic"));
+        " policy is fitted on the test trace itself (",
+        inputs.val ? "--select-on test" :
+            type.fit == analysis::PolicyFit::kTraining ?
+                     "no --train-trace or --val-trace" :
+                     "no --val-trace",
+        "): its test figures are optimistic"));
   }
   const auto maker = type.fitted(fit);
   const std::vector<analysis::SweepPoint> report_sweep =
@@ -240,6 +256,40 @@ std::optional<PolicyResult> policy_result(
       out.budgets.*column.entry =
           PolicyBudget{choice->param, choice->accuracy, choice->cost};
     }
+  }
+  return out;
+}
+
+// report.calibration: every exit, early exit over the sweep grid, and
+// temperature scaling fitted on the validation trace when there is one.
+Calibration calibration_section(
+    const ExitTrace& trace,
+    const std::optional<ExitTrace>& val,
+    analysis::NoExitRule rule) {
+  const bool has_ics = trace.num_exits >= 2;
+  const analysis::CalibrationResult r = analysis::analyze_calibration(
+      trace,
+      has_ics ? analysis::sweep_thresholds() : std::vector<double>{},
+      rule);
+  Calibration out;
+  out.ece = r.ece;
+  out.ks = r.ks;
+  for (const auto& exit_bins : r.bins) {
+    std::vector<CalibrationBin>& bins = out.bins.emplace_back();
+    for (const analysis::ReliabilityBin& b : exit_bins) {
+      bins.push_back({b.low, b.high, b.count, b.accuracy, b.confidence});
+    }
+  }
+  for (const analysis::EarlyExitCalibration& e : r.early_exit) {
+    out.early_exit.push_back({e.threshold, e.ece, e.ks});
+  }
+  if (val) {
+    const std::vector<double> t = analysis::fit_temperatures(*val);
+    const analysis::CalibrationResult scaled = analysis::analyze_calibration(
+        analysis::apply_temperatures(trace, t), {}, rule);
+    out.temperature = t;
+    out.ece_scaled = scaled.ece;
+    out.ks_scaled = scaled.ks;
   }
   return out;
 }
@@ -292,6 +342,7 @@ ReportInputs load_report_inputs(const ReportOptions& options) {
   in.cnn = load(options.cnn_trace_dir);
   in.train = load(options.train_trace_dir);
   in.trigger = load(options.trigger_trace_dir);
+  in.ood = load(options.ood_trace_dir);
   return in;
 }
 
@@ -304,6 +355,25 @@ Report build_report(const ReportInputs& inputs, const ReportOptions& options) {
   std::vector<std::string>& warnings = out.warnings;
   out.trace = summary(trace, options.trace_dir);
 
+  // Only --ood-trace takes an out-of-distribution trace: its labels (-1)
+  // mean nothing to accuracies, budgets or statistics.
+  check(
+      !trace.ood,
+      options.trace_dir.empty() ? std::string("the report trace") :
+                                  options.trace_dir,
+      " is an out-of-distribution trace; give it as --ood-trace beside an "
+      "in-distribution --trace");
+  for (const auto& [other, option] :
+       std::vector<std::pair<const std::optional<ExitTrace>*, const char*>>{
+           {&inputs.val, "--val-trace"},
+           {&inputs.cnn, "--cnn-trace"},
+           {&inputs.train, "--train-trace"},
+           {&inputs.trigger, "--trigger-trace"}}) {
+    check(
+        !*other || !(*other)->ood,
+        option,
+        ": an out-of-distribution trace; only --ood-trace takes one");
+  }
   Selection selection = options.select_on;
   if (selection == Selection::kVal && !inputs.val) {
     selection = Selection::kTest;
@@ -313,6 +383,20 @@ Report build_report(const ReportInputs& inputs, const ReportOptions& options) {
   }
   if (inputs.val) {
     check_same_network(*inputs.val, trace, "validation trace", warnings);
+  }
+  // The report trace given again as a selection or fitting trace: every
+  // choice is then made on the test set.
+  for (const auto& [dir, option] :
+       std::vector<std::pair<std::string, const char*>>{
+           {options.val_trace_dir, "--val-trace"},
+           {options.train_trace_dir, "--train-trace"}}) {
+    if (!dir.empty() && !options.trace_dir.empty() &&
+        same_path(dir, options.trace_dir)) {
+      warnings.push_back(str_cat(
+          option,
+          " is the report trace itself: what is chosen or fitted on it is "
+          "chosen on the test set, and its test figures are optimistic"));
+    }
   }
   if (inputs.train) {
     check_same_network(*inputs.train, trace, "train trace", warnings);
@@ -361,6 +445,7 @@ Report build_report(const ReportInputs& inputs, const ReportOptions& options) {
     out.cnn_accuracy = analysis::exit_accuracy(trace).front();
   }
 
+  out.calibration = calibration_section(trace, inputs.val, rule);
   const bool has_ics = trace.num_exits >= 2;
   if (has_ics) {
     const std::vector<analysis::SweepPoint> report_sweep =
@@ -413,6 +498,28 @@ Report build_report(const ReportInputs& inputs, const ReportOptions& options) {
         analysis::analyze_backdoor(*inputs.trigger, trace, options.target),
         *inputs.trigger,
         options.trigger_trace_dir);
+  }
+  if (inputs.ood) {
+    check(
+        inputs.ood->ood,
+        "--ood-trace ",
+        options.ood_trace_dir,
+        ": not an out-of-distribution trace (its meta.json lacks \"ood\": "
+        "true; write one with sdn eval --ood-source)");
+    check_same_network(*inputs.ood, trace, "OOD trace", warnings);
+    const analysis::OodResult r = analysis::analyze_ood(
+        trace,
+        *inputs.ood,
+        has_ics ? analysis::sweep_thresholds() : std::vector<double>{},
+        rule);
+    Ood& ood = out.ood.emplace();
+    ood.source = inputs.ood->ood_source;
+    ood.ood_trace = summary(*inputs.ood, options.ood_trace_dir);
+    ood.auroc = r.auroc;
+    for (const analysis::EarlyExitOod& e : r.early_exit) {
+      ood.early_exit.push_back({e.threshold, e.auroc});
+    }
+    ood.confusion_auroc = r.confusion_auroc;
   }
   return out;
 }

@@ -34,6 +34,8 @@ struct ReportOptions {
   std::string cnn_trace_dir; ///< The CNN's trace (E = 1); optional.
   std::string train_trace_dir; ///< Train split, for confusion; optional.
   std::string trigger_trace_dir; ///< Triggered test set; optional.
+  /// An out-of-distribution trace of the same network; optional.
+  std::string ood_trace_dir;
   Selection select_on = Selection::kVal; ///< Where budgets are chosen.
   /// Who answers samples no IC takes.
   analysis::NoExitRule no_exit_rule = analysis::NoExitRule::kMostConfident;
@@ -52,6 +54,7 @@ struct ReportInputs {
   std::optional<analysis::ExitTrace> cnn; ///< CNN trace.
   std::optional<analysis::ExitTrace> train; ///< Train-split trace.
   std::optional<analysis::ExitTrace> trigger; ///< Triggered test trace.
+  std::optional<analysis::ExitTrace> ood; ///< Out-of-distribution trace.
 };
 
 /// Reads every trace `options` names (validating each).

@@ -83,6 +83,24 @@ void from_json(const json& j, PolicyBudgets& value) {
 
 SDN_JSON_FIELDS(PolicyResult, fitted_on, sweep, budgets)
 
+SDN_JSON_FIELDS(CalibrationBin, low, high, count, accuracy, confidence)
+
+SDN_JSON_FIELDS(EarlyExitCalibrationRow, threshold, ece, ks)
+
+SDN_JSON_FIELDS(
+    Calibration,
+    ece,
+    ks,
+    bins,
+    early_exit,
+    temperature,
+    ece_scaled,
+    ks_scaled)
+
+SDN_JSON_FIELDS(OodEarlyExitRow, threshold, auroc)
+
+SDN_JSON_FIELDS(Ood, source, ood_trace, auroc, early_exit, confusion_auroc)
+
 SDN_JSON_FIELDS(WastefulRow, correct, cumulative_correct, first_correct)
 
 SDN_JSON_FIELDS(
@@ -151,7 +169,7 @@ SDN_JSON_FIELDS(
     trigger_trace,
     triggered_accuracy)
 
-// By hand: "title" and "backdoor" are left out when empty, not null.
+// By hand: "title", "backdoor" and "ood" are left out when empty, not null.
 void to_json(json& j, const Report& value) {
   j = json::object();
   write_optional_field(j, "title", value.title);
@@ -169,9 +187,11 @@ void to_json(json& j, const Report& value) {
   write_field(j, "sweep", value.sweep);
   write_field(j, "budgets", value.budgets);
   write_field(j, "policies", value.policies);
+  write_field(j, "calibration", value.calibration);
   write_field(j, "overthinking", value.overthinking);
   write_field(j, "confusion", value.confusion);
   write_optional_field(j, "backdoor", value.backdoor);
+  write_optional_field(j, "ood", value.ood);
   write_field(j, "warnings", value.warnings);
 }
 
@@ -191,9 +211,11 @@ void from_json(const json& j, Report& value) {
   read_field(j, "sweep", value.sweep);
   read_field(j, "budgets", value.budgets);
   read_field(j, "policies", value.policies);
+  read_field(j, "calibration", value.calibration);
   read_field(j, "overthinking", value.overthinking);
   read_field(j, "confusion", value.confusion);
   read_optional_field(j, "backdoor", value.backdoor);
+  read_optional_field(j, "ood", value.ood);
   read_field(j, "warnings", value.warnings);
 }
 

@@ -111,6 +111,60 @@ struct PolicyResult {
   PolicyBudgets budgets; ///< Chosen on the selection trace.
 };
 
+/// One bin of an exit's reliability diagram (calibration.bins[e][b]).
+struct CalibrationBin {
+  double low = 0; ///< Confidence range [low, high); the last bin holds 1.
+  double high = 0;
+  int64_t count = 0; ///< Samples in the bin.
+  double accuracy = 0; ///< Share right, in [0, 1] (0 when empty).
+  double confidence = 0; ///< Mean confidence (0 when empty).
+};
+
+/// Calibration of the early-exit output at one max-prob threshold
+/// (calibration.early_exit[i]).
+struct EarlyExitCalibrationRow {
+  double threshold = 0; ///< q.
+  double ece = 0; ///< In [0, 1].
+  double ks = 0; ///< In [0, 1].
+};
+
+/// Calibration of every exit and of early exit (report.calibration;
+/// analysis/calibration.h).
+struct Calibration {
+  std::vector<double> ece; ///< [E] expected calibration error, 15 bins.
+  std::vector<double> ks; ///< [E] top-label KS calibration error.
+  std::vector<std::vector<CalibrationBin>> bins; ///< [E][15].
+  /// Early exit at each threshold of the sweep grid (empty without ICs).
+  std::vector<EarlyExitCalibrationRow> early_exit;
+  /// [E] temperatures fitted on the validation trace; null without one.
+  std::optional<std::vector<double>> temperature;
+  /// [E] ECE and KS on the report trace after temperature scaling; null
+  /// without a validation trace.
+  std::optional<std::vector<double>> ece_scaled;
+  std::optional<std::vector<double>> ks_scaled; ///< As ece_scaled.
+};
+
+/// OOD detection by early exit at one max-prob threshold
+/// (ood.early_exit[i]).
+struct OodEarlyExitRow {
+  double threshold = 0; ///< q.
+  double auroc = 0; ///< In [0, 1]; 0.5 = chance.
+};
+
+/// Out-of-distribution detection (report.ood, with --ood-trace;
+/// analysis/ood.h).
+struct Ood {
+  std::string source; ///< The OOD trace's ood_source.
+  TraceSummary ood_trace; ///< The OOD trace.
+  /// [E] AUROC of each exit's confidence (in-distribution positive).
+  std::vector<double> auroc;
+  /// Early exit at each threshold of the sweep grid: AUROC of the
+  /// confidence at the exit that answered.
+  std::vector<OodEarlyExitRow> early_exit;
+  /// AUROC of the confusion score (OOD positive).
+  double confusion_auroc = 0;
+};
+
 /// Wasteful overthinking at one exit (overthinking.wasteful.per_exit[i]).
 struct WastefulRow {
   int64_t correct = 0; ///< Samples this exit gets right.
@@ -231,10 +285,13 @@ struct Report {
   /// Every exit policy compared (by registered name; max-prob's equals
   /// `sweep` and `budgets` above). Null as `sweep`.
   std::optional<std::map<std::string, PolicyResult>> policies;
+  std::optional<Calibration> calibration; ///< Per exit and early exit.
   std::optional<Overthinking> overthinking; ///< Wasteful / destructive.
   std::optional<Confusion> confusion; ///< The confusion metric.
   /// Left out of the JSON without a trigger trace.
   std::optional<Backdoor> backdoor;
+  /// Left out of the JSON without an OOD trace.
+  std::optional<Ood> ood;
   std::vector<std::string> warnings; ///< Fallbacks and mismatches.
 };
 
@@ -273,6 +330,26 @@ void from_json(const nlohmann::json& j, PolicyBudgets& value);
 void to_json(nlohmann::json& j, const PolicyResult& value);
 /// As TraceSummary.
 void from_json(const nlohmann::json& j, PolicyResult& value);
+/// As TraceSummary.
+void to_json(nlohmann::json& j, const CalibrationBin& value);
+/// As TraceSummary.
+void from_json(const nlohmann::json& j, CalibrationBin& value);
+/// As TraceSummary.
+void to_json(nlohmann::json& j, const EarlyExitCalibrationRow& value);
+/// As TraceSummary.
+void from_json(const nlohmann::json& j, EarlyExitCalibrationRow& value);
+/// As TraceSummary.
+void to_json(nlohmann::json& j, const Calibration& value);
+/// As TraceSummary.
+void from_json(const nlohmann::json& j, Calibration& value);
+/// As TraceSummary.
+void to_json(nlohmann::json& j, const OodEarlyExitRow& value);
+/// As TraceSummary.
+void from_json(const nlohmann::json& j, OodEarlyExitRow& value);
+/// As TraceSummary.
+void to_json(nlohmann::json& j, const Ood& value);
+/// As TraceSummary.
+void from_json(const nlohmann::json& j, Ood& value);
 /// As TraceSummary.
 void to_json(nlohmann::json& j, const WastefulRow& value);
 /// As TraceSummary.
@@ -313,9 +390,9 @@ void from_json(const nlohmann::json& j, Confusion& value);
 void to_json(nlohmann::json& j, const Backdoor& value);
 /// As TraceSummary.
 void from_json(const nlohmann::json& j, Backdoor& value);
-/// As TraceSummary; "title" and "backdoor" only when set.
+/// As TraceSummary; "title", "backdoor" and "ood" only when set.
 void to_json(nlohmann::json& j, const Report& value);
-/// As TraceSummary; "title" and "backdoor" may be absent.
+/// As TraceSummary; "title", "backdoor" and "ood" may be absent.
 void from_json(const nlohmann::json& j, Report& value);
 
 /// Reads a report written by `sdn report --json` (or the pipeline's

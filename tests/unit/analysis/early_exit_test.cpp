@@ -466,6 +466,12 @@ TEST(EarlyExit, PolicyRequest) {
   EXPECT_NE(error().find("give --train-trace"), std::string::npos);
   r.train_trace = "/nonexistent";
   EXPECT_EQ(error(), "");
+  // Both traces without a budget: the validation trace would go unused.
+  r.val_trace = "/nonexistent";
+  EXPECT_NE(
+      error().find("--val-trace has no effect for the ensemble policy"),
+      std::string::npos);
+  r.val_trace.clear();
   r.policy = "patience";
   r.train_trace.clear();
   r.param = 1.5;

@@ -1,5 +1,6 @@
 #include "sdn/analysis/exit_policy.h"
 #include "sdn/util/error.h"
+#include "sdn/util/format.h"
 
 #include "error_message.h"
 #include "trace_fixtures.h"
@@ -344,11 +345,12 @@ TEST(ExitPolicy, ParameterOutOfRangeNamesOptionRangeAndValue) {
         EXPECT_NE(msg.find("--param"), std::string::npos) << msg;
         EXPECT_NE(msg.find(type.name), std::string::npos) << msg;
         EXPECT_NE(
-            msg.find(
-                sdn::str_cat("[", type.range.low, ", ", type.range.high, "]")),
+            msg.find(sdn::str_printf(
+                "[%.10g, %.10g]", type.range.low, type.range.high)),
             std::string::npos)
             << msg;
-        EXPECT_NE(msg.find(sdn::str_cat("got ", bad)), std::string::npos)
+        EXPECT_NE(
+            msg.find(sdn::str_printf("got %.10g", bad)), std::string::npos)
             << msg;
       }
     }
@@ -358,7 +360,15 @@ TEST(ExitPolicy, ParameterOutOfRangeNamesOptionRangeAndValue) {
 TEST(ExitPolicy, PatienceIsAWholeNumber) {
   const std::string msg =
       sdn::testing::error_message([] { make_exit_policy("patience", 1.5); });
-  EXPECT_NE(msg.find("a whole number in [1, "), std::string::npos) << msg;
+  EXPECT_NE(
+      msg.find("a whole number in [1, 1000000], got 1.5"), std::string::npos)
+      << msg;
+  // A value just outside a range is printed as it is, not rounded into it.
+  EXPECT_NE(
+      sdn::testing::error_message([] {
+        make_exit_policy("max-prob", 1.0000001);
+      }).find("got 1.0000001"),
+      std::string::npos);
 }
 
 TEST(ExitPolicy, Describe) {

@@ -204,6 +204,16 @@ TEST_F(BadTrace, ExitCostOfWrongLength) {
   EXPECT_TRUE(contains(msg, "meta.json: 'exit_cost' has 2 entries")) << msg;
 }
 
+TEST_F(BadTrace, ExitCostNoNetworkHas) {
+  // Relative costs are fractions of the CNN's: 1e300 would overflow the
+  // averages to infinity.
+  nlohmann::json meta = sdn::read_json(dir_ + "/meta.json");
+  meta["exit_cost"] = {0.3, 0.6, 1e300};
+  sdn::write_json_atomic(dir_ + "/meta.json", meta);
+  const std::string msg = load_error();
+  EXPECT_TRUE(contains(msg, "is not a cost relative to the CNN's")) << msg;
+}
+
 TEST_F(BadTrace, MetaWithoutCounts) {
   nlohmann::json meta = sdn::read_json(dir_ + "/meta.json");
   meta.erase("num_exits");
@@ -218,6 +228,16 @@ TEST(ExitTrace, WriteRejectsBadTrace) {
   const std::string msg =
       error_message([&] { write_trace(temp_dir("trace_bad_write"), a); });
   EXPECT_TRUE(contains(msg, "must not decrease")) << msg;
+}
+
+TEST(ExitTrace, ASymlinkedFolderIsWrittenThrough) {
+  const std::string root = temp_dir("trace_symlink");
+  std::filesystem::create_directories(root + "/target");
+  std::filesystem::create_directory_symlink("target", root + "/link");
+  write_trace(root + "/link", trace_a());
+  EXPECT_TRUE(std::filesystem::is_symlink(root + "/link"));
+  EXPECT_EQ(read_trace(root + "/target").num_samples, 4);
+  EXPECT_EQ(read_trace(root + "/link").num_samples, 4);
 }
 
 } // namespace

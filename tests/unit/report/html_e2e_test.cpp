@@ -110,7 +110,7 @@ TEST(HtmlE2e, ChromiumRendersEveryPlotAndImage) {
   const std::string html = sdn::read_file(page.string());
   const int svgs = count_of(html, "<svg");
   const int images = count_of(html, "<img");
-  ASSERT_EQ(svgs, 14);
+  ASSERT_EQ(svgs, 16);
   ASSERT_EQ(images, 16);
 
   const fs::path shot = dir / "shot.png";

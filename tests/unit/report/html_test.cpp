@@ -22,9 +22,9 @@ using namespace sdn::report::testing;
 
 namespace {
 
-// Plots of one complete report: accuracy, sweep, exit policies,
+// Plots of one complete report: accuracy, sweep, exit policies, calibration,
 // distribution, overthinking, confusion, backdoor.
-constexpr int kPlotsPerFullReport = 7;
+constexpr int kPlotsPerFullReport = 8;
 
 // The page must not reach out of the file in any way.
 void expect_self_contained(const std::string& html) {
@@ -200,8 +200,8 @@ TEST(Html, EmptyReportsRender) {
     EXPECT_EQ(check_balance(html), "");
   }
   EXPECT_EQ(count_of(render_html({{"", Report{}, {}}}, {}), "<svg"), 0);
-  // A CNN report: accuracy per exit only.
-  EXPECT_EQ(count_of(render_html({{"", one_exit, {}}}, {}), "<svg"), 1);
+  // A CNN report: accuracy per exit and its calibration.
+  EXPECT_EQ(count_of(render_html({{"", one_exit, {}}}, {}), "<svg"), 2);
 }
 
 TEST(Html, ExitPoliciesShareOnePlotAndOneTable) {
@@ -227,6 +227,24 @@ TEST(Html, ExitPoliciesShareOnePlotAndOneTable) {
     EXPECT_GE(count_of(html, std::string(">") + name + "<"), 2) << name;
   }
   EXPECT_NE(html.find("62.0 at 0.400 (2)"), std::string::npos);
+  expect_self_contained(html);
+}
+
+TEST(Html, OodDetectionGetsItsFigure) {
+  Report report = fixture();
+  sdn::report::Ood& ood = report.ood.emplace();
+  ood.source = "inverted";
+  ood.ood_trace.num_samples = 500;
+  ood.auroc = {0.61, 0.66, 0.7, 0.74, 0.77, 0.8, 0.82};
+  ood.early_exit = {{0.5, 0.71}, {0.9, 0.7891}, {0.42, 0.7123}};
+  ood.confusion_auroc = 0.69;
+  const std::string html = render_html({{"", report, {}}}, {});
+  EXPECT_EQ(check_balance(html), "");
+  EXPECT_EQ(count_of(html, "<svg"), kPlotsPerFullReport + 1);
+  EXPECT_EQ(count_of(html, "Out-of-distribution detection"), 1);
+  // The table keeps the paper's thresholds only (0.42 is not one).
+  EXPECT_NE(html.find("0.7891"), std::string::npos);
+  EXPECT_EQ(html.find("0.7123"), std::string::npos);
   expect_self_contained(html);
 }
 

@@ -3,6 +3,7 @@
 #include "sdn/util/error.h"
 
 #include "../analysis/trace_fixtures.h"
+#include "error_message.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -219,6 +220,54 @@ TEST(Report, ComparesEveryExitPolicy) {
       self.warnings.begin(), self.warnings.end(), [](const std::string& w) {
         return w.find("fitted on the test trace itself") != std::string::npos;
       }));
+}
+
+TEST(Report, OodSectionOnlyWithAnOodTrace) {
+  ReportInputs in;
+  in.trace = fixtures::trace_a();
+  ExitTrace ood = fixtures::make_trace(
+      {{{0.5F, 0.25F, 0.25F}, {0.4F, 0.3F, 0.3F}, {0.5F, 0.3F, 0.2F}}},
+      {-1},
+      {0.3, 0.6, 1.05});
+  ood.ood = true;
+  ood.ood_source = "inverted";
+  in.ood = ood;
+  ReportOptions o = options_for("A");
+  o.ood_trace_dir = "O";
+  const Report r = build_report(in, o);
+  ASSERT_TRUE(r.ood.has_value());
+  EXPECT_EQ(r.ood->source, "inverted");
+  EXPECT_EQ(r.ood->auroc.size(), 3u);
+  EXPECT_EQ(r.ood->early_exit.size(), sweep_thresholds().size());
+  EXPECT_EQ(r.ood->ood_trace.dir, "O");
+  const json j = r;
+  EXPECT_TRUE(j.contains("ood"));
+  EXPECT_EQ(json(report_from_json(j, "r")), j);
+  std::ostringstream text;
+  print_report(text, r);
+  EXPECT_NE(
+      text.str().find("Out-of-distribution detection against inverted"),
+      std::string::npos);
+  // Without it, no key at all.
+  in.ood.reset();
+  EXPECT_FALSE(json(build_report(in, options_for("A"))).contains("ood"));
+  // An OOD trace anywhere else is refused, naming the option.
+  in.val = ood;
+  EXPECT_NE(
+      sdn::testing::error_message([&] {
+        build_report(in, o);
+      }).find("--val-trace: an out-of-distribution trace"),
+      std::string::npos);
+  in.val.reset();
+  in.ood = fixtures::trace_a();
+  EXPECT_NE(
+      sdn::testing::error_message([&] {
+        build_report(in, o);
+      }).find("--ood-trace O: not an out-of-distribution trace"),
+      std::string::npos);
+  ReportInputs swapped;
+  swapped.trace = ood;
+  EXPECT_THROW(build_report(swapped, options_for("O")), sdn::Error);
 }
 
 TEST(Report, CnnTraceOmitsIcAnalyses) {
