@@ -144,7 +144,7 @@ void check_costs(
       ")");
   for (size_t i = 0; i < cost.size(); ++i) {
     check(
-        std::isfinite(cost[i]) && cost[i] > 0,
+        std::isfinite(cost[i]) && cost[i] > 0 && cost[i] <= kMaxRelativeCost,
         name,
         ": '",
         key,
@@ -152,19 +152,9 @@ void check_costs(
         i,
         "] = ",
         cost[i],
-        " is not a positive number");
-    check(
-        cost[i] <= kMaxRelativeCost,
-        name,
-        ": '",
-        key,
-        "'[",
-        i,
-        "] = ",
-        cost[i],
-        " is not a cost relative to the CNN's (at most ",
+        " is not a cost relative to the CNN's (a number in (0, ",
         kMaxRelativeCost,
-        ")");
+        "])");
     // Not check(i == 0 || ...): its message arguments, cost[i - 1] among
     // them, are evaluated even for i == 0.
     if (i > 0 && cost[i] < cost[i - 1]) {

@@ -13,6 +13,25 @@ namespace {
 // More bars than this in the exit distribution get hard to read.
 constexpr size_t kMaxDistributionBars = 8;
 
+// The axes of an accuracy-against-cost plot: cost from 0 to just past the
+// largest of `xs`, accuracy around `ys`, padded and within [0, 100].
+svg::PlotOptions cost_accuracy_axes(
+    const std::string& title,
+    const std::vector<double>& xs,
+    const std::vector<double>& ys) {
+  svg::PlotOptions options;
+  options.title = title;
+  options.x.label = "average cost relative to the CNN";
+  options.x.lo = 0;
+  options.x.hi = svg::nice_range(0, max_finite(xs, 1.0) * 1.02).second;
+  options.y.label = "top-1 accuracy (%)";
+  const double lo = min_finite(ys, 0), hi = max_finite(ys, 100);
+  const double pad = std::max(1.0, (hi - lo) * 0.08);
+  std::tie(options.y.lo, options.y.hi) =
+      svg::nice_range(std::max(0.0, lo - pad), std::min(100.0, hi + pad));
+  return options;
+}
+
 } // namespace
 
 std::string accuracy_figure(const Report& report) {
@@ -153,17 +172,7 @@ std::string sweep_figure(const Report& report) {
     if (cnn) {
       ys.push_back(*cnn);
     }
-    svg::PlotOptions options;
-    options.title = "Accuracy against average cost";
-    options.x.label = "average cost relative to the CNN";
-    options.x.lo = 0;
-    options.x.hi = svg::nice_range(0, max_finite(xs, 1.0) * 1.02).second;
-    options.y.label = "top-1 accuracy (%)";
-    const double lo = min_finite(ys, 0), hi = max_finite(ys, 100);
-    const double pad = std::max(1.0, (hi - lo) * 0.08);
-    std::tie(options.y.lo, options.y.hi) =
-        svg::nice_range(std::max(0.0, lo - pad), std::min(100.0, hi + pad));
-    svg::Plot plot(options);
+    svg::Plot plot(cost_accuracy_axes("Accuracy against average cost", xs, ys));
     for (const BudgetColumn& column : budget_table_columns()) {
       if (column.fraction) {
         const double fraction = *column.fraction;
@@ -270,17 +279,8 @@ std::string policies_figure(const Report& report) {
     if (cnn) {
       ys.push_back(*cnn);
     }
-    svg::PlotOptions options;
-    options.title = "Every exit policy: accuracy against average cost";
-    options.x.label = "average cost relative to the CNN";
-    options.x.lo = 0;
-    options.x.hi = svg::nice_range(0, max_finite(xs, 1.0) * 1.02).second;
-    options.y.label = "top-1 accuracy (%)";
-    const double lo = min_finite(ys, 0), hi = max_finite(ys, 100);
-    const double pad = std::max(1.0, (hi - lo) * 0.08);
-    std::tie(options.y.lo, options.y.hi) =
-        svg::nice_range(std::max(0.0, lo - pad), std::min(100.0, hi + pad));
-    svg::Plot plot(options);
+    svg::Plot plot(cost_accuracy_axes(
+        "Every exit policy: accuracy against average cost", xs, ys));
     for (size_t i = 0; i < shown.size(); ++i) {
       const auto& [name, result] = shown[i];
       std::vector<svg::Point> points;
