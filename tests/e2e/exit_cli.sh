@@ -144,6 +144,10 @@ for name in ("budget-fit", "ensemble"):
     assert r["policy"] == name and sum(r["exit_counts"]) == 64, r
 assert 0.05 <= json.load(open(f"{d}/budget-fit.json"))["param"] <= 1.95
 PY
+# A fitting trace of the very split exited on is named in a warning.
+"$sdn" --threads 1 exit --checkpoint "$dir/sdn/last" --policy budget-fit \
+  --param 1 --val-trace "$dir/trace-test" --json > /dev/null 2> "$dir/warn"
+grep -q "^warning: --val-trace .* is a trace of the test split" "$dir/warn"
 "$sdn" --threads 1 bench exit --checkpoint "$dir/sdn/last" --batch-sizes 1,8 \
   --samples 16 --samples-batch1 4 --repetitions 1 --json > "$dir/bench.json"
 /usr/bin/python3 - "$dir/bench.json" <<'PY'

@@ -11,13 +11,17 @@
 #include "sdn/inference/early_exit.h"
 #include "sdn/inference/trace_builder.h"
 #include "sdn/util/error.h"
+#include "sdn/util/files.h"
 
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <utility>
 
 namespace sdn::cli {
 
@@ -41,6 +45,43 @@ struct ExitCli {
   bool json = false;
 };
 
+// Warnings (as sdn report gives) for a trace that chose or fitted the
+// policy but belongs to another checkpoint, or to the very split exited on.
+void warn_about_fit_traces(const ExitCli& cli) {
+  namespace fs = std::filesystem;
+  for (const auto& [dir, option] :
+       {std::pair{cli.request.val_trace, "--val-trace"},
+        std::pair{cli.request.train_trace, "--train-trace"}}) {
+    if (dir.empty()) {
+      continue;
+    }
+    const nlohmann::json meta = read_json(dir + "/meta.json");
+    const std::string from = meta.value("checkpoint", std::string());
+    std::error_code ea;
+    std::error_code eb;
+    const auto a = fs::weakly_canonical(from, ea);
+    const auto b = fs::weakly_canonical(cli.checkpoint, eb);
+    if (!from.empty() && (ea || eb ? from != cli.checkpoint : a != b)) {
+      std::fprintf(
+          stderr,
+          "warning: %s %s comes from checkpoint %s, not %s\n",
+          option,
+          dir.c_str(),
+          from.c_str(),
+          cli.checkpoint.c_str());
+    }
+    if (meta.value("split", std::string()) == cli.split) {
+      std::fprintf(
+          stderr,
+          "warning: %s %s is a trace of the %s split this run exits on: "
+          "what it chose or fitted is measured on its own data\n",
+          option,
+          dir.c_str(),
+          cli.split.c_str());
+    }
+  }
+}
+
 void run_exit(ExitCli& cli) {
   apply_global_options();
   cli.options.no_exit = analysis::parse_no_exit_rule(cli.no_exit);
@@ -61,6 +102,7 @@ void run_exit(ExitCli& cli) {
   request.num_exits = network->num_exits();
   request.num_classes = meta.num_classes;
   const auto policy = analysis::resolve_exit_policy(request);
+  warn_about_fit_traces(cli);
   auto config = meta.config;
   config.data = config.data.moved_to(cli.data_dir);
   const auto splits = data::load_splits(config.data);
