@@ -112,6 +112,11 @@ class HeaderParser {
     if (!have_descr || !have_order || !have_shape) {
       bad("needs the keys 'descr', 'fortran_order' and 'shape'");
     }
+    // Only the padding (spaces, then a newline) may follow the dict.
+    skip_space();
+    if (pos_ != text_.size()) {
+      bad("text after the header's dict");
+    }
     return header;
   }
 

@@ -173,6 +173,17 @@ TEST(Npy, RejectsBadFilesNamingThem) {
       }).find("repeated key 'shape'"),
       std::string::npos);
 
+  // Nothing but padding may follow the dict.
+  std::string junk = npy_header_bytes("<f4", {2});
+  const size_t close = junk.find('}');
+  junk.replace(close + 1, 5, " junk");
+  sdn::write_file_atomic(dir + "/junk.npy", junk + std::string(8, '\0'));
+  EXPECT_NE(
+      error_message([&] {
+        read_npy_float32(dir + "/junk.npy");
+      }).find("text after the header's dict"),
+      std::string::npos);
+
   EXPECT_THROW(encode_npy(std::vector<float>(5), {2, 3}), sdn::Error);
 }
 
