@@ -80,8 +80,9 @@ void setup_eval(CLI::App& app) {
       "--ood-source",
       o.ood_source,
       "Instead of a split: out-of-distribution images, uniform-noise, "
-      "gaussian-noise, inverted (255 - x of the test images) or a data set "
-      "name of the same image shape; writes an OOD trace (labels -1) for "
+      "gaussian-noise, inverted (255 - x of the test images), "
+      "held-out-classes (test images of the classes a checkpoint trained "
+      "with --classes left out) or a data set name of the same image shape; writes an OOD trace (labels -1) for "
       "sdn report --ood-trace");
   sub->add_option(
       "--ood-data-dir",

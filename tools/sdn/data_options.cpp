@@ -32,6 +32,14 @@ void add_data_options(CLI::App* sub, data::DataOptions& options) {
       ->capture_default_str()
       ->check(at_least(0));
   sub->add_option(
+         "--classes",
+         options.classes,
+         "Keep only these classes (the data set's labels, comma-separated), "
+         "relabelled 0..K'-1 in list order; the others are held out "
+         "(sdn eval --ood-source held-out-classes)")
+      ->delimiter(',')
+      ->check(at_least(0));
+  sub->add_option(
          "--data-seed",
          options.seed,
          "Seed of the validation split and of the synthetic data")

@@ -194,24 +194,26 @@ void check_meaning(const CheckpointMeta& m) {
       m.config.arch,
       ", but 'arch' is ",
       m.arch);
-  if (m.config.data.name == "synthetic") {
-    check(
-        m.config.data.synthetic_classes == m.num_classes &&
-            m.config.data.synthetic_channels == m.input_shape[0] &&
-            m.config.data.synthetic_side == m.input_shape[1],
-        "key 'config.data' describes synthetic data of ",
-        m.config.data.synthetic_classes,
-        " classes and ",
-        m.config.data.synthetic_channels,
-        "x",
-        m.config.data.synthetic_side,
-        "x",
-        m.config.data.synthetic_side,
-        " images, but 'num_classes' and 'input_shape' say ",
-        m.num_classes,
-        " and ",
-        c10::IntArrayRef(m.input_shape));
-  }
+  // The data the run trained on must give the network's inputs and classes
+  // (synthetic data is described by its options; --classes keeps a subset).
+  const data::DatasetInfo info = data::dataset_info(m.config.data);
+  const std::vector<int64_t> shape = {info.channels, info.side, info.side};
+  check(
+      info.num_classes == m.num_classes && shape == m.input_shape,
+      "key 'config.data' describes ",
+      info.name,
+      " data of ",
+      info.num_classes,
+      " classes and ",
+      info.channels,
+      "x",
+      info.side,
+      "x",
+      info.side,
+      " images, but 'num_classes' and 'input_shape' say ",
+      m.num_classes,
+      " and ",
+      c10::IntArrayRef(m.input_shape));
 }
 
 } // namespace

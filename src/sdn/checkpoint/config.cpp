@@ -123,6 +123,7 @@ nlohmann::json to_json(const data::DataOptions& d) {
       {"data_dir", d.data_dir},
       {"val_size", d.val_size},
       {"train_subset", d.train_subset},
+      {"classes", d.classes},
       {"seed", d.seed},
       {"synthetic_train", d.synthetic_train},
       {"synthetic_test", d.synthetic_test},
@@ -140,6 +141,10 @@ data::DataOptions data_options_from_json(
   o.data_dir = field<std::string>(d, "data_dir", path);
   o.val_size = field<int64_t>(d, "val_size", path);
   o.train_subset = field<int64_t>(d, "train_subset", path);
+  // Optional: written since --classes exists (absent: all classes).
+  if (d.contains("classes")) {
+    o.classes = field<std::vector<int64_t>>(d, "classes", path);
+  }
   o.seed = field<uint64_t>(d, "seed", path);
   o.synthetic_train = field<int64_t>(d, "synthetic_train", path);
   o.synthetic_test = field<int64_t>(d, "synthetic_test", path);

@@ -98,7 +98,8 @@ TrainConfig resolve_train_config(
 
 /// Data options as JSON (inside configs and trace metadata).
 nlohmann::json to_json(const data::DataOptions& data);
-/// Reads data options written by to_json; throws sdn::Error naming the
+/// Reads data options written by to_json ("classes" may be missing: files
+/// written before --classes existed; all classes); throws sdn::Error naming the
 /// missing or malformed key, prefixed by `path` (e.g. "config.data.").
 data::DataOptions data_options_from_json(
     const nlohmann::json& j,

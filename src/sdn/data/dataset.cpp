@@ -61,6 +61,37 @@ Dataset subset(const Dataset& dataset, const std::vector<int64_t>& indices) {
       dataset.labels.index_select(0, index)};
 }
 
+void keep_classes(Splits& splits, const std::vector<int64_t>& classes) {
+  if (classes.empty()) {
+    return;
+  }
+  const int64_t k = splits.info.num_classes;
+  splits.info = with_classes(splits.info, classes); // checks the list
+  // new_label[c]: the label class c gets, -1 when it is left out.
+  std::vector<int64_t> new_label(static_cast<size_t>(k), -1);
+  for (size_t i = 0; i < classes.size(); ++i) {
+    new_label[static_cast<size_t>(classes[i])] = static_cast<int64_t>(i);
+  }
+  for (Dataset* split : {&splits.train, &splits.val, &splits.test}) {
+    if (split->size() == 0) {
+      continue;
+    }
+    const auto labels = split->labels.contiguous();
+    const int64_t* y = labels.data_ptr<int64_t>();
+    std::vector<int64_t> kept;
+    std::vector<int64_t> relabelled;
+    for (int64_t i = 0; i < split->size(); ++i) {
+      const int64_t to = new_label[static_cast<size_t>(y[i])];
+      if (to >= 0) {
+        kept.push_back(i);
+        relabelled.push_back(to);
+      }
+    }
+    *split = subset(*split, kept);
+    split->labels = torch::tensor(relabelled, torch::kInt64);
+  }
+}
+
 void split_validation(
     Splits& splits,
     int64_t val_size,
@@ -101,7 +132,11 @@ void split_validation(
 }
 
 Splits load_splits(const DataOptions& options) {
-  const DatasetInfo info = dataset_info(options); // validates
+  dataset_info(options); // validates, --classes too
+  // The readers load the whole data set; --classes is applied after.
+  DataOptions all = options;
+  all.classes.clear();
+  const DatasetInfo info = dataset_info(all);
   Splits splits;
   if (options.name == "fashion-mnist" || options.name == "mnist") {
     splits = read_idx_splits(options.data_dir, info);
@@ -111,10 +146,11 @@ Splits load_splits(const DataOptions& options) {
     splits = read_tiny_imagenet_splits(
         options.data_dir, info, options.show_progress);
   } else {
-    splits = make_synthetic_splits(options);
+    splits = make_synthetic_splits(all);
   }
   check_split(splits.train, splits.info, "train");
   check_split(splits.test, splits.info, "test");
+  keep_classes(splits, options.classes);
   split_validation(
       splits, options.val_size, options.train_subset, options.seed);
   return splits;

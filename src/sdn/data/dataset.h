@@ -57,6 +57,11 @@ struct DataOptions {
   std::string data_dir; ///< Empty: the data set's default location.
   int64_t val_size = 5000; ///< Held out from train; 0 allowed.
   int64_t train_subset = 0; ///< > 0: keep only this many training samples.
+  /// Non-empty: keep only the samples of these classes (the data set's own
+  /// labels, 0-based, distinct, at least 2 and not all of them), relabelled
+  /// by their position in the list (classes[i] becomes label i), in every
+  /// split. The rest are the held-out classes (held_out_classes).
+  std::vector<int64_t> classes;
   uint64_t seed = 1221; ///< Seeds the split and the synthetic generator.
   // Synthetic data set only.
   int64_t synthetic_train = 2048;
@@ -76,17 +81,37 @@ struct DataOptions {
   DataOptions moved_to(const std::string& dir) const;
 };
 
+/// The data set's own labels that `options.classes` leaves out, ascending
+/// (empty when it is empty). Throws sdn::Error as dataset_info does.
+std::vector<int64_t> held_out_classes(const DataOptions& options);
+
 /// Names accepted by --dataset.
 const std::vector<std::string>& dataset_names();
 
-/// Loads a data set and carves the validation split from its training set
-/// (a seeded permutation; the test split is never touched). Throws
-/// sdn::Error naming the file and what was wrong.
+/// Loads a data set, keeps `options.classes` (relabelled) when given, and
+/// carves the validation split from its training set (a seeded permutation
+/// of the kept samples; the test split is never touched). Throws sdn::Error
+/// naming the file and what was wrong.
 Splits load_splits(const DataOptions& options);
 
 /// The info of a named data set without reading any file (synthetic: from the
-/// options).
+/// options); with `options.classes`, num_classes and class_names are those of
+/// the kept classes in list order. Throws sdn::Error naming --classes when a
+/// class is out of range, repeated, or the list keeps fewer than 2 or all
+/// classes.
 DatasetInfo dataset_info(const DataOptions& options);
+
+/// `info` (of the whole data set) restricted to `classes`
+/// (DataOptions::classes; empty: unchanged): num_classes and class_names of
+/// the kept classes in list order. Throws sdn::Error naming --classes when a
+/// class is out of range or repeated, or the list keeps fewer than 2 or all
+/// classes.
+DatasetInfo with_classes(DatasetInfo info, const std::vector<int64_t>& classes);
+
+/// Keeps only the samples of `classes` in splits.train, splits.val and
+/// splits.test, relabelled classes[i] -> i, and restricts splits.info
+/// (with_classes). Empty `classes`: unchanged.
+void keep_classes(Splits& splits, const std::vector<int64_t>& classes);
 
 /// The samples at `indices` (positions in `dataset`), copied, in that order.
 Dataset subset(const Dataset& dataset, const std::vector<int64_t>& indices);

@@ -19,7 +19,66 @@ std::vector<std::string> numbered_classes(int64_t n) {
   return names;
 }
 
+// Checks `classes` (DataOptions::classes) against a data set of `k` classes.
+void check_classes(const std::vector<int64_t>& classes, int64_t k) {
+  for (size_t i = 0; i < classes.size(); ++i) {
+    check(
+        classes[i] >= 0 && classes[i] < k,
+        "--classes: ",
+        classes[i],
+        " is not a class of the data set (expected 0 to ",
+        k - 1,
+        ")");
+    check(
+        std::find(classes.begin(), classes.begin() + static_cast<long>(i),
+                  classes[i]) == classes.begin() + static_cast<long>(i),
+        "--classes: class ",
+        classes[i],
+        " is listed twice");
+  }
+  check(
+      classes.size() >= 2,
+      "--classes: expected at least 2 classes, got ",
+      classes.size());
+  check(
+      static_cast<int64_t>(classes.size()) < k,
+      "--classes lists all ",
+      k,
+      " classes of the data set; leave it out to train on all of them");
+}
+
 } // namespace
+
+std::vector<int64_t> held_out_classes(const DataOptions& options) {
+  if (options.classes.empty()) {
+    return {};
+  }
+  dataset_info(options); // validates the list
+  DataOptions all = options;
+  all.classes.clear();
+  std::vector<int64_t> out;
+  for (int64_t c = 0; c < dataset_info(all).num_classes; ++c) {
+    if (std::find(options.classes.begin(), options.classes.end(), c) ==
+        options.classes.end()) {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+DatasetInfo with_classes(DatasetInfo info, const std::vector<int64_t>& classes) {
+  if (classes.empty()) {
+    return info;
+  }
+  check_classes(classes, info.num_classes);
+  std::vector<std::string> names;
+  for (const int64_t c : classes) {
+    names.push_back(info.class_names.at(static_cast<size_t>(c)));
+  }
+  info.class_names = std::move(names);
+  info.num_classes = static_cast<int64_t>(classes.size());
+  return info;
+}
 
 const std::vector<std::string>& dataset_names() {
   static const std::vector<std::string> names = {
@@ -166,7 +225,7 @@ DatasetInfo dataset_info(const DataOptions& options) {
     info.augment = Augment::kNone;
     info.crop_padding = 0;
   }
-  return info;
+  return with_classes(std::move(info), options.classes);
 }
 
 } // namespace sdn::data

@@ -16,7 +16,7 @@ namespace sdn::inference {
 
 const std::vector<std::string>& generated_ood_sources() {
   static const std::vector<std::string> kSources = {
-      "uniform-noise", "gaussian-noise", "inverted"};
+      "uniform-noise", "gaussian-noise", "inverted", "held-out-classes"};
   return kSources;
 }
 
@@ -150,6 +150,33 @@ data::Dataset ood_images(
                                   static_cast<double>(rng.below(256));
       px[i] = static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
     }
+  } else if (source == "held-out-classes") {
+    check(
+        !data.classes.empty(),
+        "--ood-source held-out-classes: the checkpoint was trained on all ",
+        splits.info.num_classes,
+        " classes of ",
+        data.name,
+        " (train with --classes to hold some out)");
+    const std::vector<int64_t> held_out = data::held_out_classes(data);
+    data::DataOptions all = data; // the whole data set: only test is used
+    all.classes.clear();
+    all.val_size = 0;
+    all.train_subset = 0;
+    const data::Dataset whole = data::load_splits(all).test;
+    const auto labels = whole.labels.contiguous();
+    std::vector<int64_t> picked;
+    for (int64_t i = 0; i < whole.size(); ++i) {
+      const int64_t y = labels.data_ptr<int64_t>()[i];
+      if (std::find(held_out.begin(), held_out.end(), y) != held_out.end()) {
+        picked.push_back(i);
+      }
+    }
+    if (max_samples > 0 && static_cast<int64_t>(picked.size()) > max_samples) {
+      picked.resize(static_cast<size_t>(max_samples));
+    }
+    out.images = data::subset(whole, picked).images;
+    n = out.images.size(0);
   } else {
     check(
         std::find(
@@ -169,6 +196,7 @@ data::Dataset ood_images(
         ", so its test images are in distribution; choose another data set "
         "or a generated source");
     data::DataOptions other = data;
+    other.classes.clear();
     other.name = source;
     other.data_dir = source_data_dir;
     other.val_size = 0;

@@ -18,7 +18,8 @@ namespace sdn::inference {
 /// the checkpoint's test split (docs/exit-trace.md#ood): "uniform-noise"
 /// (pixels uniform in 0..255), "gaussian-noise" (pixels N(127.5, 63.75)
 /// rounded and clipped to 0..255), "inverted" (255 - x of the test
-/// images). Any data set name (--dataset) is a source too: its test split,
+/// images), "held-out-classes" (the test images of the classes a checkpoint
+/// trained with --classes left out). Any data set name (--dataset) is a source too: its test split,
 /// which must have the checkpoint's image shape.
 const std::vector<std::string>& generated_ood_sources();
 
@@ -82,8 +83,9 @@ std::vector<double> relative_exit_costs(
 /// `splits` under `data` (its options): as many as its test split (at most
 /// `max_samples` when > 0), uint8 [N, C, H, W] like it, labels 0 (unused).
 /// Noise is seeded by data.seed. Throws sdn::Error naming --ood-source for
-/// an unknown source, the checkpoint's own data set, or a data set of
-/// another image shape or that cannot be read.
+/// an unknown source, the checkpoint's own data set, a data set of another
+/// image shape or that cannot be read, or held-out-classes for a checkpoint
+/// trained on all classes.
 data::Dataset ood_images(
     const std::string& source,
     const std::string& source_data_dir,

@@ -35,6 +35,18 @@ void seed_everything(uint64_t seed) {
   }
 }
 
+// "all classes" or "classes 3,1,4" (DataOptions::classes).
+std::string classes_text(const std::vector<int64_t>& classes) {
+  if (classes.empty()) {
+    return "all classes";
+  }
+  std::string text = "classes ";
+  for (size_t i = 0; i < classes.size(); ++i) {
+    text += (i == 0 ? "" : ",") + std::to_string(classes[i]);
+  }
+  return text;
+}
+
 } // namespace
 
 void ResumeOptions::validate() const {
@@ -252,6 +264,15 @@ struct Trainer::State {
         from_meta.dataset,
         ", whose input shape or classes differ from ",
         config_.data.name);
+    check(
+        from_meta.config.data.classes == config_.data.classes,
+        "--from ",
+        config_.from,
+        ": the CNN was trained on ",
+        classes_text(from_meta.config.data.classes),
+        ", but this run on ",
+        classes_text(config_.data.classes),
+        " (--classes must match)");
     net_->copy_backbone_from(*cnn);
   }
 

@@ -78,9 +78,11 @@ TEST(TrainConfig, JsonRoundTrip) {
   c.milestones = {3, 7};
   c.warmup_steps = 12;
   c.trigger.target = 3;
+  c.data.classes = {4, 0, 7};
   const auto back =
       sdn::checkpoint::config_from_json(sdn::checkpoint::to_json(c));
   EXPECT_EQ(sdn::checkpoint::to_json(back), sdn::checkpoint::to_json(c));
+  EXPECT_EQ(back.data.classes, c.data.classes);
   EXPECT_THROW(
       sdn::checkpoint::config_from_json(nlohmann::json{{"arch", "x"}}),
       sdn::Error);
@@ -119,6 +121,18 @@ TEST(TrainConfig, JsonErrorsNameTheKey) {
   j = sdn::checkpoint::to_json(valid());
   j.erase("channels_last");
   EXPECT_TRUE(sdn::checkpoint::config_from_json(j).channels_last);
+  // ... and so do those written before --classes existed: all classes.
+  j = sdn::checkpoint::to_json(valid());
+  j["data"].erase("classes");
+  EXPECT_TRUE(sdn::checkpoint::config_from_json(j).data.classes.empty());
+  j["data"]["classes"] = "0,1";
+  try {
+    sdn::checkpoint::config_from_json(j);
+    FAIL() << "no error";
+  } catch (const sdn::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'data.classes'"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(ResolveTrainConfig, RecipeThenOnlyTheGivenOverrides) {

@@ -108,3 +108,74 @@ TEST(DataOptions, ValidateNamesTheParameter) {
   options.synthetic_side = 48;
   EXPECT_SDN_ERROR(options.validate(), "--synthetic-side");
 }
+
+TEST(Classes, KeepClassesFiltersAndRelabelsInListOrder) {
+  Splits s;
+  s.info.name = "five";
+  s.info.num_classes = 5;
+  s.info.class_names = {"a", "b", "c", "d", "e"};
+  s.train = Dataset{
+      torch::arange(10, torch::kInt64).to(torch::kUInt8).view({10, 1, 1, 1}),
+      torch::tensor({0, 1, 2, 3, 4, 4, 3, 2, 1, 0}, torch::kInt64)};
+  s.test = Dataset{
+      torch::zeros({3, 1, 1, 1}, torch::kUInt8),
+      torch::tensor({4, 2, 3}, torch::kInt64)};
+  keep_classes(s, {3, 0});
+  EXPECT_EQ(s.info.num_classes, 2);
+  EXPECT_EQ(s.info.class_names, (std::vector<std::string>{"d", "a"}));
+  // Samples 0 (class 0), 3 (class 3), 6 (class 3), 9 (class 0), in order.
+  EXPECT_EQ(ids(s.train), (std::vector<int64_t>{1, 0, 0, 1}));
+  const auto pixels = s.train.images.flatten();
+  EXPECT_EQ(pixels[0].item<int>(), 0);
+  EXPECT_EQ(pixels[1].item<int>(), 3);
+  EXPECT_EQ(pixels[2].item<int>(), 6);
+  EXPECT_EQ(pixels[3].item<int>(), 9);
+  EXPECT_EQ(ids(s.test), (std::vector<int64_t>{0}));
+  EXPECT_EQ(s.val.size(), 0); // an empty split stays empty
+}
+
+TEST(Classes, ListsAreCheckedAgainstTheDataSet) {
+  DataOptions options; // fashion-mnist: 10 classes, no file read here
+  options.classes = {0, 10};
+  EXPECT_SDN_ERROR(dataset_info(options), "--classes", "10", "0 to 9");
+  options.classes = {2, 5, 2};
+  EXPECT_SDN_ERROR(dataset_info(options), "--classes", "class 2", "twice");
+  options.classes = {4};
+  EXPECT_SDN_ERROR(dataset_info(options), "--classes", "at least 2");
+  options.classes = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  EXPECT_SDN_ERROR(dataset_info(options), "--classes", "all 10");
+  options.classes = {9, 0, 5};
+  const DatasetInfo info = dataset_info(options);
+  EXPECT_EQ(info.num_classes, 3);
+  EXPECT_EQ(
+      info.class_names,
+      (std::vector<std::string>{"Ankle boot", "T-shirt/top", "Sandal"}));
+  EXPECT_EQ(held_out_classes(options), (std::vector<int64_t>{1, 2, 3, 4, 6, 7, 8}));
+  options.classes.clear();
+  EXPECT_TRUE(held_out_classes(options).empty());
+}
+
+TEST(Classes, LoadSplitsKeepsTheClassesBeforeTheValidationSplit) {
+  DataOptions options;
+  options.name = "synthetic";
+  options.synthetic_train = 200;
+  options.synthetic_test = 100;
+  options.val_size = 10;
+  const Splits all = load_splits(options);
+  options.classes = {7, 2};
+  const Splits kept = load_splits(options);
+  EXPECT_EQ(kept.info.num_classes, 2);
+  const auto count = [](const Dataset& d, int64_t k) {
+    return (d.labels == k).sum().item<int64_t>();
+  };
+  // Every kept test image, relabelled; the validation split is carved from
+  // the kept training images (all of them: val + train).
+  EXPECT_EQ(kept.test.size(), count(all.test, 7) + count(all.test, 2));
+  EXPECT_EQ(count(kept.test, 0), count(all.test, 7));
+  EXPECT_EQ(kept.val.size(), 10);
+  EXPECT_EQ(
+      kept.train.size() + kept.val.size(),
+      count(all.train, 7) + count(all.train, 2) + count(all.val, 7) +
+          count(all.val, 2));
+  EXPECT_EQ(kept.test.labels.max().item<int64_t>(), 1);
+}

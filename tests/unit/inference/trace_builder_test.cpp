@@ -5,6 +5,7 @@
 #include "sdn/util/error.h"
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <functional>
 #include <string>
@@ -128,4 +129,38 @@ TEST(TraceProvenance, MissingOrBadKeysAreErrorsNamingThem) {
       error_message(
           [&] { sdn::inference::read_provenance(changed, "t/meta.json"); }),
       "t/meta.json: key 'epoch': expected integer, found string");
+}
+
+TEST(OodImages, HeldOutClassesAreTheTestImagesOfTheOtherClasses) {
+  sdn::data::DataOptions all;
+  all.name = "synthetic";
+  all.synthetic_train = 60;
+  all.synthetic_test = 50;
+  all.synthetic_classes = 5;
+  all.val_size = 0;
+  const auto whole = sdn::data::load_splits(all);
+  sdn::data::DataOptions kept = all;
+  kept.classes = {1, 3};
+  const auto splits = sdn::data::load_splits(kept);
+  const auto ood =
+      sdn::inference::ood_images("held-out-classes", "", splits, kept, 0);
+  // The test images of classes 0, 2, 4, in the test split's order.
+  const auto labels = whole.test.labels;
+  const auto held = (labels != 1).logical_and(labels != 3);
+  const auto expected = whole.test.images.index({held});
+  ASSERT_EQ(ood.images.sizes(), expected.sizes());
+  EXPECT_TRUE(torch::equal(ood.images, expected));
+  EXPECT_EQ(ood.labels.size(0), expected.size(0));
+  // At most max_samples of them.
+  EXPECT_EQ(
+      sdn::inference::ood_images("held-out-classes", "", splits, kept, 3)
+          .size(),
+      3);
+  // A checkpoint trained on every class holds none out.
+  const auto message = error_message([&] {
+    sdn::inference::ood_images("held-out-classes", "", whole, all, 0);
+  });
+  EXPECT_NE(message.find("--ood-source held-out-classes"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("all 5 classes"), std::string::npos) << message;
 }
