@@ -52,10 +52,27 @@ html = open(f"{run}/report.html").read()
 assert html.count("<svg") >= 10, html.count("<svg")
 assert html.count("<img") >= 2
 assert "http://" not in html and "https://" not in html
+# The OOD experiment (inverted images and Gaussian noise per SDN; the
+# report and page carry the first) and the Grad-CAM grid on the page.
+for name in ["ic_only", "sdn"]:
+    ood = s["ood"][name]
+    assert [o["source"] for o in ood] == ["inverted", "gaussian-noise"], ood
+    for o in ood:
+        assert len(o["auroc"]) == 7 and all(0 <= a <= 1 for a in o["auroc"])
+        assert o["ood_trace"]["num_samples"] == 128
+    r = json.load(open(f"{run}/report-{name}.json"))
+    assert r["ood"] == ood[0]
+    assert set(r["policies"]) == {"max-prob", "entropy", "patience",
+                                  "budget-fit", "ensemble"}
+    assert len(r["calibration"]["ece"]) == 7
+assert html.count("Grad-CAM per exit") == 2, html.count("Grad-CAM per exit")
+assert html.count("Out-of-distribution detection") >= 2
 PY
+grep -q "Out-of-distribution detection (AUROC" "$dir/out.txt"
 # A rerun finds every stage done and only re-reports.
 "$sdn" "${args[@]}" > "$dir/out2.txt" 2> "$dir/err2.txt"
-test "$(grep -c 'done already' "$dir/err2.txt")" -eq 10
+# 3 trainings, 7 traces and 4 OOD traces.
+test "$(grep -c 'done already' "$dir/err2.txt")" -eq 14
 # A rerun with other options refuses: the runs there were made otherwise.
 status=0
 "$sdn" "${args[@]}" --lr 0.3 > /dev/null 2> "$dir/err3.txt" || status=$?

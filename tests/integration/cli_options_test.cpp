@@ -261,7 +261,9 @@ TEST(CliOptions, ConflictsAndOptionsWithoutEffectAreRefused) {
        "--html: expected a value, found an empty string"},
       {{"eval", "--checkpoint", "C", "--out", "X", "--ood-source", "fog"},
        "--ood-source must be one of uniform-noise, gaussian-noise, inverted, "
-       "or a data set name, got 'fog'"},
+       "held-out-classes, or a data set name, got 'fog'"},
+      {{"explain", "--checkpoint", "C", "--out", "X", "--batch-size", "8"},
+       "--batch-size has no effect with --select first"},
       {{"eval",
         "--checkpoint",
         "C",

@@ -88,6 +88,13 @@ void setup_paper(CLI::App& app) {
       ->capture_default_str()
       ->check(at_least(1));
   sub->add_option(
+         "--ood-samples",
+         o.ood_samples,
+         "Images per out-of-distribution trace (inverted test images, "
+         "Gaussian noise; 0: as many as the test split)")
+      ->capture_default_str()
+      ->check(at_least(0));
+  sub->add_option(
          "--grid-images",
          o.grid_images,
          "Images per exit in the report's image grids")

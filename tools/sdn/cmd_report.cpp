@@ -5,6 +5,7 @@
 #include "option_checks.h"
 
 #include "sdn/analysis/early_exit.h"
+#include "sdn/app/explain.h"
 #include "sdn/app/image_grids.h"
 #include "sdn/report/console.h"
 #include "sdn/report/html.h"
@@ -90,6 +91,8 @@ void run_report(const ReportArgs& args) {
     if (const auto images = sdn::app::trace_images(inputs.trace, info, why)) {
       section.grids = sdn::app::make_image_grids(
           inputs.trace, *images, info, args.grid_images);
+      sdn::app::append_grad_cam_grid(
+          section.grids, inputs.trace, *images, info, args.grid_images);
     } else {
       std::fprintf(stderr, "warning: no image grids: %s\n", why.c_str());
     }

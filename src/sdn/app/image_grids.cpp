@@ -31,14 +31,14 @@ std::string image_png(
   return encode_png(out, w * scale, h * scale, c);
 }
 
-namespace {
-
 std::string class_name(const data::DatasetInfo& info, int64_t k) {
   if (k >= 0 && k < static_cast<int64_t>(info.class_names.size())) {
     return info.class_names[static_cast<size_t>(k)];
   }
   return std::to_string(k);
 }
+
+namespace {
 
 std::string exit_name(const analysis::ExitTrace& trace, int64_t e) {
   return e == trace.final_exit() ? "the final exit" : str_cat("IC", e + 1);

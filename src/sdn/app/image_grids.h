@@ -29,6 +29,9 @@ std::optional<data::Dataset> trace_images(
     data::DatasetInfo& info,
     std::string& why);
 
+/// The name of class `k` (info.class_names), or the number when it has none.
+std::string class_name(const data::DatasetInfo& info, int64_t k);
+
 /// One tile: the image (upscaled x`scale`) as PNG bytes.
 std::string image_png(
     const data::Dataset& images,

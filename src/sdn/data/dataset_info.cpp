@@ -30,8 +30,10 @@ void check_classes(const std::vector<int64_t>& classes, int64_t k) {
         k - 1,
         ")");
     check(
-        std::find(classes.begin(), classes.begin() + static_cast<long>(i),
-                  classes[i]) == classes.begin() + static_cast<long>(i),
+        std::find(
+            classes.begin(),
+            classes.begin() + static_cast<long>(i),
+            classes[i]) == classes.begin() + static_cast<long>(i),
         "--classes: class ",
         classes[i],
         " is listed twice");
@@ -66,7 +68,9 @@ std::vector<int64_t> held_out_classes(const DataOptions& options) {
   return out;
 }
 
-DatasetInfo with_classes(DatasetInfo info, const std::vector<int64_t>& classes) {
+DatasetInfo with_classes(
+    DatasetInfo info,
+    const std::vector<int64_t>& classes) {
   if (classes.empty()) {
     return info;
   }

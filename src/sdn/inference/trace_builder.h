@@ -19,8 +19,8 @@ namespace sdn::inference {
 /// (pixels uniform in 0..255), "gaussian-noise" (pixels N(127.5, 63.75)
 /// rounded and clipped to 0..255), "inverted" (255 - x of the test
 /// images), "held-out-classes" (the test images of the classes a checkpoint
-/// trained with --classes left out). Any data set name (--dataset) is a source too: its test split,
-/// which must have the checkpoint's image shape.
+/// trained with --classes left out). Any data set name (--dataset) is a source
+/// too: its test split, which must have the checkpoint's image shape.
 const std::vector<std::string>& generated_ood_sources();
 
 /// What `sdn eval` evaluates.

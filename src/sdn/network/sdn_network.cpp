@@ -117,6 +117,19 @@ int64_t SdnNetworkImpl::num_ics() const {
 }
 
 std::vector<torch::Tensor> SdnNetworkImpl::forward(const torch::Tensor& x) {
+  return run(x, nullptr);
+}
+
+std::vector<torch::Tensor> SdnNetworkImpl::forward(
+    const torch::Tensor& x,
+    std::vector<torch::Tensor>& features) {
+  features.clear();
+  return run(x, &features);
+}
+
+std::vector<torch::Tensor> SdnNetworkImpl::run(
+    const torch::Tensor& x,
+    std::vector<torch::Tensor>* features) {
   std::vector<torch::Tensor> outputs;
   outputs.reserve(ics_.size() + 1);
   torch::Tensor h = backbone_->stem(x);
@@ -124,13 +137,19 @@ std::vector<torch::Tensor> SdnNetworkImpl::forward(const torch::Tensor& x) {
   size_t next_ic = 0;
   for (int64_t i = 0; i < n; ++i) {
     if (next_ic < ic_blocks_.size() && ic_blocks_[next_ic] == i) {
-      auto [out, features] = backbone_->block(i, h);
-      outputs.push_back(ics_[next_ic]->forward(features));
+      auto [out, ic_features] = backbone_->block(i, h);
+      outputs.push_back(ics_[next_ic]->forward(ic_features));
+      if (features != nullptr) {
+        features->push_back(ic_features);
+      }
       ++next_ic;
       h = std::move(out);
     } else {
       h = backbone_->block_output(i, h);
     }
+  }
+  if (features != nullptr) {
+    features->push_back(h);
   }
   outputs.push_back(backbone_->head(h));
   return outputs;

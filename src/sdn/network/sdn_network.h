@@ -58,6 +58,14 @@ class SdnNetworkImpl : public torch::nn::Module {
   /// Logits of every exit, shallowest first, final last.
   std::vector<torch::Tensor> forward(const torch::Tensor& x);
 
+  /// As forward, and sets `features` to the feature map each exit reads,
+  /// shallowest first: an IC's input (models::BackboneImpl::block's
+  /// features) and, for the final exit, the last block's output (the head's
+  /// input); each [N, C_e, H_e, W_e]. For Grad-CAM (inference/grad_cam.h).
+  std::vector<torch::Tensor> forward(
+      const torch::Tensor& x,
+      std::vector<torch::Tensor>& features);
+
   /// Number of exits (ICs + 1).
   int64_t num_exits() const;
   /// Number of internal classifiers.
@@ -112,6 +120,12 @@ class SdnNetworkImpl : public torch::nn::Module {
   }
 
  private:
+  // forward's loop; records the features each exit reads when `features`
+  // is not null.
+  std::vector<torch::Tensor> run(
+      const torch::Tensor& x,
+      std::vector<torch::Tensor>* features);
+
   NetworkOptions options_;
   std::shared_ptr<models::BackboneImpl> backbone_;
   std::vector<heads::InternalClassifier> ics_;

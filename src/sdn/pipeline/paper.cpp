@@ -1,6 +1,7 @@
 #include "sdn/pipeline/paper.h"
 
 #include "sdn/analysis/exit_trace.h"
+#include "sdn/app/explain.h"
 #include "sdn/app/image_grids.h"
 #include "sdn/app/train_console.h"
 #include "sdn/checkpoint/checkpoint.h"
@@ -130,13 +131,23 @@ std::string train_stage(const checkpoint::TrainConfig& config) {
   return last;
 }
 
-// Writes (or reuses) the trace of `checkpoint` on `split`.
+// The out-of-distribution sources the pipeline traces (the first one is
+// the report's and the page's).
+const std::vector<std::string>& paper_ood_sources() {
+  static const std::vector<std::string> kSources = {
+      "inverted", "gaussian-noise"};
+  return kSources;
+}
+
+// Writes (or reuses) the trace of `checkpoint` on `split` (or, with
+// `ood_source`, on those out-of-distribution images).
 std::string trace_stage(
     const std::string& checkpoint,
     const std::string& split,
     const std::string& dir,
     int64_t max_samples,
-    const std::string& device) {
+    const std::string& device,
+    const std::string& ood_source = "") {
   const auto meta = checkpoint::read_checkpoint_meta(checkpoint);
   const std::string meta_path = dir + "/meta.json";
   if (path_exists(meta_path)) {
@@ -148,7 +159,8 @@ std::string trace_stage(
       // Not written by this pipeline's evaluation: trace again.
     }
     if (provenance && provenance->epoch == meta.epoch &&
-        provenance->max_samples == max_samples) {
+        provenance->max_samples == max_samples &&
+        existing.value("ood_source", std::string()) == ood_source) {
       std::fprintf(stderr, "done already: %s\n", dir.c_str());
       return dir;
     }
@@ -157,8 +169,9 @@ std::string trace_stage(
   t.checkpoint = checkpoint;
   t.split = split;
   t.max_samples = max_samples;
+  t.ood_source = ood_source;
   t.eval.device = device;
-  t.eval.label = "trace " + split;
+  t.eval.label = ood_source.empty() ? "trace " + split : "trace " + ood_source;
   analysis::write_trace(dir, inference::evaluate_checkpoint(t));
   return dir;
 }
@@ -174,6 +187,40 @@ double num(const std::optional<double>& value) {
   return value ? *value : std::nan("");
 }
 
+// The OOD experiment side by side: AUROC of every exit's confidence and of
+// the confusion score, per network and source.
+void print_ood_table(
+    const std::map<std::string, std::vector<report::Ood>>& results) {
+  std::cout << "\n#### Out-of-distribution detection (AUROC: test images "
+               "against each source; 0.5 = chance)\n\n";
+  bool header = false;
+  for (const auto& [name, rows] : results) {
+    for (const report::Ood& row : rows) {
+      if (!header) {
+        std::cout << "| Network | Source |";
+        for (size_t e = 0; e < row.auroc.size(); ++e) {
+          std::cout
+              << (e + 1 == row.auroc.size() ?
+                      std::string(" Final |") :
+                      " IC" + std::to_string(e + 1) + " |");
+        }
+        std::cout << " Confusion |\n|---|---|";
+        for (size_t e = 0; e <= row.auroc.size(); ++e) {
+          std::cout << "---|";
+        }
+        std::cout << "\n";
+        header = true;
+      }
+      std::cout << "| " << (name == "sdn" ? "SDN training" : "IC-only") << " | "
+                << row.source << " |";
+      for (const double a : row.auroc) {
+        std::cout << " " << fmt(a, 3) << " |";
+      }
+      std::cout << " " << fmt(row.confusion_auroc, 3) << " |\n";
+    }
+  }
+}
+
 } // namespace
 
 const std::vector<std::string>& PaperOptions::quick_options() {
@@ -186,7 +233,8 @@ const std::vector<std::string>& PaperOptions::quick_options() {
       "--ic-milestones",
       "--warmup-steps",
       "--test-samples",
-      "--train-trace-samples"};
+      "--train-trace-samples",
+      "--ood-samples"};
   return names;
 }
 
@@ -207,6 +255,7 @@ void PaperOptions::apply_quick(const std::set<std::string>& given) {
   set("--warmup-steps", warmup_steps, int64_t{30});
   set("--test-samples", test_samples, int64_t{2000});
   set("--train-trace-samples", train_trace_samples, int64_t{1000});
+  set("--ood-samples", ood_samples, int64_t{1000});
 }
 
 void PaperOptions::validate() const {
@@ -223,6 +272,7 @@ void PaperOptions::validate() const {
       "--train-trace-samples must be > 0, got ",
       train_trace_samples);
   check(grid_images >= 0, "--grid-images must be >= 0, got ", grid_images);
+  check(ood_samples >= 0, "--ood-samples must be >= 0, got ", ood_samples);
   check(
       data.val_size > 0,
       "--val-size must be > 0: thresholds are selected on validation");
@@ -361,7 +411,8 @@ PaperResult run_paper(const PaperOptions& o) {
   const auto sdn =
       train_stage(base_config(o, checkpoint::Mode::kSdn, o.out + "/sdn"));
 
-  stage("4/6 Exit traces (validation, test, train sample)");
+  stage(
+      "4/6 Exit traces (validation, test, train sample, out-of-distribution)");
   trace_stage(cnn, "test", traces + "/cnn-test", o.test_samples, o.device);
   for (const auto& [name, ckpt] :
        {std::pair{std::string("ic_only"), ic_only},
@@ -375,11 +426,21 @@ PaperResult run_paper(const PaperOptions& o) {
         traces + "/" + name + "-train",
         o.train_trace_samples,
         o.device);
+    for (const std::string& source : paper_ood_sources()) {
+      trace_stage(
+          ckpt,
+          "test",
+          traces + "/" + name + "-ood-" + source,
+          o.ood_samples,
+          o.device,
+          source);
+    }
   }
 
   stage("5/6 Analyses");
   std::vector<report::HtmlSection> sections;
   std::map<std::string, report::Report> reports;
+  std::map<std::string, std::vector<report::Ood>> ood_results;
   for (const auto& [name, title] :
        {std::pair{std::string("ic_only"), std::string("IC-only SDN")},
         std::pair{std::string("sdn"), std::string("SDN training")}}) {
@@ -388,8 +449,20 @@ PaperResult run_paper(const PaperOptions& o) {
     ro.val_trace_dir = traces + "/" + name + "-val";
     ro.cnn_trace_dir = traces + "/cnn-test";
     ro.train_trace_dir = traces + "/" + name + "-train";
+    ro.ood_trace_dir = traces + "/" + name + "-ood-" + paper_ood_sources()[0];
     const auto inputs = report::load_report_inputs(ro);
     report::Report r = report::build_report(inputs, ro);
+    // The other OOD sources: the same analysis on their traces (the paper's
+    // rule only, so no policy is fitted again).
+    std::vector<report::Ood> ood = {*r.ood};
+    for (size_t i = 1; i < paper_ood_sources().size(); ++i) {
+      report::ReportOptions other = ro;
+      other.ood_trace_dir =
+          traces + "/" + name + "-ood-" + paper_ood_sources()[i];
+      other.policies = {"max-prob"};
+      ood.push_back(*report::build_report(other).ood);
+    }
+    ood_results[name] = ood;
     r.title = title + ": " + o.arch + " on " + o.data.name;
     write_json_atomic(o.out + "/report-" + name + ".json", r);
     std::cout << "\n#### " << *r.title << "\n\n";
@@ -402,12 +475,16 @@ PaperResult run_paper(const PaperOptions& o) {
     if (const auto images = app::trace_images(inputs.trace, info, why)) {
       section.grids =
           app::make_image_grids(inputs.trace, *images, info, o.grid_images);
+      app::append_grad_cam_grid(
+          section.grids, inputs.trace, *images, info, o.grid_images);
     } else {
       std::fprintf(stderr, "warning: no image grids: %s\n", why.c_str());
     }
     sections.push_back(std::move(section));
     reports[name] = std::move(r);
   }
+
+  print_ood_table(ood_results);
 
   stage("6/6 The paper's claims on this run");
   PaperResult result;
@@ -427,6 +504,7 @@ PaperResult run_paper(const PaperOptions& o) {
       {"date", date},
       {"seconds", total.seconds()},
       {"claims", claims},
+      {"ood", ood_results},
       {"reports",
        {{"ic_only", o.out + "/report-ic_only.json"},
         {"sdn", o.out + "/report-sdn.json"}}}};

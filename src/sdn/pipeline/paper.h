@@ -14,9 +14,11 @@ namespace sdn::pipeline {
 
 /// The paper's whole pipeline on one data set and architecture: train a CNN,
 /// convert it by IC-only training, train an SDN from the CNN's
-/// initialisation, trace all three on the validation and test splits, and
-/// report. Every stage resumes: a rerun skips what is done and continues an
-/// interrupted training run from its last epoch.
+/// initialisation, trace all three on the validation and test splits (and
+/// the SDNs on two out-of-distribution sources), and report: the paper's
+/// analyses, every exit policy, calibration, OOD detection and Grad-CAM. Every
+/// stage resumes: a rerun skips what is done and continues an interrupted
+/// training run from its last epoch.
 struct PaperOptions {
   PaperOptions() {
     data.train_subset = 10000; // of Fashion-MNIST's 55000 after validation
@@ -42,6 +44,9 @@ struct PaperOptions {
   int64_t test_samples = 0; ///< Trace only the first N test samples (0: all).
   int64_t train_trace_samples = 5000; ///< Train samples for confusion stats.
   int64_t grid_images = 8; ///< Images per exit in the page's grids.
+  /// Images per out-of-distribution trace (inverted test images, Gaussian
+  /// noise; 0: as many as the test split).
+  int64_t ood_samples = 5000;
 
   /// The --quick preset: a few minutes on 2 cores. Options named in
   /// `given` (e.g. "--epochs", as the user set them) keep their value.

@@ -253,6 +253,15 @@ struct Trainer::State {
         from_meta.arch,
         ", but --arch is ",
         config_.arch);
+    check(
+        from_meta.config.data.classes == config_.data.classes,
+        "--from ",
+        config_.from,
+        ": the CNN was trained on ",
+        classes_text(from_meta.config.data.classes),
+        ", but this run on ",
+        classes_text(config_.data.classes),
+        " (--classes must match)");
     const auto cnn_options = from_meta.network_options().backbone;
     check(
         cnn_options.in_channels == options.backbone.in_channels &&
@@ -264,15 +273,6 @@ struct Trainer::State {
         from_meta.dataset,
         ", whose input shape or classes differ from ",
         config_.data.name);
-    check(
-        from_meta.config.data.classes == config_.data.classes,
-        "--from ",
-        config_.from,
-        ": the CNN was trained on ",
-        classes_text(from_meta.config.data.classes),
-        ", but this run on ",
-        classes_text(config_.data.classes),
-        " (--classes must match)");
     net_->copy_backbone_from(*cnn);
   }
 

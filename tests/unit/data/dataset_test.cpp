@@ -150,7 +150,8 @@ TEST(Classes, ListsAreCheckedAgainstTheDataSet) {
   EXPECT_EQ(
       info.class_names,
       (std::vector<std::string>{"Ankle boot", "T-shirt/top", "Sandal"}));
-  EXPECT_EQ(held_out_classes(options), (std::vector<int64_t>{1, 2, 3, 4, 6, 7, 8}));
+  EXPECT_EQ(
+      held_out_classes(options), (std::vector<int64_t>{1, 2, 3, 4, 6, 7, 8}));
   options.classes.clear();
   EXPECT_TRUE(held_out_classes(options).empty());
 }
