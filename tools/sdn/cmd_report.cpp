@@ -92,7 +92,12 @@ void run_report(const ReportArgs& args) {
       section.grids = sdn::app::make_image_grids(
           inputs.trace, *images, info, args.grid_images);
       sdn::app::append_grad_cam_grid(
-          section.grids, inputs.trace, *images, info, args.grid_images);
+          section.grids,
+          inputs.trace,
+          inputs.trace.checkpoint,
+          *images,
+          info,
+          args.grid_images);
     } else {
       std::fprintf(stderr, "warning: no image grids: %s\n", why.c_str());
     }

@@ -323,19 +323,19 @@ void write_explanation(
 
 std::optional<report::ImageGrid> grad_cam_grid(
     const analysis::ExitTrace& trace,
+    const std::string& checkpoint,
     const data::Dataset& images,
     const data::DatasetInfo& info,
     int64_t count,
     std::string& why) {
   try {
     checkpoint::CheckpointMeta meta;
-    network::SdnNetwork network =
-        checkpoint::load_network(trace.checkpoint, meta);
+    network::SdnNetwork network = checkpoint::load_network(checkpoint, meta);
     check(
         meta.num_exits == trace.num_exits &&
             meta.num_classes == trace.num_classes,
         "the trace's checkpoint ",
-        trace.checkpoint,
+        checkpoint,
         " has ",
         meta.num_exits,
         " exits and ",
@@ -408,6 +408,7 @@ std::optional<report::ImageGrid> grad_cam_grid(
 void append_grad_cam_grid(
     std::vector<report::ImageGrid>& grids,
     const analysis::ExitTrace& trace,
+    const std::string& checkpoint,
     const data::Dataset& images,
     const data::DatasetInfo& info,
     int64_t count) {
@@ -415,7 +416,7 @@ void append_grad_cam_grid(
     return;
   }
   std::string why;
-  if (auto grid = grad_cam_grid(trace, images, info, count, why)) {
+  if (auto grid = grad_cam_grid(trace, checkpoint, images, info, count, why)) {
     grids.push_back(std::move(*grid));
   } else {
     std::fprintf(stderr, "warning: no Grad-CAM grid: %s\n", why.c_str());

@@ -77,22 +77,25 @@ std::string grad_cam_png(
 /// The HTML report's Grad-CAM grid for `trace`: up to `count` samples that
 /// some IC gets right and the final exit wrong (else the first samples),
 /// one tile each (grad_cam_png's row), maps of each exit's prediction,
-/// computed with the trace's checkpoint on `images` (app::trace_images).
-/// nullopt, with `why` set, when the checkpoint cannot be loaded here or
-/// does not match the trace; never throws for that.
+/// computed with the network in `checkpoint` (the one that made the trace:
+/// trace.checkpoint as the trace names it) on `images`
+/// (app::trace_images). nullopt, with `why` set, when the checkpoint cannot
+/// be loaded here or does not match the trace; never throws for that.
 std::optional<report::ImageGrid> grad_cam_grid(
     const analysis::ExitTrace& trace,
+    const std::string& checkpoint,
     const data::Dataset& images,
     const data::DatasetInfo& info,
     int64_t count,
     std::string& why);
 
-/// Appends grad_cam_grid(trace, images, info, count) to `grids`; when it
-/// cannot be made, prints "warning: no Grad-CAM grid: WHY" on stderr
-/// instead. Nothing for count 0.
+/// Appends grad_cam_grid(trace, checkpoint, images, info, count) to
+/// `grids`; when it cannot be made, prints "warning: no Grad-CAM grid: WHY"
+/// on stderr instead. Nothing for count 0.
 void append_grad_cam_grid(
     std::vector<report::ImageGrid>& grids,
     const analysis::ExitTrace& trace,
+    const std::string& checkpoint,
     const data::Dataset& images,
     const data::DatasetInfo& info,
     int64_t count);

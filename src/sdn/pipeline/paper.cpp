@@ -476,7 +476,12 @@ PaperResult run_paper(const PaperOptions& o) {
       section.grids =
           app::make_image_grids(inputs.trace, *images, info, o.grid_images);
       app::append_grad_cam_grid(
-          section.grids, inputs.trace, *images, info, o.grid_images);
+          section.grids,
+          inputs.trace,
+          name == "sdn" ? sdn : ic_only, // as traced, from this folder
+          *images,
+          info,
+          o.grid_images);
     } else {
       std::fprintf(stderr, "warning: no image grids: %s\n", why.c_str());
     }

@@ -142,15 +142,16 @@ TEST(Explain, ReportGridNeedsTheTracesCheckpoint) {
   std::string why;
   const auto images = sdn::app::trace_images(trace, info, why);
   ASSERT_TRUE(images) << why;
-  const auto grid = sdn::app::grad_cam_grid(trace, *images, info, 2, why);
+  const auto grid =
+      sdn::app::grad_cam_grid(trace, trace.checkpoint, *images, info, 2, why);
   ASSERT_TRUE(grid) << why;
   EXPECT_EQ(grid->tiles.size(), 2u);
   EXPECT_EQ(grid->title, "Grad-CAM per exit");
-  auto moved = trace;
-  moved.checkpoint = dir.str("gone");
-  EXPECT_FALSE(sdn::app::grad_cam_grid(moved, *images, info, 2, why));
+  EXPECT_FALSE(
+      sdn::app::grad_cam_grid(trace, dir.str("gone"), *images, info, 2, why));
   EXPECT_NE(why.find("gone"), std::string::npos) << why;
   std::vector<sdn::report::ImageGrid> grids;
-  sdn::app::append_grad_cam_grid(grids, trace, *images, info, 0);
+  sdn::app::append_grad_cam_grid(
+      grids, trace, trace.checkpoint, *images, info, 0);
   EXPECT_TRUE(grids.empty());
 }
