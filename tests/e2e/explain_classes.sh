@@ -84,10 +84,24 @@ if destructive:
         p, y = s["predictions"], s["label"]
         assert p[-1] != y and y in p[:-1], s
 PY
-# The same sample twice gives the same maps.
+# The same sample twice gives the same maps ("DIR/" names the folder DIR).
 "$sdn" --threads 1 explain --checkpoint "$dir/sub/last" --samples 4 \
-  --out "$dir/x-again" 2> /dev/null
+  --out "$dir/x-again/" 2> /dev/null
 cmp -s "$dir/x-pred/maps.npy" "$dir/x-again/maps.npy"
+# The report's Grad-CAM grid comes from the trace's own network: a
+# checkpoint replaced by another run's gives a warning and no grid.
+"$sdn" report --trace "$dir/in" --html "$dir/in.html" 2> "$dir/err"
+grep -q "Grad-CAM per exit" "$dir/in.html"
+"$sdn" --threads 1 train --arch resnet56 "${data[@]}" --classes 0,1,2 \
+  --mode sdn --epochs 1 --batch-size 32 --lr 0.02 --out "$dir/other" \
+  > /dev/null 2>&1
+mv "$dir/sub" "$dir/sub-moved"
+cp -r "$dir/other" "$dir/sub"
+"$sdn" report --trace "$dir/in" --html "$dir/in2.html" 2> "$dir/err"
+grep -q "^warning: no Grad-CAM grid: .*not the network the trace was made with" \
+  "$dir/err"
+! grep -q "Grad-CAM per exit" "$dir/in2.html"
+rm -rf "$dir/sub" && mv "$dir/sub-moved" "$dir/sub"
 # Bad input: one error line naming the problem, non-zero exit.
 expect_error() {
   local pattern="$1"; shift
@@ -101,6 +115,10 @@ expect_error "--classes: class 1 is listed twice" "$sdn" train \
   "${data[@]}" --classes 1,1 --out "$dir/bad"
 expect_error "--classes: 7 is not a class of the data set (expected 0 to 4)" \
   "$sdn" train "${data[@]}" --classes 0,7 --out "$dir/bad"
+expect_error "--classes: expected class numbers separated by commas (e.g. 0,2,4), got '1,,2'" \
+  "$sdn" train "${data[@]}" --classes 1,,2 --out "$dir/bad"
+expect_error "--classes: expected class numbers .*got '0x1,2'" "$sdn" train \
+  "${data[@]}" --classes 0x1,2 --out "$dir/bad"
 expect_error "--classes lists all 5 classes" "$sdn" train "${data[@]}" \
   --classes 0,1,2,3,4 --out "$dir/bad"
 expect_error "--classes must match" "$sdn" train "${data[@]}" \
@@ -118,6 +136,8 @@ expect_error "--select must be first or destructive, got 'worst'" "$sdn" \
   explain --checkpoint "$dir/sub/last" --select worst --out "$dir/bad"
 expect_error "--target must be predicted or true" "$sdn" explain \
   --checkpoint "$dir/sub/last" --target label --out "$dir/bad"
+expect_error "--device gpu: expected cpu, cuda or cuda:N" "$sdn" explain --checkpoint \
+  "$dir/sub/last" --device gpu --out "$dir/bad"
 expect_error "--samples: expected .*\[1, 1000\], got 0" "$sdn" explain \
   --checkpoint "$dir/sub/last" --samples 0 --out "$dir/bad"
 expect_error "--batch-size has no effect with --select first" "$sdn" explain \

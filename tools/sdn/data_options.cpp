@@ -2,8 +2,40 @@
 #include "option_checks.h"
 
 #include "sdn/data/idx.h"
+#include "sdn/util/error.h"
 
 namespace sdn::cli {
+
+namespace {
+
+// The --classes value(s) ("0,2,4", or the items of a TOML array) as class
+// numbers: every comma-separated item a plain decimal number.
+std::vector<int64_t> class_list(const std::vector<std::string>& items) {
+  std::vector<int64_t> classes;
+  for (const std::string& item : items) {
+    size_t at = 0;
+    while (true) {
+      const size_t comma = item.find(',', at);
+      const std::string piece = item.substr(
+          at, comma == std::string::npos ? std::string::npos : comma - at);
+      check(
+          !piece.empty() && piece.size() <= 9 &&
+              piece.find_first_not_of("0123456789") == std::string::npos,
+          "--classes: expected class numbers separated by commas (e.g. "
+          "0,2,4), got '",
+          item,
+          "'");
+      classes.push_back(std::stoll(piece));
+      if (comma == std::string::npos) {
+        break;
+      }
+      at = comma + 1;
+    }
+  }
+  return classes;
+}
+
+} // namespace
 
 void add_data_options(CLI::App* sub, data::DataOptions& options) {
   std::string names;
@@ -31,14 +63,15 @@ void add_data_options(CLI::App* sub, data::DataOptions& options) {
          "Keep only this many training samples (0: all)")
       ->capture_default_str()
       ->check(at_least(0));
-  sub->add_option(
+  sub->add_option_function<std::vector<std::string>>(
          "--classes",
-         options.classes,
+         [&options](const std::vector<std::string>& items) {
+           options.classes = class_list(items);
+         },
          "Keep only these classes (the data set's labels, comma-separated), "
          "relabelled 0..K'-1 in list order; the others are held out "
          "(sdn eval --ood-source held-out-classes)")
-      ->delimiter(',')
-      ->check(at_least(0));
+      ->type_name("LIST");
   sub->add_option(
          "--data-seed",
          options.seed,

@@ -370,19 +370,7 @@ void write_trace(const std::string& folder, const ExitTrace& trace) {
   check_trace_destination(dir);
   // Written into a folder beside `dir`, then swapped in: a kill or a full
   // disk leaves the previous trace whole, and two writers cannot mix files.
-  const std::string fresh = str_cat(dir, ".tmp.", ::getpid());
-  {
-    // The T.tmp.PID folders of killed writers: nobody else removes them.
-    const std::filesystem::path path(dir);
-    remove_temporaries(
-        path.has_parent_path() ? path.parent_path().string() : ".",
-        path.filename().string(),
-        Temporaries::kOfDeadProcesses);
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(fresh, ec);
-  make_dirs(fresh);
-  try {
+  write_folder_atomic(dir, [&](const std::string& fresh) {
     write_npy(
         join(fresh, kProbsFile),
         trace.probs,
@@ -405,11 +393,7 @@ void write_trace(const std::string& folder, const ExitTrace& trace) {
     }
     // meta.json last: a directory with meta.json holds a complete trace.
     write_json_atomic(join(fresh, kMetaFile), meta);
-    replace_folder(fresh, dir);
-  } catch (...) {
-    std::filesystem::remove_all(fresh, ec);
-    throw;
-  }
+  });
 }
 
 ExitTrace read_trace(const std::string& dir) {

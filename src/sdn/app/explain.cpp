@@ -4,6 +4,7 @@
 #include "sdn/app/image_grids.h"
 #include "sdn/checkpoint/checkpoint.h"
 #include "sdn/data/loader.h"
+#include "sdn/device/device.h"
 #include "sdn/inference/evaluator.h"
 #include "sdn/inference/trace_builder.h"
 #include "sdn/util/error.h"
@@ -123,6 +124,7 @@ const std::vector<std::string>& explain_files() {
 
 Explanation explain(const ExplainOptions& options) {
   options.validate();
+  checked_device(options.device); // before any work: names --device
   checkpoint::CheckpointMeta meta;
   network::SdnNetwork network =
       checkpoint::load_network(options.checkpoint, meta);
@@ -187,7 +189,7 @@ Explanation explain(const ExplainOptions& options) {
   }
   out.images = data::subset(split, out.indices);
   network->eval();
-  network->to(torch::Device(options.device));
+  network->to(checked_device(options.device));
   out.cam = cams(
       network, out.images, out.info, options.target == "true", options.device);
   return out;
@@ -293,16 +295,7 @@ void write_explanation(
               conf.data_ptr<float>(), conf.data_ptr<float>() + exits)}});
   }
   // A folder beside --out, swapped in whole: a kill leaves the old one.
-  const std::string fresh = str_cat(options.out, ".tmp.", ::getpid());
-  const std::filesystem::path path(options.out);
-  remove_temporaries(
-      path.has_parent_path() ? path.parent_path().string() : ".",
-      path.filename().string(),
-      Temporaries::kOfDeadProcesses);
-  std::error_code ec;
-  std::filesystem::remove_all(fresh, ec);
-  make_dirs(fresh);
-  try {
+  write_folder_atomic(options.out, [&](const std::string& fresh) {
     const auto maps = cam.maps.contiguous();
     analysis::write_npy(
         fresh + "/maps.npy",
@@ -314,11 +307,7 @@ void write_explanation(
         fresh + "/grad_cam.png",
         grad_cam_png(explanation.images.images, cam.maps, scale));
     write_json_atomic(fresh + "/explain.json", j);
-    replace_folder(fresh, options.out);
-  } catch (...) {
-    std::filesystem::remove_all(fresh, ec);
-    throw;
-  }
+  });
 }
 
 std::optional<report::ImageGrid> grad_cam_grid(
@@ -344,6 +333,36 @@ std::optional<report::ImageGrid> grad_cam_grid(
         trace.num_exits,
         " and ",
         trace.num_classes);
+    // The same network: arch, mode, epoch and data as the trace records
+    // them (a checkpoint replaced by another run would explain other
+    // predictions than the trace's).
+    const inference::TraceProvenance made_by =
+        inference::read_provenance(trace.meta, "the trace's meta.json");
+    check(
+        made_by.arch == meta.arch &&
+            made_by.mode == checkpoint::mode_name(meta.mode) &&
+            made_by.epoch == meta.epoch && made_by.dataset == meta.dataset &&
+            made_by.data.classes == meta.config.data.classes,
+        checkpoint,
+        " is not the network the trace was made with (trace: ",
+        made_by.arch,
+        " ",
+        made_by.mode,
+        " epoch ",
+        made_by.epoch,
+        " on ",
+        made_by.dataset,
+        "; checkpoint: ",
+        meta.arch,
+        " ",
+        checkpoint::mode_name(meta.mode),
+        " epoch ",
+        meta.epoch,
+        " on ",
+        meta.dataset,
+        made_by.data.classes == meta.config.data.classes ?
+            ")" :
+            ", other --classes)");
     check(
         images.size() == trace.num_samples,
         "expected ",

@@ -151,6 +151,13 @@ Splits load_splits(const DataOptions& options) {
   check_split(splits.train, splits.info, "train");
   check_split(splits.test, splits.info, "test");
   keep_classes(splits, options.classes);
+  check(
+      options.classes.empty() || options.val_size < splits.train.size(),
+      "--val-size ",
+      options.val_size,
+      " must be smaller than the ",
+      splits.train.size(),
+      " training samples of the classes --classes keeps");
   split_validation(
       splits, options.val_size, options.train_subset, options.seed);
   return splits;

@@ -46,7 +46,7 @@ void check_classes(const std::vector<int64_t>& classes, int64_t k) {
       static_cast<int64_t>(classes.size()) < k,
       "--classes lists all ",
       k,
-      " classes of the data set; leave it out to train on all of them");
+      " classes of the data set; leave it out to keep all of them");
 }
 
 } // namespace

@@ -344,11 +344,9 @@ struct Trainer::State {
           config_.trigger.target < splits_.info.num_classes,
           "--trigger-target ",
           config_.trigger.target,
-          ": expected a class of ",
-          config_.data.name,
-          " (0 to ",
+          ": expected a label of the training data (0 to ",
           splits_.info.num_classes - 1,
-          ")");
+          config_.data.classes.empty() ? ")" : ", as --classes relabels)");
       splits_.train = data::poison(
           splits_.train, config_.poison_rate, config_.trigger, config_.seed);
     }

@@ -292,4 +292,32 @@ void replace_folder(const std::string& fresh, const std::string& dir) {
   fs::remove_all(aside, ec);
 }
 
+void write_folder_atomic(
+    const std::string& dir,
+    const std::function<void(const std::string& fresh)>& fill) {
+  // "out/" names the folder "out": without the slash, so that the fresh
+  // folder lies beside it and the swap renames folder to folder.
+  std::string name = fs::path(dir).lexically_normal().string();
+  while (name.size() > 1 && name.back() == '/') {
+    name.pop_back();
+  }
+  const fs::path path(name);
+  remove_temporaries(
+      path.has_parent_path() ? path.parent_path().string() : ".",
+      path.filename().string(),
+      Temporaries::kOfDeadProcesses);
+  const std::string fresh =
+      path.string() + ".tmp." + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove_all(fresh, ec);
+  make_dirs(fresh);
+  try {
+    fill(fresh);
+    replace_folder(fresh, path.string());
+  } catch (...) {
+    fs::remove_all(fresh, ec);
+    throw;
+  }
+}
+
 } // namespace sdn

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -80,5 +81,16 @@ void remove_temporaries(
 /// then removed. Readers see the old folder or the new one, never a mix.
 /// Throws sdn::Error naming the folders when a rename fails.
 void replace_folder(const std::string& fresh, const std::string& dir);
+
+/// Writes the folder `dir` whole: removes the temporaries of dead writers
+/// (remove_temporaries, Temporaries::kOfDeadProcesses), lets `fill` write
+/// every file into a fresh folder beside it (DIR.tmp.PID, passed to it),
+/// then puts that folder in place of `dir` (replace_folder). When `fill` or
+/// the swap throws, the fresh folder is removed and the exception passes
+/// on: `dir` keeps its previous contents, a kill leaves only a temporary
+/// the next writer removes.
+void write_folder_atomic(
+    const std::string& dir,
+    const std::function<void(const std::string& fresh)>& fill);
 
 } // namespace sdn

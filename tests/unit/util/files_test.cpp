@@ -177,3 +177,41 @@ TEST(Files, OnlyDeadWritersTemporariesWhenAsked) {
   EXPECT_TRUE(fs::exists(alive));
   EXPECT_FALSE(fs::exists(dead));
 }
+
+TEST(Files, FoldersAreWrittenWholeOrNotAtAll) {
+  sdn::testing::TempDir dir("files_folder");
+  const std::string out = dir.str("out");
+  sdn::write_folder_atomic(out, [](const std::string& fresh) {
+    sdn::write_file_atomic(fresh + "/a.txt", "first");
+  });
+  EXPECT_EQ(sdn::read_file(out + "/a.txt"), "first");
+  // A writer that fails half-way leaves the previous folder as it was and
+  // no temporary behind.
+  EXPECT_THROW(
+      sdn::write_folder_atomic(
+          out,
+          [](const std::string& fresh) {
+            sdn::write_file_atomic(fresh + "/a.txt", "second");
+            sdn::fail("disk full");
+          }),
+      sdn::Error);
+  EXPECT_EQ(sdn::read_file(out + "/a.txt"), "first");
+  size_t entries = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.str())) {
+    EXPECT_EQ(entry.path().filename(), "out");
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1u);
+  // A complete second write replaces the whole folder.
+  sdn::write_folder_atomic(out, [](const std::string& fresh) {
+    sdn::write_file_atomic(fresh + "/b.txt", "second");
+  });
+  EXPECT_FALSE(sdn::path_exists(out + "/a.txt"));
+  EXPECT_EQ(sdn::read_file(out + "/b.txt"), "second");
+  // "out/" names the same folder.
+  sdn::write_folder_atomic(out + "/", [](const std::string& fresh) {
+    sdn::write_file_atomic(fresh + "/c.txt", "third");
+  });
+  EXPECT_EQ(sdn::read_file(out + "/c.txt"), "third");
+  EXPECT_FALSE(sdn::path_exists(out + "/b.txt"));
+}
