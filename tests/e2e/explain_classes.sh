@@ -145,6 +145,9 @@ expect_error "--batch-size has no effect with --select first" "$sdn" explain \
 expect_error "--split must be train, val or test" "$sdn" explain \
   --checkpoint "$dir/sub/last" --split dev --out "$dir/bad"
 test ! -e "$dir/bad"
+expect_error "--lr must be at most 3.40282e+38 (the optimiser computes in float32), got 1e+300" \
+  "$sdn" train "${data[@]}" --lr 1e300 --out "$dir/bad"
+test ! -e "$dir/bad"
 mkdir "$dir/photos" && touch "$dir/photos/holiday.jpg"
 expect_error "--out .*holiday.jpg" "$sdn" explain --checkpoint \
   "$dir/sub/last" --out "$dir/photos"

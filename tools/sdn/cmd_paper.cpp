@@ -30,9 +30,11 @@ void setup_paper(CLI::App& app) {
       "paper",
       "Run the paper end to end: train a CNN, convert it by IC-only "
       "training, train an SDN from the CNN's initialisation, trace all three "
-      "on validation and test, print the paper's tables and the verdict on "
-      "each of its claims, and write OUT/report.html. Rerunning resumes where "
-      "it stopped.\n"
+      "on validation and test (the SDNs also on inverted images and Gaussian "
+      "noise), print the paper's tables, every exit policy, calibration, "
+      "OOD detection and the verdict on each of its claims, and write "
+      "OUT/report.html (with Grad-CAM grids) and OUT/summary.json. Rerunning "
+      "resumes where it stopped.\n"
       "Examples:\n"
       "  sdn paper --config configs/demo-fashion-mnist.toml --out runs/demo\n"
       "  sdn paper --quick --out runs/quick");

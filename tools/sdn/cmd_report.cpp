@@ -121,9 +121,12 @@ void setup_report(CLI::App& app) {
   auto* sub = app.add_subcommand(
       "report",
       "Analyse exit traces: per-exit accuracy, early-exit threshold sweep "
-      "and budget table (thresholds chosen on a validation trace), wasteful "
-      "and destructive overthinking, the confusion metric, backdoor "
-      "figures.\nExample: sdn report --trace runs/c10_vgg/trace_test "
+      "and budget table (thresholds chosen on a validation trace), every "
+      "exit policy side by side (max-prob, entropy, patience, budget-fit, "
+      "ensemble), calibration (ECE, KS, temperature scaling), wasteful and "
+      "destructive overthinking, the confusion metric, OOD detection "
+      "(--ood-trace), backdoor figures; --html adds plots, image and "
+      "Grad-CAM grids.\nExample: sdn report --trace runs/c10_vgg/trace_test "
       "--val-trace runs/c10_vgg/trace_val --cnn-trace "
       "runs/c10_vgg_cnn/trace_test --json");
   sub->add_option(

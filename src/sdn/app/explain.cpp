@@ -177,8 +177,8 @@ Explanation explain(const ExplainOptions& options) {
                 labels.data_ptr<int64_t>()[i])) {
           out.indices.push_back(at + i);
         }
+        out.scanned = at + i + 1; // samples looked at so far
       }
-      out.scanned = at + b;
     }
     check(
         !out.indices.empty(),

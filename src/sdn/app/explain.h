@@ -45,7 +45,9 @@ struct Explanation {
   data::Dataset images; ///< Those samples (uint8 [N, C, H, W], labels).
   data::DatasetInfo info; ///< The checkpoint's data set.
   inference::GradCam cam; ///< maps [N, E, H, W], targets, predictions...
-  int64_t scanned = 0; ///< Samples of the split looked at to choose them.
+  /// Samples of the split looked at to choose them: up to the last one
+  /// chosen, or the whole split when fewer qualify.
+  int64_t scanned = 0;
 };
 
 /// Loads the checkpoint and its data, chooses options.samples samples of

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <limits>
+
 namespace sdn::checkpoint {
 
 Mode parse_mode(const std::string& name) {
@@ -59,6 +61,12 @@ void TrainConfig::validate() const {
       "--eval-batch-size must be > 0, got ",
       eval_batch_size);
   check(lr > 0, "--lr must be > 0, got ", lr);
+  check(
+      lr <= std::numeric_limits<float>::max(),
+      "--lr must be at most ",
+      std::numeric_limits<float>::max(),
+      " (the optimiser computes in float32), got ",
+      lr);
   check(
       momentum >= 0 && momentum < 1,
       "--momentum must be in [0,1), got ",

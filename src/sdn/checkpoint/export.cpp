@@ -94,9 +94,10 @@ std::string encode_safetensors(
         "'");
     check(
         !header.contains(name), "safetensors: two tensors named '", name, "'");
+    const torch::ScalarType type = tensor.scalar_type();
     const auto it =
-        std::find_if(dtypes().begin(), dtypes().end(), [&](const auto& d) {
-          return d.second == tensor.scalar_type();
+        std::find_if(dtypes().begin(), dtypes().end(), [type](const auto& d) {
+          return d.second == type;
         });
     check(
         it != dtypes().end() &&
@@ -207,7 +208,10 @@ Safetensors decode_safetensors(
           where,
           ": shape entries must be non-negative integers");
       e.shape.push_back(d.get<int64_t>());
-      numel *= e.shape.back();
+      check(
+          !__builtin_mul_overflow(numel, e.shape.back(), &numel),
+          where,
+          ": the shape's element count overflows");
     }
     for (const auto& o : value["data_offsets"]) {
       check(
@@ -227,8 +231,12 @@ Safetensors decode_safetensors(
         "] lie outside the ",
         data_size,
         " data bytes");
-    const size_t expected =
-        static_cast<size_t>(numel) * torch::elementSize(e.dtype);
+    size_t expected = 0;
+    check(
+        !__builtin_mul_overflow(
+            static_cast<size_t>(numel), torch::elementSize(e.dtype), &expected),
+        where,
+        ": the shape's byte count overflows");
     check(
         e.end - e.begin == expected,
         where,

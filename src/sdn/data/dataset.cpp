@@ -81,6 +81,14 @@ void keep_classes(Splits& splits, const std::vector<int64_t>& classes) {
     std::vector<int64_t> kept;
     std::vector<int64_t> relabelled;
     for (int64_t i = 0; i < split->size(); ++i) {
+      check(
+          y[i] >= 0 && y[i] < k,
+          "--classes: label ",
+          y[i],
+          " of sample ",
+          i,
+          " is not a class of ",
+          splits.info.name);
       const int64_t to = new_label[static_cast<size_t>(y[i])];
       if (to >= 0) {
         kept.push_back(i);

@@ -322,8 +322,8 @@ void print_ood(std::ostream& out, const Report& r) {
   for (size_t e = 0; e < n; ++e) {
     out << left(exit_name(e, n), 7) << pad(fmt(o.auroc[e], "%.4f"), 8) << "\n";
   }
-  out << left("confusion", 10) << pad(fmt(o.confusion_auroc, "%.4f"), 8)
-      << "\n";
+  out << "the confusion score as the score (OOD positive): AUROC "
+      << fmt(o.confusion_auroc, "%.4f") << "\n";
   bool header = false;
   for (const OodEarlyExitRow& row : o.early_exit) {
     if (!analysis::is_paper_threshold(row.threshold)) {

@@ -556,6 +556,8 @@ struct Trainer::State {
   }
 
   void save(int64_t epoch, const EpochMetrics& m) {
+    // Every rank holds the same weights, so all of them stop together.
+    check_finite_weights(net_, epoch, config_.out);
     const bool is_best = run_dir_.update_best(m);
     if (!comm_.is_main()) {
       return;
@@ -735,6 +737,25 @@ void clear_gradients(torch::optim::Optimizer& optimizer) {
     for (auto& p : group.params()) {
       p.mutable_grad() = torch::Tensor();
     }
+  }
+}
+
+void check_finite_weights(
+    network::SdnNetwork& network,
+    int64_t epoch,
+    const std::string& out_dir) {
+  torch::NoGradGuard no_grad;
+  for (const auto& item : network->named_parameters()) {
+    check(
+        torch::isfinite(item.value()).all().item<bool>(),
+        "epoch ",
+        epoch,
+        ": weight '",
+        item.key(),
+        "' is not finite (training diverged); no checkpoint was written for "
+        "this epoch, the last good one is ",
+        out_dir,
+        "/last (lower --lr or add --warmup-steps)");
   }
 }
 

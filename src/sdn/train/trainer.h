@@ -193,4 +193,15 @@ torch::Tensor training_loss(
 /// updates are the same as after zero_grad().
 void clear_gradients(torch::optim::Optimizer& optimizer);
 
+/// Throws sdn::Error "epoch E: weight 'NAME' is not finite (training
+/// diverged); no checkpoint was written for this epoch, the last good one
+/// is OUT/last (...)" when a parameter of `network` holds NaN or Inf: a step
+/// after the last finite loss can still break the weights, and such a
+/// checkpoint would only fail later, at evaluation. The trainer calls it
+/// before every checkpoint.
+void check_finite_weights(
+    network::SdnNetwork& network,
+    int64_t epoch,
+    const std::string& out_dir);
+
 } // namespace sdn::train

@@ -262,3 +262,27 @@ TEST(Trainer, ResumesWhereItStoppedAndSaysSo) {
 
 } // namespace
 } // namespace sdn::train
+
+TEST(CheckFiniteWeights, NamesTheFirstBrokenWeight) {
+  sdn::network::NetworkOptions o;
+  o.backbone.arch = "mobilenet";
+  o.backbone.in_channels = 1;
+  o.backbone.num_classes = 3;
+  sdn::network::SdnNetwork network(o);
+  EXPECT_NO_THROW(sdn::train::check_finite_weights(network, 2, "runs/x"));
+  {
+    torch::NoGradGuard no_grad;
+    network->ics()[1]->parameters().back().view(-1)[0] = NAN;
+  }
+  try {
+    sdn::train::check_finite_weights(network, 2, "runs/x");
+    FAIL() << "no error";
+  } catch (const sdn::Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("epoch 2: weight 'ic1."), std::string::npos)
+        << message;
+    EXPECT_NE(
+        message.find("not finite (training diverged)"), std::string::npos);
+    EXPECT_NE(message.find("runs/x/last"), std::string::npos);
+  }
+}
