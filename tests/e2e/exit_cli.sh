@@ -173,14 +173,7 @@ if rows[1]["blas_threads"] > 0:  # OpenBLAS: its thread count is known
 PY
 "$sdn" --threads 1 bench train "${tiny[@]}" --no-compare | grep -q '^optimised '
 # Bad input: one error line naming the problem, non-zero exit.
-expect_error() {
-  local pattern="$1"; shift
-  if "$@" > "$dir/out" 2> "$dir/err"; then
-    echo "expected failure: $*"; exit 1
-  fi
-  grep -q "^error: .*$pattern" "$dir/err" || {
-    echo "missing '$pattern' in:"; cat "$dir/err"; exit 1; }
-}
+. "$(dirname "$0")/expect_error.sh"
 expect_error "exactly one of --param (or --threshold) and --budget" \
   "$sdn" exit --checkpoint "$dir/sdn/last"
 expect_error "--threshold means --policy max-prob" \

@@ -103,14 +103,7 @@ grep -q "^warning: no Grad-CAM grid: .*not the network the trace was made with" 
 ! grep -q "Grad-CAM per exit" "$dir/in2.html"
 rm -rf "$dir/sub" && mv "$dir/sub-moved" "$dir/sub"
 # Bad input: one error line naming the problem, non-zero exit.
-expect_error() {
-  local pattern="$1"; shift
-  if "$@" > "$dir/out" 2> "$dir/err"; then
-    echo "expected failure: $*"; exit 1
-  fi
-  grep -q "^error: .*$pattern" "$dir/err" || {
-    echo "missing '$pattern' in:"; cat "$dir/err"; exit 1; }
-}
+. "$(dirname "$0")/expect_error.sh"
 expect_error "--classes: class 1 is listed twice" "$sdn" train \
   "${data[@]}" --classes 1,1 --out "$dir/bad"
 expect_error "--classes: 7 is not a class of the data set (expected 0 to 4)" \

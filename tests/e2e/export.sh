@@ -44,14 +44,7 @@ for name, entry in header.items():
 assert any(k.startswith("backbone.") for k in state)
 assert {k.split(".")[0] for k in state} == {"backbone"} | {f"ic{i}" for i in range(6)}
 PY
-expect_error() {
-  local pattern="$1"; shift
-  if "$@" > "$dir/out" 2> "$dir/err"; then
-    echo "expected failure: $*"; exit 1
-  fi
-  grep -q "^error: .*$pattern" "$dir/err" || {
-    echo "missing '$pattern' in:"; cat "$dir/err"; exit 1; }
-}
+. "$(dirname "$0")/expect_error.sh"
 expect_error "--format must be safetensors or pytorch, got 'onnx'" "$sdn" \
   export --checkpoint "$dir/sdn/last" --format onnx --out "$dir/x"
 expect_error "$dir/none" "$sdn" export --checkpoint "$dir/none" \
