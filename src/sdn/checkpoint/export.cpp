@@ -110,7 +110,9 @@ std::string encode_safetensors(
         ", expected float32 or int64");
     const torch::Tensor t = tensor.detach().cpu().contiguous();
     const size_t begin = data.size();
-    data.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
+    if (t.nbytes() > 0) { // an empty tensor has no storage
+      data.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
+    }
     header[name] = {
         {"dtype", it->first},
         {"shape", t.sizes().vec()},
@@ -267,8 +269,10 @@ Safetensors decode_safetensors(
         " (the tensors must cover the data without gaps or overlap)");
     at = e.end;
     torch::Tensor t = torch::empty(e.shape, torch::TensorOptions(e.dtype));
-    std::memcpy(
-        t.data_ptr(), bytes.data() + data_begin + e.begin, e.end - e.begin);
+    if (e.end > e.begin) { // an empty tensor has no storage to copy into
+      std::memcpy(
+          t.data_ptr(), bytes.data() + data_begin + e.begin, e.end - e.begin);
+    }
     out.tensors.emplace_back(e.name, t);
   }
   check(
