@@ -28,6 +28,24 @@ std::vector<int64_t> first_correct_exit(const ExitTrace& trace) {
   return out;
 }
 
+std::vector<int64_t> destructive_samples(const ExitTrace& trace) {
+  std::vector<int64_t> out;
+  const TracePredictions p = compute_predictions(trace);
+  const int64_t last = trace.final_exit();
+  for (int64_t n = 0; n < trace.num_samples; ++n) {
+    if (p.is_correct(n, last)) {
+      continue;
+    }
+    for (int64_t e = 0; e < last; ++e) {
+      if (p.is_correct(n, e)) {
+        out.push_back(n);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<int64_t> only_first_ic_correct(const ExitTrace& trace) {
   std::vector<int64_t> out;
   if (trace.num_ics() < 1) {

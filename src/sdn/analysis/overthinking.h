@@ -71,4 +71,9 @@ std::vector<int64_t> first_correct_exit(const ExitTrace& trace);
 /// (ICs 2.. and final) does, ascending. Empty for a trace without ICs.
 std::vector<int64_t> only_first_ic_correct(const ExitTrace& trace);
 
+/// Indices of the samples the final exit gets wrong and some IC gets right
+/// (the `rescued` samples of destructive_overthinking), ascending. Empty
+/// for a trace without ICs.
+std::vector<int64_t> destructive_samples(const ExitTrace& trace);
+
 } // namespace sdn::analysis

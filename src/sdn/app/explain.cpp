@@ -1,6 +1,7 @@
 #include "sdn/app/explain.h"
 
 #include "sdn/analysis/npy.h"
+#include "sdn/analysis/overthinking.h"
 #include "sdn/app/image_grids.h"
 #include "sdn/checkpoint/checkpoint.h"
 #include "sdn/data/loader.h"
@@ -35,20 +36,6 @@ std::vector<std::string> exit_names(int64_t exits) {
   }
   names.push_back("final");
   return names;
-}
-
-// Whether sample n (row of per-exit predictions) is destructive
-// overthinking as the paper's figure shows it: some IC right, final wrong.
-bool destructive(const int64_t* predicted, int64_t exits, int64_t label) {
-  if (predicted[exits - 1] == label) {
-    return false;
-  }
-  for (int64_t e = 0; e + 1 < exits; ++e) {
-    if (predicted[e] == label) {
-      return true;
-    }
-  }
-  return false;
 }
 
 // Grad-CAM of `images` in batches, on `device`.
@@ -162,22 +149,26 @@ Explanation explain(const ExplainOptions& options) {
         rows[static_cast<size_t>(i)] = at + i;
       }
       const data::Dataset part = data::subset(split, rows);
-      const torch::Tensor predicted =
+      // The chunk as a trace, so that "destructive" is the analysis's own.
+      const torch::Tensor probs =
           inference::exit_probabilities(network, part, splits.info, eval)
-              .argmax(2)
               .contiguous();
+      analysis::ExitTrace chunk_trace;
+      chunk_trace.num_samples = b;
+      chunk_trace.num_exits = probs.size(1);
+      chunk_trace.num_classes = probs.size(2);
+      chunk_trace.probs.assign(
+          probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
       const auto labels = part.labels.contiguous();
-      const int64_t exits = predicted.size(1);
-      for (int64_t i = 0;
-           i < b && static_cast<int64_t>(out.indices.size()) < options.samples;
-           ++i) {
-        if (destructive(
-                predicted.data_ptr<int64_t>() + i * exits,
-                exits,
-                labels.data_ptr<int64_t>()[i])) {
-          out.indices.push_back(at + i);
+      chunk_trace.labels.assign(
+          labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + b);
+      out.scanned = at + b; // samples looked at so far
+      for (const int64_t i : analysis::destructive_samples(chunk_trace)) {
+        out.indices.push_back(at + i);
+        if (static_cast<int64_t>(out.indices.size()) == options.samples) {
+          out.scanned = at + i + 1;
+          break;
         }
-        out.scanned = at + i + 1; // samples looked at so far
       }
     }
     check(
@@ -369,21 +360,9 @@ std::optional<report::ImageGrid> grad_cam_grid(
         trace.num_samples,
         " images for the trace, got ",
         images.size());
-    const analysis::TracePredictions p = analysis::compute_predictions(trace);
-    std::vector<int64_t> picked;
-    const int64_t final_exit = trace.final_exit();
-    for (int64_t n = 0;
-         n < trace.num_samples && static_cast<int64_t>(picked.size()) < count;
-         ++n) {
-      if (p.is_correct(n, final_exit)) {
-        continue;
-      }
-      for (int64_t e = 0; e < final_exit; ++e) {
-        if (p.is_correct(n, e)) {
-          picked.push_back(n);
-          break;
-        }
-      }
+    std::vector<int64_t> picked = analysis::destructive_samples(trace);
+    if (static_cast<int64_t>(picked.size()) > count) {
+      picked.resize(static_cast<size_t>(count));
     }
     const bool found = !picked.empty();
     for (int64_t n = 0; !found && n < std::min(count, trace.num_samples); ++n) {

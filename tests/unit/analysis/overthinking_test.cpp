@@ -27,6 +27,15 @@ TEST(Overthinking, OnlyFirstIcCorrect) {
   EXPECT_EQ(only_first_ic_correct(trace_c()), (std::vector<int64_t>{3}));
 }
 
+TEST(Overthinking, DestructiveSamples) {
+  // A: s2 (010) and s3 (100). C: c1 (110), c2 (010), c3 (100).
+  EXPECT_EQ(destructive_samples(trace_a()), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(destructive_samples(trace_c()), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(
+      static_cast<int64_t>(destructive_samples(trace_c()).size()),
+      destructive_overthinking(trace_c()).rescued);
+}
+
 TEST(Overthinking, WastefulTraceA) {
   const WastefulResult w = wasteful_overthinking(trace_a());
   ASSERT_EQ(w.per_exit.size(), 3u);
