@@ -4,8 +4,6 @@
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
 #include <utility>

@@ -15,11 +15,9 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include <unistd.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 
 namespace sdn::app {
 
