@@ -2,7 +2,7 @@
 // 64 x 64 RGB or greyscale). libjpeg-turbo itself is Debian's build, not
 // instrumented: the fuzzer is guided by sdn's side of the decoder only, but
 // AddressSanitizer still checks every write into sdn's buffers.
-#include "sdn/data/tiny_imagenet.h"
+#include "sdn/data/image_decode.h"
 
 #include "fuzz_support.h"
 

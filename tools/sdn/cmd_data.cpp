@@ -45,7 +45,28 @@ std::string join(const std::vector<double>& values) {
   return out;
 }
 
-std::string histogram_text(const std::vector<int64_t>& counts) {
+// "k name" of class k.
+std::string class_text(const data::DatasetInfo& info, int64_t k) {
+  return std::to_string(k) + " " + info.class_names.at(static_cast<size_t>(k));
+}
+
+// "0 T-shirt/top, 1 Trouser, ..." (the first kMaxListedClasses).
+std::string classes_text(const data::DatasetInfo& info) {
+  std::string out;
+  for (int64_t k = 0;
+       k < info.num_classes && k < static_cast<int64_t>(kMaxListedClasses);
+       ++k) {
+    out += (k == 0 ? "" : ", ") + class_text(info, k);
+  }
+  if (info.num_classes > static_cast<int64_t>(kMaxListedClasses)) {
+    out += ", ... (" + std::to_string(info.num_classes) + " classes)";
+  }
+  return out;
+}
+
+std::string histogram_text(
+    const std::vector<int64_t>& counts,
+    const data::DatasetInfo& info) {
   std::string out;
   if (counts.size() <= kMaxListedClasses) {
     for (int64_t c : counts) {
@@ -55,14 +76,17 @@ std::string histogram_text(const std::vector<int64_t>& counts) {
   }
   const auto [lo, hi] = std::minmax_element(counts.begin(), counts.end());
   return "min " + std::to_string(*lo) + " (class " +
-      std::to_string(lo - counts.begin()) + "), max " + std::to_string(*hi) +
-      " (class " + std::to_string(hi - counts.begin()) + ")";
+      class_text(info, lo - counts.begin()) + "), max " + std::to_string(*hi) +
+      " (class " + class_text(info, hi - counts.begin()) + ")";
 }
 
 void run_data_info(const DataInfoOptions& options) {
   const data::Splits splits = data::load_splits(options.data);
   nlohmann::json json;
   json["dataset"] = splits.info.name;
+  json["class_names"] = splits.info.class_names;
+  json["normalisation"] = {
+      {"mean", splits.info.mean}, {"std", splits.info.std}};
   json["splits"] = nlohmann::json::object();
   std::string table;
   const std::pair<const char*, const data::Dataset*> parts[] = {
@@ -106,16 +130,24 @@ void run_data_info(const DataInfoOptions& options) {
         join(stats.std).c_str());
     table += line;
     labels += std::string(name) +
-        " labels: " + histogram_text(stats.label_counts) + "\n";
+        " labels: " + histogram_text(stats.label_counts, splits.info) + "\n";
   }
   if (options.json) {
     std::printf("%s\n", json.dump(2).c_str());
   } else {
+    const std::vector<double> mean(
+        splits.info.mean.begin(), splits.info.mean.end());
+    const std::vector<double> std(
+        splits.info.std.begin(), splits.info.std.end());
     std::printf(
-        "dataset %s (pixels in [0,1], before normalisation)\n%s%s",
+        "dataset %s (pixels in [0,1], before normalisation)\n%s%s"
+        "classes: %s\nnormalisation: mean %s, std %s\n",
         splits.info.name.c_str(),
         table.c_str(),
-        labels.c_str());
+        labels.c_str(),
+        classes_text(splits.info).c_str(),
+        join(mean).c_str(),
+        join(std).c_str());
   }
 }
 
@@ -141,11 +173,12 @@ void run_data_show(const DataShowOptions& options) {
   write_png(options.out, grid.pixels, grid.width, grid.height, 3);
   std::fprintf(
       stderr,
-      "wrote %s: %lld %s samples of %s\n",
+      "wrote %s: %lld %s samples of %s, labelled by class number: %s\n",
       options.out.c_str(),
       static_cast<long long>(std::min(options.count, split.size())),
       options.split.c_str(),
-      splits.info.name.c_str());
+      splits.info.name.c_str(),
+      classes_text(splits.info).c_str());
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 
 #include "sdn/data/dataset.h"
 #include "sdn/network/network_info.h"
+#include "sdn/util/error.h"
 
 #include <cstdio>
 #include <memory>
@@ -20,6 +21,12 @@ struct InfoOptions {
 };
 
 void run_info(const InfoOptions& o) {
+  check(
+      o.dataset != "folder",
+      "--dataset folder: sdn info takes the input shape and classes of a "
+      "named data set (an image folder's are its own); use one of the same "
+      "shape: cifar10 (3x32x32), cifar100 (3x32x32, 100 classes), "
+      "tiny-imagenet (3x64x64), fashion-mnist (1x32x32)");
   data::DataOptions data_options;
   data_options.name = o.dataset;
   const data::DatasetInfo data = data::dataset_info(data_options);

@@ -4,6 +4,8 @@
 #include "sdn/data/idx.h"
 #include "sdn/util/error.h"
 
+#include <filesystem>
+
 namespace sdn::cli {
 
 namespace {
@@ -48,8 +50,9 @@ void add_data_options(CLI::App* sub, data::DataOptions& options) {
       "--data-dir",
       options.data_dir,
       "Folder holding the data set's files or folder (cifar-10-batches-bin, "
-      "cifar-100-binary, tiny-imagenet-200), or that folder itself. Default "
-      "for fashion-mnist: " +
+      "cifar-100-binary, tiny-imagenet-200), or that folder itself; for "
+      "--dataset folder the folder with train/<class>/, test/<class>/ and "
+      "optionally val/<class>/. Default for fashion-mnist: " +
           std::string(data::kFashionMnistDir));
   sub->add_option(
          "--val-size",
@@ -108,10 +111,52 @@ void add_data_options(CLI::App* sub, data::DataOptions& options) {
          "Synthetic data: image side (32 or 64)")
       ->capture_default_str()
       ->check(in_range(32, 64));
+  sub->add_option(
+         "--image-side",
+         options.image_side,
+         "Image folder: side the images are resized to (32 or 64)")
+      ->capture_default_str()
+      ->check(in_range(32, 64));
+  sub->add_option(
+         "--channels",
+         options.image_channels,
+         "Image folder: 3 (RGB; greyscale repeated) or 1 (luma)")
+      ->capture_default_str()
+      ->check(in_range(1, 3));
+  sub->add_option(
+         "--mean",
+         options.mean,
+         "Image folder: per-channel mean of pixels in [0,1], comma-separated "
+         "(default: computed on the training split)")
+      ->delimiter(',')
+      ->type_name("LIST")
+      ->check(finite_number());
+  sub->add_option(
+         "--std",
+         options.std,
+         "Image folder: per-channel std, comma-separated, with --mean "
+         "(default: computed on the training split)")
+      ->delimiter(',')
+      ->type_name("LIST")
+      ->check(above(0));
   options.show_progress = true;
 }
 
 void check_data_options(const CLI::App& sub, const data::DataOptions& options) {
+  if (options.name != "folder") {
+    reject_given(
+        sub,
+        {"--image-side", "--channels", "--mean", "--std"},
+        "unless --dataset folder (the data set is " + options.name + ")");
+  } else if (
+      !options.data_dir.empty() &&
+      std::filesystem::is_directory(
+          std::filesystem::path(options.data_dir) / "val")) {
+    reject_given(
+        sub,
+        {"--val-size"},
+        "with " + options.data_dir + "/val/ (it is the validation split)");
+  }
   if (options.name == "synthetic") {
     reject_given(
         sub, {"--data-dir"}, "with --dataset synthetic (made in memory)");

@@ -137,7 +137,12 @@ nlohmann::json to_json(const data::DataOptions& d) {
       {"synthetic_test", d.synthetic_test},
       {"synthetic_classes", d.synthetic_classes},
       {"synthetic_channels", d.synthetic_channels},
-      {"synthetic_side", d.synthetic_side}};
+      {"synthetic_side", d.synthetic_side},
+      {"image_side", d.image_side},
+      {"image_channels", d.image_channels},
+      {"mean", d.mean},
+      {"std", d.std},
+      {"class_names", d.class_names}};
 }
 
 data::DataOptions data_options_from_json(
@@ -159,6 +164,26 @@ data::DataOptions data_options_from_json(
   o.synthetic_classes = field<int64_t>(d, "synthetic_classes", path);
   o.synthetic_channels = field<int64_t>(d, "synthetic_channels", path);
   o.synthetic_side = field<int64_t>(d, "synthetic_side", path);
+  // Optional: written since image folders exist (absent: the defaults, as
+  // every data set before them had).
+  if (d.contains("image_side")) {
+    o.image_side = field<int64_t>(d, "image_side", path);
+    o.image_channels = field<int64_t>(d, "image_channels", path);
+    for (const char* key : {"mean", "std"}) {
+      const auto values = field<std::vector<double>>(d, key, path);
+      std::vector<float>& to = key[0] == 'm' ? o.mean : o.std;
+      to.assign(values.begin(), values.end());
+    }
+    o.class_names = field<std::vector<std::string>>(d, "class_names", path);
+  }
+  // A checkpoint describes its image folder without the folder.
+  check(
+      o.name != "folder" || (!o.class_names.empty() && !o.mean.empty()),
+      "key '",
+      path,
+      "class_names' and '",
+      path,
+      "mean' must be recorded for --dataset folder");
   return o;
 }
 

@@ -4,7 +4,9 @@
 
 #include "sdn/data/cifar.h"
 #include "sdn/data/idx.h"
+#include "sdn/data/image_folder.h"
 #include "sdn/data/rng.h"
+#include "sdn/data/stats.h"
 #include "sdn/data/synthetic.h"
 #include "sdn/data/tiny_imagenet.h"
 #include "sdn/util/checksum.h"
@@ -145,6 +147,11 @@ Splits load_splits(const DataOptions& options) {
   DataOptions all = options;
   all.classes.clear();
   const DatasetInfo info = dataset_info(all);
+  // What the files say, recorded in the options (Splits::options).
+  DataOptions recorded = options;
+  if (options.name == "folder" || options.name == "tiny-imagenet") {
+    recorded.class_names = info.class_names;
+  }
   Splits splits;
   if (options.name == "fashion-mnist" || options.name == "mnist") {
     splits = read_idx_splits(options.data_dir, info);
@@ -153,21 +160,42 @@ Splits load_splits(const DataOptions& options) {
   } else if (options.name == "tiny-imagenet") {
     splits = read_tiny_imagenet_splits(
         options.data_dir, info, options.show_progress);
+  } else if (options.name == "folder") {
+    splits =
+        read_image_folder_splits(options.data_dir, info, options.show_progress);
   } else {
     splits = make_synthetic_splits(all);
   }
   check_split(splits.train, splits.info, "train");
   check_split(splits.test, splits.info, "test");
+  // An image folder's val/ is the validation split: nothing carved.
+  const bool has_val = splits.val.size() > 0;
+  if (has_val) {
+    check_split(splits.val, splits.info, "val");
+    recorded.val_size = 0;
+  }
   keep_classes(splits, options.classes);
   check(
-      options.classes.empty() || options.val_size < splits.train.size(),
+      options.classes.empty() || recorded.val_size < splits.train.size(),
       "--val-size ",
-      options.val_size,
+      recorded.val_size,
       " must be smaller than the ",
       splits.train.size(),
       " training samples of the classes --classes keeps");
   split_validation(
-      splits, options.val_size, options.train_subset, options.seed);
+      splits, recorded.val_size, options.train_subset, options.seed);
+  if (options.name == "folder" && options.mean.empty()) {
+    const SplitStats stats = split_stats(splits.train, splits.info.num_classes);
+    recorded.mean.assign(stats.mean.begin(), stats.mean.end());
+    recorded.std.assign(stats.std.begin(), stats.std.end());
+    for (float& s : recorded.std) {
+      // A training split of one flat colour: no scaling.
+      s = s > 0 ? s : 1.f;
+    }
+    splits.info.mean = recorded.mean;
+    splits.info.std = recorded.std;
+  }
+  splits.options = recorded;
   return splits;
 }
 

@@ -43,14 +43,6 @@ struct Dataset {
 /// order): the same data gives the same value wherever it is read from.
 std::string content_crc32(const Dataset& dataset);
 
-/// Train, validation (carved from train) and test splits of one data set.
-struct Splits {
-  DatasetInfo info;
-  Dataset train;
-  Dataset val; ///< Empty when val_size == 0.
-  Dataset test;
-};
-
 /// Where and how to load a data set. validate() names the bad parameter.
 struct DataOptions {
   std::string name = "fashion-mnist";
@@ -69,6 +61,22 @@ struct DataOptions {
   int64_t synthetic_classes = 10;
   int64_t synthetic_channels = 3;
   int64_t synthetic_side = 32;
+  // Image folders only (--dataset folder).
+  int64_t image_side = 32; ///< --image-side: images resized to 32 or 64.
+  int64_t image_channels = 3; ///< --channels: 1 (luma) or 3 (RGB).
+  /// --mean/--std: the per-channel normalisation of pixels in [0, 1],
+  /// image_channels values each (std > 0). Image folders only; empty: the
+  /// mean and population std of the training split, computed when loaded
+  /// and recorded in Splits::options.
+  std::vector<float> mean;
+  std::vector<float> std;
+  /// The classes as the files name them, in class order, before --classes:
+  /// an image folder's class folders, tiny-imagenet's wnids. Recorded by
+  /// load_splits (Splits::options) so that a checkpoint knows its classes
+  /// without the files. Empty: read from data_dir when needed (image
+  /// folders; tiny-imagenet when its folder is there, else 200 numbered
+  /// classes). Other data sets: always empty.
+  std::vector<std::string> class_names;
   bool show_progress = false; ///< Progress bar on stderr while decoding.
 
   /// Throws sdn::Error naming the first bad parameter.
@@ -81,6 +89,21 @@ struct DataOptions {
   DataOptions moved_to(const std::string& dir) const;
 };
 
+/// Train, validation (carved from train, or an image folder's val/) and
+/// test splits of one data set.
+struct Splits {
+  DatasetInfo info;
+  Dataset train;
+  Dataset val; ///< Empty when val_size == 0 and there is no val/ folder.
+  Dataset test;
+  /// The options that loaded these splits with what was read from the
+  /// files recorded: class_names (image folders, tiny-imagenet), mean and
+  /// std (image folders, when computed), val_size 0 (an image folder's val/
+  /// is the validation split). dataset_info(options) gives `info` without
+  /// reading a file; a checkpoint stores these options.
+  DataOptions options;
+};
+
 /// The data set's own labels that `options.classes` leaves out, ascending
 /// (empty when it is empty). Throws sdn::Error as dataset_info does.
 std::vector<int64_t> held_out_classes(const DataOptions& options);
@@ -90,15 +113,22 @@ const std::vector<std::string>& dataset_names();
 
 /// Loads a data set, keeps `options.classes` (relabelled) when given, and
 /// carves the validation split from its training set (a seeded permutation
-/// of the kept samples; the test split is never touched). Throws sdn::Error
-/// naming the file and what was wrong.
+/// of the kept samples; the test split is never touched), or takes an image
+/// folder's val/ as it is. An image folder without `options.mean`/`std`
+/// gets the mean and population std of its training split (after --classes
+/// and the split). Splits::options records what was read. Throws
+/// sdn::Error naming the file and what was wrong.
 Splits load_splits(const DataOptions& options);
 
-/// The info of a named data set without reading any file (synthetic: from the
+/// The info of a named data set (synthetic and image folders: from the
 /// options); with `options.classes`, num_classes and class_names are those of
-/// the kept classes in list order. Throws sdn::Error naming --classes when a
-/// class is out of range, repeated, or the list keeps fewer than 2 or all
-/// classes.
+/// the kept classes in list order. No file is read, except the class names
+/// when `options.class_names` is empty: an image folder's class folder
+/// names (its mean and std stay empty unless given: load_splits computes
+/// them), tiny-imagenet's wnids.txt when data_dir is a folder. Throws
+/// sdn::Error naming --classes when a class is out of range, repeated, or
+/// the list keeps fewer than 2 or all classes, and naming the folder when
+/// an image folder's classes cannot be listed.
 DatasetInfo dataset_info(const DataOptions& options);
 
 /// `info` (of the whole data set) restricted to `classes`

@@ -1,10 +1,16 @@
 // Static facts about each supported data set (docs/data.md): shapes,
-// classes, normalisation constants and augmentation. No file is read here.
+// classes, normalisation constants and augmentation. No file is read here
+// but the class names of image folders and Tiny ImageNet, when the options
+// do not record them.
 #include "sdn/data/dataset.h"
 
+#include "sdn/data/image_folder.h"
+#include "sdn/data/tiny_imagenet.h"
 #include "sdn/util/error.h"
 
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 
 namespace sdn::data {
 
@@ -91,6 +97,7 @@ const std::vector<std::string>& dataset_names() {
       "cifar10",
       "cifar100",
       "tiny-imagenet",
+      "folder",
       "synthetic"};
   return names;
 }
@@ -124,6 +131,51 @@ void DataOptions::validate() const {
   }
   check(val_size >= 0, "--val-size must be >= 0, got ", val_size);
   check(train_subset >= 0, "--train-subset must be >= 0, got ", train_subset);
+  if (name == "folder") {
+    check(
+        !data_dir.empty(),
+        "--dataset folder needs --data-dir DIR: a folder holding "
+        "train/<class>/ and test/<class>/ with the images");
+    check(
+        image_side == 32 || image_side == 64,
+        "--image-side must be 32 or 64, got ",
+        image_side);
+    check(
+        image_channels == 1 || image_channels == 3,
+        "--channels must be 1 or 3, got ",
+        image_channels);
+    check(
+        mean.empty() == std.empty(),
+        "--mean and --std go together: give both or neither");
+    for (const auto* values : {&mean, &std}) {
+      const char* option = values == &mean ? "--mean" : "--std";
+      check(
+          values->empty() ||
+              static_cast<int64_t>(values->size()) == image_channels,
+          option,
+          ": expected ",
+          image_channels,
+          " values (one per channel, --channels ",
+          image_channels,
+          "), got ",
+          values->size());
+      for (const float v : *values) {
+        check(std::isfinite(v), option, ": values must be finite, got ", v);
+        check(values == &mean || v > 0, "--std: values must be > 0, got ", v);
+      }
+    }
+  } else {
+    check(
+        mean.empty() && std.empty(),
+        "--mean/--std apply to --dataset folder only (",
+        name,
+        " has fixed normalisation constants)");
+  }
+  check(
+      class_names.empty() || name == "folder" || name == "tiny-imagenet",
+      "class names are read from the files of image folders and "
+      "tiny-imagenet only, not ",
+      name);
   if (name == "synthetic") {
     check(
         synthetic_train > 0,
@@ -213,12 +265,35 @@ DatasetInfo dataset_info(const DataOptions& options) {
   } else if (options.name == "tiny-imagenet") {
     info.channels = 3;
     info.side = 64;
-    info.num_classes = 200;
+    // The wnids: recorded, read from wnids.txt, or (no folder to read: a
+    // checkpoint of the whole data set moved elsewhere) the 200 of the
+    // whole data set, numbered.
+    if (!options.class_names.empty()) {
+      info.class_names = options.class_names;
+    } else if (
+        !options.data_dir.empty() &&
+        std::filesystem::is_directory(options.data_dir)) {
+      info.class_names = read_tiny_imagenet_wnids(options.data_dir);
+    } else {
+      info.class_names = numbered_classes(200);
+    }
+    info.num_classes = static_cast<int64_t>(info.class_names.size());
     info.mean = {0.4802f, 0.4481f, 0.3975f};
     info.std = {0.2302f, 0.2265f, 0.2262f};
-    info.class_names = numbered_classes(200); // wnids once the files are read
     info.augment = Augment::kPadCropJitter;
     info.crop_padding = 8;
+  } else if (options.name == "folder") {
+    info.channels = options.image_channels;
+    info.side = options.image_side;
+    info.class_names = options.class_names.empty() ?
+        image_folder_classes(options.data_dir) :
+        options.class_names;
+    info.num_classes = static_cast<int64_t>(info.class_names.size());
+    info.mean = options.mean;
+    info.std = options.std;
+    // CIFAR's augmentation, the padding scaled with the side.
+    info.augment = Augment::kPadCrop;
+    info.crop_padding = options.image_side / 8;
   } else { // synthetic
     info.channels = options.synthetic_channels;
     info.side = options.synthetic_side;

@@ -5,6 +5,8 @@ list(APPEND SDN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/dataset_info.cpp
   ${CMAKE_CURRENT_LIST_DIR}/grid.cpp
   ${CMAKE_CURRENT_LIST_DIR}/idx.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/image_decode.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/image_folder.cpp
   ${CMAKE_CURRENT_LIST_DIR}/loader.cpp
   ${CMAKE_CURRENT_LIST_DIR}/stats.cpp
   ${CMAKE_CURRENT_LIST_DIR}/synthetic.cpp

@@ -1,123 +1,20 @@
-// Tiny ImageNet reader: lists the JPEG tree, then decodes with libjpeg-turbo
-// on every core.
+// Tiny ImageNet reader: lists the JPEG tree, then decodes it on every core
+// (data/image_decode.h).
 #include "sdn/data/tiny_imagenet.h"
 
-#include "sdn/device/threads.h"
+#include "sdn/data/image_decode.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
-#include "sdn/util/progress.h"
-
-// jpeglib.h uses size_t and FILE without including their headers.
-#include <cstddef>
-#include <cstdio>
-
-#include <jpeglib.h>
-// jerror.h after jpeglib.h: it needs its types.
-#include <jerror.h>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <csetjmp>
-#include <cstring>
-#include <exception>
 #include <filesystem>
 #include <sstream>
-#include <thread>
 
 namespace sdn::data {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-// libjpeg's default error_exit calls exit(); ours jumps back to the decoder.
-struct JpegError {
-  jpeg_error_mgr manager;
-  std::jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
-  bool truncated;
-};
-
-void jpeg_error_exit(j_common_ptr cinfo) {
-  auto* error = reinterpret_cast<JpegError*>(cinfo->err);
-  (*cinfo->err->format_message)(cinfo, error->message);
-  std::longjmp(error->jump, 1);
-}
-
-// Warnings stay silent, except that a file cut short is an error (libjpeg
-// would pad it with grey; PIL refuses truncated images too).
-void jpeg_warning(j_common_ptr cinfo, int level) {
-  if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
-    reinterpret_cast<JpegError*>(cinfo->err)->truncated = true;
-  }
-}
-
-// C-style on purpose: no object with a destructor lives between setjmp and
-// longjmp. Returns an empty string on success, else what went wrong.
-std::string decode_or_message(
-    const std::string& bytes,
-    int64_t side,
-    uint8_t* out,
-    std::vector<uint8_t>& row) {
-  jpeg_decompress_struct cinfo;
-  JpegError error;
-  cinfo.err = jpeg_std_error(&error.manager);
-  error.manager.error_exit = jpeg_error_exit;
-  error.manager.emit_message = jpeg_warning;
-  error.message[0] = '\0';
-  error.truncated = false;
-  row.resize(static_cast<size_t>(3 * side));
-  if (setjmp(error.jump)) {
-    jpeg_destroy_decompress(&cinfo);
-    return std::string("undecodable JPEG: ") + error.message;
-  }
-  jpeg_create_decompress(&cinfo);
-  jpeg_mem_src(
-      &cinfo,
-      reinterpret_cast<const unsigned char*>(bytes.data()),
-      static_cast<unsigned long>(bytes.size()));
-  jpeg_read_header(&cinfo, TRUE);
-  const bool grey = cinfo.jpeg_color_space == JCS_GRAYSCALE;
-  if (!grey && cinfo.num_components != 3) {
-    jpeg_destroy_decompress(&cinfo);
-    return "unsupported JPEG with " + std::to_string(cinfo.num_components) +
-        " components";
-  }
-  // The size before jpeg_start_decompress, which allocates for it: a
-  // progressive JPEG's header alone can ask for gigabytes
-  // (fuzz/regressions/jpeg/).
-  if (static_cast<int64_t>(cinfo.image_width) != side ||
-      static_cast<int64_t>(cinfo.image_height) != side) {
-    const std::string message = "image is " +
-        std::to_string(cinfo.image_width) + "x" +
-        std::to_string(cinfo.image_height) + ", expected " +
-        std::to_string(side) + "x" + std::to_string(side);
-    jpeg_destroy_decompress(&cinfo);
-    return message;
-  }
-  cinfo.out_color_space = grey ? JCS_GRAYSCALE : JCS_RGB;
-  jpeg_start_decompress(&cinfo);
-  if (static_cast<int64_t>(cinfo.output_width) != side ||
-      static_cast<int64_t>(cinfo.output_height) != side) {
-    jpeg_destroy_decompress(&cinfo);
-    return "unexpected JPEG output size";
-  }
-  const int64_t plane = side * side;
-  while (cinfo.output_scanline < cinfo.output_height) {
-    const int64_t y = cinfo.output_scanline;
-    JSAMPROW rows[1] = {row.data()};
-    jpeg_read_scanlines(&cinfo, rows, 1);
-    for (int64_t x = 0; x < side; ++x) {
-      for (int64_t c = 0; c < 3; ++c) {
-        out[c * plane + y * side + x] = grey ? row[x] : row[3 * x + c];
-      }
-    }
-  }
-  jpeg_finish_decompress(&cinfo);
-  jpeg_destroy_decompress(&cinfo);
-  return error.truncated ? "truncated JPEG data" : "";
-}
 
 // The non-empty lines of `text`, without a trailing '\r'.
 std::vector<std::string> split_lines(const std::string& text) {
@@ -153,92 +50,39 @@ struct FileList {
   std::vector<int64_t> labels;
 };
 
-// Decodes every file into a Dataset, splitting the list across threads.
-Dataset decode_all(
+// The files' images (3 x side x side each, as stored) and labels.
+Dataset decode(
     const FileList& files,
     int64_t side,
     const std::string& label,
     bool show_progress) {
-  const auto n = static_cast<int64_t>(files.paths.size());
-  Dataset out;
-  out.images = torch::empty({n, 3, side, side}, torch::kUInt8);
-  out.labels = torch::tensor(files.labels, torch::kInt64);
-  auto* images = out.images.data_ptr<uint8_t>();
-  const int workers = static_cast<int>(
-      std::max<int64_t>(1, std::min<int64_t>(hardware_threads(), n)));
-  std::atomic<int64_t> done{0};
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(workers));
-  std::vector<int64_t> error_index(static_cast<size_t>(workers), n);
-  auto work = [&](int w) {
-    std::vector<uint8_t> row;
-    // Strided so both workers see a similar mix of file sizes.
-    for (int64_t i = w; i < n; i += workers) {
-      try {
-        const std::string& path = files.paths[static_cast<size_t>(i)];
-        check(fs::exists(path), "missing file ", path);
-        const std::string message = decode_or_message(
-            read_file(path), side, images + i * 3 * side * side, row);
-        check(message.empty(), path, ": ", message);
-      } catch (...) {
-        errors[static_cast<size_t>(w)] = std::current_exception();
-        error_index[static_cast<size_t>(w)] = i;
-        return;
-      }
-      done.fetch_add(1, std::memory_order_relaxed);
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int w = 0; w < workers; ++w) {
-    threads.emplace_back(work, w);
+  return Dataset{
+      decode_image_files(
+          files.paths, 3, side, ImageFit::kExact, label, show_progress),
+      torch::tensor(files.labels, torch::kInt64)};
+}
+
+fs::path tiny_imagenet_root(const std::string& data_dir) {
+  check(
+      !data_dir.empty(),
+      "tiny-imagenet needs --data-dir: the folder holding tiny-imagenet-200 "
+      "or that folder itself");
+  check_is_folder(data_dir, "--data-dir");
+  fs::path root = fs::path(data_dir) / "tiny-imagenet-200";
+  if (!fs::is_directory(root)) {
+    check(
+        fs::exists(fs::path(data_dir) / "wnids.txt"),
+        "missing folder ",
+        root.string(),
+        " (and ",
+        data_dir,
+        " holds no wnids.txt)");
+    root = data_dir;
   }
-  Progress progress(label, n, "img", show_progress);
-  int64_t shown = 0;
-  auto running = [&] {
-    for (int w = 0; w < workers; ++w) {
-      if (errors[static_cast<size_t>(w)]) {
-        return false;
-      }
-    }
-    return done.load() < n;
-  };
-  while (running()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    const int64_t now = done.load();
-    progress.advance(now - shown);
-    shown = now;
-  }
-  for (auto& t : threads) {
-    t.join();
-  }
-  // Report the error of the earliest file so the message is deterministic.
-  int64_t first = n;
-  std::exception_ptr error;
-  for (int w = 0; w < workers; ++w) {
-    if (errors[static_cast<size_t>(w)] &&
-        error_index[static_cast<size_t>(w)] < first) {
-      first = error_index[static_cast<size_t>(w)];
-      error = errors[static_cast<size_t>(w)];
-    }
-  }
-  if (error) {
-    std::rethrow_exception(error);
-  }
-  progress.advance(done.load() - shown);
-  progress.finish();
-  return out;
+  return root;
 }
 
 } // namespace
-
-void decode_jpeg_rgb(
-    const std::string& bytes,
-    const std::string& path,
-    int64_t side,
-    uint8_t* out) {
-  std::vector<uint8_t> row;
-  const std::string message = decode_or_message(bytes, side, out, row);
-  check(message.empty(), path, ": ", message);
-}
 
 std::vector<std::string> parse_wnids(
     const std::string& text,
@@ -287,36 +131,37 @@ std::vector<ValAnnotation> parse_val_annotations(
   return out;
 }
 
+std::vector<std::string> read_tiny_imagenet_wnids(const std::string& data_dir) {
+  const std::string path =
+      (tiny_imagenet_root(data_dir) / "wnids.txt").string();
+  const std::vector<std::string> wnids = parse_wnids(read_text(path), path);
+  check(
+      wnids.size() >= 2,
+      path,
+      ": ",
+      wnids.size(),
+      " wnids, expected at least 2");
+  return wnids;
+}
+
 Splits read_tiny_imagenet_splits(
     const std::string& data_dir,
     const DatasetInfo& info,
     bool show_progress) {
-  check(
-      !data_dir.empty(),
-      "tiny-imagenet needs --data-dir: the folder holding tiny-imagenet-200 "
-      "or that folder itself");
-  check_is_folder(data_dir, "--data-dir");
-  fs::path root = fs::path(data_dir) / "tiny-imagenet-200";
-  if (!fs::is_directory(root)) {
-    check(
-        fs::exists(fs::path(data_dir) / "wnids.txt"),
-        "missing folder ",
-        root.string(),
-        " (and ",
-        data_dir,
-        " holds no wnids.txt)");
-    root = data_dir;
-  }
+  const fs::path root = tiny_imagenet_root(data_dir);
   const std::string wnids_path = (root / "wnids.txt").string();
-  const std::vector<std::string> wnids =
-      parse_wnids(read_text(wnids_path), wnids_path);
+  const std::vector<std::string> wnids = read_tiny_imagenet_wnids(data_dir);
   check(
-      static_cast<int64_t>(wnids.size()) == info.num_classes,
+      wnids == info.class_names,
       wnids_path,
-      ": ",
+      ": lists ",
       wnids.size(),
-      " wnids, expected ",
-      info.num_classes);
+      " wnids that differ from the ",
+      info.class_names.size(),
+      " classes recorded for this data (",
+      info.class_names.empty() ? std::string() : info.class_names.front(),
+      info.class_names.size() > 1 ? " ..." : "",
+      ")");
 
   FileList train;
   for (size_t c = 0; c < wnids.size(); ++c) {
@@ -354,9 +199,8 @@ Splits read_tiny_imagenet_splits(
   Splits splits;
   splits.info = info;
   splits.info.class_names = wnids;
-  splits.train =
-      decode_all(train, info.side, "tiny-imagenet train", show_progress);
-  splits.test = decode_all(test, info.side, "tiny-imagenet val", show_progress);
+  splits.train = decode(train, info.side, "tiny-imagenet train", show_progress);
+  splits.test = decode(test, info.side, "tiny-imagenet val", show_progress);
   return splits;
 }
 

@@ -10,15 +10,6 @@
 
 namespace sdn::data {
 
-/// Decodes JPEG bytes to RGB CHW pixels into `out` (3 * side * side bytes);
-/// greyscale images are replicated to three channels. Throws sdn::Error
-/// naming `path` when the data is not a decodable JPEG or not side x side.
-void decode_jpeg_rgb(
-    const std::string& bytes,
-    const std::string& path,
-    int64_t side,
-    uint8_t* out);
-
 /// Parses the text of wnids.txt (one WordNet id per line; blank lines and a
 /// trailing '\r' are ignored) and returns the wnids sorted: class c is the
 /// c-th. Throws sdn::Error naming `path` on a duplicate wnid.
@@ -41,13 +32,21 @@ std::vector<ValAnnotation> parse_val_annotations(
     const std::vector<std::string>& wnids,
     const std::string& path);
 
+/// The sorted wnids of wnids.txt in `data_dir` (the tiny-imagenet-200 folder
+/// itself or its parent): the data set's classes in class order. Any number
+/// from 2 up (subsets of the 200 classes are common). Throws sdn::Error
+/// naming the folder or file.
+std::vector<std::string> read_tiny_imagenet_wnids(const std::string& data_dir);
+
 /// Reads Tiny ImageNet from `data_dir` (the tiny-imagenet-200 folder itself or
-/// its parent): class index = position of the wnid in sorted wnids.txt;
+/// its parent): class index = position of the wnid in sorted wnids.txt,
+/// which must list `info.class_names` (dataset_info reads them from it);
 /// train = train/<wnid>/images/*.JPEG; test = the official val set, labelled
 /// by val/val_annotations.txt (file<TAB>wnid...), images read in place from
 /// val/images/ (or val/images/<wnid>/ when already reorganised). Decodes on
-/// every core; `show_progress` draws a progress bar on stderr. Sets
-/// info.class_names to the sorted wnids. Throws sdn::Error naming the file.
+/// every core (decode_image_files; each image must be info.side square);
+/// `show_progress` draws a progress bar on stderr. Throws sdn::Error naming
+/// the file.
 Splits read_tiny_imagenet_splits(
     const std::string& data_dir,
     const DatasetInfo& info,

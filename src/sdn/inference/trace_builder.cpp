@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 
 namespace sdn::inference {
 
@@ -187,12 +188,20 @@ data::Dataset ood_images(
         "or a data set name, got '",
         source,
         "'");
+    // Another image folder is another data set; any other name is the
+    // checkpoint's own data when it is the checkpoint's data set.
+    std::error_code error_code;
     check(
-        source != data.name,
+        source != data.name ||
+            (source == "folder" &&
+             !std::filesystem::equivalent(
+                 source_data_dir.empty() ? "." : source_data_dir,
+                 data.data_dir,
+                 error_code)),
         "--ood-source ",
         source,
         ": the checkpoint was trained on ",
-        data.name,
+        source == "folder" ? "that folder" : data.name,
         ", so its test images are in distribution; choose another data set "
         "or a generated source");
     data::DataOptions other = data;
@@ -201,6 +210,13 @@ data::Dataset ood_images(
     other.data_dir = source_data_dir;
     other.val_size = 0;
     other.train_subset = 0;
+    // What the checkpoint's data read from its files is not the OOD data's;
+    // an image folder is read at the network's input shape.
+    other.class_names.clear();
+    other.mean.clear();
+    other.std.clear();
+    other.image_channels = test.images.size(1);
+    other.image_side = test.images.size(2);
     data::Splits loaded;
     try {
       loaded = data::load_splits(other);

@@ -262,6 +262,26 @@ struct Trainer::State {
         ", but this run on ",
         classes_text(config_.data.classes),
         " (--classes must match)");
+    const auto& cnn_classes = from_meta.config.data.class_names;
+    const auto& run_classes = config_.data.class_names;
+    if (!cnn_classes.empty() && cnn_classes != run_classes) {
+      size_t i = 0;
+      while (i < cnn_classes.size() && i < run_classes.size() &&
+             cnn_classes[i] == run_classes[i]) {
+        ++i;
+      }
+      fail(
+          "--from ",
+          config_.from,
+          ": the CNN's classes differ from the data's: class ",
+          i,
+          " is '",
+          i < cnn_classes.size() ? cnn_classes[i] : "(none)",
+          "' for the CNN, '",
+          i < run_classes.size() ? run_classes[i] : "(none)",
+          "' in ",
+          config_.data.data_dir);
+    }
     const auto cnn_options = from_meta.network_options().backbone;
     check(
         cnn_options.in_channels == options.backbone.in_channels &&
@@ -336,7 +356,11 @@ struct Trainer::State {
   }
 
   void load_data() {
+    adopt_cnn_normalisation();
     splits_ = data::load_splits(config_.data);
+    // What the files said (an image folder's classes and computed mean and
+    // std) goes into the checkpoints with the rest of the config.
+    config_.data = splits_.options;
     train_samples_ = splits_.train.size();
     train_crc32_ = data::content_crc32(splits_.train);
     if (config_.poison_rate > 0) {
@@ -351,6 +375,23 @@ struct Trainer::State {
           splits_.train, config_.poison_rate, config_.trigger, config_.seed);
     }
     check(splits_.train.size() > 0, "training split is empty");
+  }
+
+  // IC-only training on an image folder normalises as the CNN was trained
+  // (or imported), unless --mean/--std say otherwise: the frozen backbone
+  // must see the inputs it knows.
+  void adopt_cnn_normalisation() {
+    if (config_.mode != checkpoint::Mode::kIcOnly ||
+        config_.data.name != "folder" || !config_.data.mean.empty()) {
+      return;
+    }
+    const auto from = checkpoint::read_checkpoint_meta(config_.from);
+    if (from.config.data.name == "folder" &&
+        static_cast<int64_t>(from.config.data.mean.size()) ==
+            config_.data.image_channels) {
+      config_.data.mean = from.config.data.mean;
+      config_.data.std = from.config.data.std;
+    }
   }
 
   void build_optimizer() {

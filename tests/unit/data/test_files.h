@@ -1,7 +1,8 @@
 #pragma once
 
 // Helpers for the data tests: temporary folders and writers of the real file
-// formats (gzip via zlib, JPEG via libjpeg, IDX and CIFAR records).
+// formats (gzip via zlib, JPEG via libjpeg, PNG via libpng, IDX and CIFAR
+// records).
 
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
@@ -13,6 +14,7 @@
 
 #include <gtest/gtest.h>
 #include <jpeglib.h>
+#include <png.h>
 #include <zlib.h>
 
 #include <cstdlib>
@@ -110,6 +112,69 @@ inline std::string encode_jpeg(
   jpeg_destroy_compress(&cinfo);
   std::string out(reinterpret_cast<char*>(buffer), size);
   std::free(buffer);
+  return out;
+}
+
+/// How encode_png writes an image.
+struct PngLayout {
+  int color_type = PNG_COLOR_TYPE_RGB; ///< PNG_COLOR_TYPE_*.
+  int bit_depth = 8; ///< 1, 2, 4, 8 or 16.
+  bool interlaced = false; ///< Adam7.
+  std::vector<png_color> palette; ///< PNG_COLOR_TYPE_PALETTE.
+  std::vector<png_byte> transparency; ///< tRNS alpha per palette entry.
+};
+
+/// Encodes `rows` (each row's samples packed as the layout says: big-endian
+/// 16-bit samples, sub-byte samples packed high bit first) as a PNG with
+/// libpng.
+inline std::string encode_png(
+    const std::vector<std::vector<uint8_t>>& rows,
+    int width,
+    const PngLayout& layout) {
+  std::string out;
+  png_structp png =
+      png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png_create_info_struct(png);
+  png_set_write_fn(
+      png,
+      &out,
+      [](png_structp p, png_bytep data, png_size_t length) {
+        static_cast<std::string*>(png_get_io_ptr(p))
+            ->append(reinterpret_cast<const char*>(data), length);
+      },
+      nullptr);
+  png_set_IHDR(
+      png,
+      info,
+      static_cast<png_uint_32>(width),
+      static_cast<png_uint_32>(rows.size()),
+      layout.bit_depth,
+      layout.color_type,
+      layout.interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+      PNG_COMPRESSION_TYPE_DEFAULT,
+      PNG_FILTER_TYPE_DEFAULT);
+  if (!layout.palette.empty()) {
+    png_set_PLTE(
+        png,
+        info,
+        layout.palette.data(),
+        static_cast<int>(layout.palette.size()));
+  }
+  if (!layout.transparency.empty()) {
+    png_set_tRNS(
+        png,
+        info,
+        layout.transparency.data(),
+        static_cast<int>(layout.transparency.size()),
+        nullptr);
+  }
+  std::vector<png_bytep> pointers;
+  for (const auto& row : rows) {
+    pointers.push_back(const_cast<png_bytep>(row.data()));
+  }
+  png_set_rows(png, info, pointers.data());
+  png_write_png(png, info, PNG_TRANSFORM_IDENTITY, nullptr);
+  png_destroy_write_struct(&png, &info);
   return out;
 }
 

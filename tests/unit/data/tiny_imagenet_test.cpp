@@ -1,5 +1,7 @@
 #include "sdn/data/tiny_imagenet.h"
 
+#include "sdn/data/image_decode.h"
+
 #include "test_files.h"
 
 #include <gtest/gtest.h>
@@ -13,11 +15,16 @@ namespace {
 
 constexpr int kSide = 64;
 
+// The info of the 3-class tree below (its wnids), or of the whole data set
+// (200 classes, as dataset_info gives without a folder to read).
 DatasetInfo tiny_info(int64_t classes) {
   DataOptions options;
   options.name = "tiny-imagenet";
+  if (classes == 3) {
+    options.class_names = {"n01", "n02", "n03"};
+  }
   DatasetInfo info = dataset_info(options);
-  info.num_classes = classes;
+  EXPECT_EQ(info.num_classes, classes);
   return info;
 }
 
@@ -80,6 +87,28 @@ TEST(TinyImagenet, ReadsTreeWithSortedClassesAndGreyscale) {
   }
 }
 
+TEST(TinyImagenet, AnyNumberOfWnidsAreItsClassesAndAreRecorded) {
+  TempDir dir("tiny_subset");
+  write_tree(dir.str("tiny-imagenet-200"));
+  DataOptions options;
+  options.name = "tiny-imagenet";
+  options.data_dir = dir.str();
+  options.val_size = 0;
+  EXPECT_EQ(dataset_info(options).num_classes, 3);
+  const Splits s = load_splits(options);
+  EXPECT_EQ(s.info.num_classes, 3);
+  EXPECT_EQ(
+      s.options.class_names, (std::vector<std::string>{"n01", "n02", "n03"}));
+  // Recorded, the classes need no folder; a folder with other wnids is
+  // refused.
+  DataOptions moved = s.options;
+  moved.data_dir = dir.str("gone");
+  EXPECT_EQ(dataset_info(moved).class_names, s.options.class_names);
+  write_bytes(dir.str("tiny-imagenet-200/wnids.txt"), "n01\nn02\n");
+  EXPECT_SDN_ERROR(
+      load_splits(s.options), "wnids.txt", "lists 2 wnids that differ");
+}
+
 TEST(TinyImagenet, AcceptsReorganisedValFolder) {
   TempDir dir("tiny_moved");
   const std::string root = dir.str("tiny-imagenet-200");
@@ -98,9 +127,15 @@ TEST(TinyImagenet, BadTrees) {
   EXPECT_SDN_ERROR(
       read_tiny_imagenet_splits(root, tiny_info(200), false),
       "wnids.txt",
-      "3 wnids, expected 200");
-  // Undecodable JPEG: libjpeg's error must not exit the process.
+      "lists 3 wnids that differ from the 200 classes recorded");
+  // Not an image; an undecodable JPEG: libjpeg's error must not exit the
+  // process.
   write_bytes(root + "/val/images/val_1.JPEG", "not a jpeg at all");
+  EXPECT_SDN_ERROR(
+      read_tiny_imagenet_splits(root, tiny_info(3), false),
+      "val_1.JPEG",
+      "not a JPEG or PNG");
+  write_bytes(root + "/val/images/val_1.JPEG", "\xff\xd8\xff but no more");
   EXPECT_SDN_ERROR(
       read_tiny_imagenet_splits(root, tiny_info(3), false),
       "val_1.JPEG",

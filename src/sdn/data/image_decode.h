@@ -1,0 +1,81 @@
+#pragma once
+
+// JPEG and PNG images to network inputs: decoded with libjpeg-turbo and
+// libpng, converted to 1 or 3 channels, resized with stb_image_resize
+// (docs/data.md#image-folders). Shared by image folders and Tiny ImageNet.
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sdn::data {
+
+/// How decode_image brings an image to side x side.
+enum class ImageFit {
+  /// The image must already be side x side (Tiny ImageNet's 64x64 JPEGs);
+  /// any other size is an error.
+  kExact,
+  /// The shorter side is scaled to `side` keeping the aspect ratio and the
+  /// centre side x side is kept: torchvision's Resize(side) followed by
+  /// CenterCrop(side). The centre square of the image is resampled with
+  /// stb_image_resize's default filters (Mitchell when shrinking,
+  /// Catmull-Rom when enlarging) on the stored values, without gamma
+  /// conversion, as PIL resizes.
+  kResizeCrop,
+};
+
+/// The most pixels (width x height) of an image decode_image accepts:
+/// 64 megapixels (8192 x 8192). Larger images are refused before any pixel
+/// memory is allocated.
+constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+
+/// True when `bytes` begin with the JPEG signature (FF D8 FF).
+bool is_jpeg(const std::string& bytes);
+/// True when `bytes` begin with the 8-byte PNG signature.
+bool is_png(const std::string& bytes);
+
+/// Decodes a JPEG or PNG (told apart by their signatures, not by a file
+/// name) into `out`: uint8 CHW pixels, `channels` x side x side bytes.
+/// Colour handling follows what torchvision's ImageFolder gives with PIL's
+/// convert("RGB") / convert("L"): a palette is expanded, alpha (also a
+/// palette's transparency) is dropped without compositing, 16-bit samples
+/// keep their high byte, 1/2/4-bit greyscale is scaled to 0..255; greyscale
+/// becomes RGB by repeating it, and RGB becomes greyscale by ITU-R 601 luma
+/// (L = (19595 R + 38470 G + 7471 B + 32768) >> 16, PIL's formula).
+/// `channels` is 1 or 3, `side` > 0. Throws sdn::Error prefixed by
+/// `source` (the file's path) for bytes that are neither JPEG nor PNG, a
+/// truncated or corrupt image, a CMYK JPEG, an image over kMaxImagePixels,
+/// or (kExact) an image that is not side x side.
+void decode_image(
+    const std::string& bytes,
+    const std::string& source,
+    int64_t channels,
+    int64_t side,
+    ImageFit fit,
+    uint8_t* out);
+
+/// Decodes JPEG bytes to RGB CHW pixels into `out` (3 * side * side
+/// bytes), which must already be side x side: decode_image with 3 channels
+/// and ImageFit::kExact (Tiny ImageNet). Throws as decode_image does.
+void decode_jpeg_rgb(
+    const std::string& bytes,
+    const std::string& path,
+    int64_t side,
+    uint8_t* out);
+
+/// Reads and decodes the image files `paths` with decode_image, on every
+/// core (hardware_threads), into uint8 [N, channels, side, side] in the
+/// order of `paths`. `show_progress` draws a progress bar labelled `label`
+/// on stderr. Throws the sdn::Error of the first file (in list order among
+/// those that failed) that is missing or does not decode.
+torch::Tensor decode_image_files(
+    const std::vector<std::string>& paths,
+    int64_t channels,
+    int64_t side,
+    ImageFit fit,
+    const std::string& label,
+    bool show_progress);
+
+} // namespace sdn::data
