@@ -11,7 +11,6 @@ with side 32 or 64 and in_channels 1 or 3, normalised as sdn normalises
 (docs/data.md). The weights of a fresh backbone are PyTorch's module
 defaults, not sdn's training initialisation: load trained weights.
 """
-import torch
 from torch import nn
 import torch.nn.functional as F
 

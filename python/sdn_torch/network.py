@@ -64,8 +64,8 @@ class SdnNetwork(nn.Module):
         super().__init__()
         input_shape = tuple(input_shape)
         if len(input_shape) != 3 or input_shape[1] != input_shape[2]:
-            raise ValueError(
-                f"input_shape must be [C, side, side], got {list(input_shape)}")
+            raise ValueError("input_shape must be [C, side, side], got "
+                             f"{list(input_shape)}")
         self.backbone = backbones.make_backbone(arch, input_shape[0],
                                                 input_shape[1], num_classes)
         self.ic_blocks = tuple(self.backbone.ic_blocks) if ics else ()

@@ -118,7 +118,8 @@ def decode(raw, source="<bytes>"):
             # A copy of its own: aligned for its dtype, writable, and
             # independent of the file's bytes.
             buffer = bytearray(data[begin:end])
-            tensors[name] = torch.frombuffer(buffer, dtype=dtype).reshape(shape)
+            tensors[name] = torch.frombuffer(buffer,
+                                             dtype=dtype).reshape(shape)
     if at != len(data):
         raise SafetensorsError(
             f"{source}: {len(data) - at} bytes after the last tensor's data")

@@ -92,18 +92,42 @@ for folder in sorted((root / "real").iterdir()):
     assert model.metadata["mode"] == folder.name, model.metadata["mode"]
     c = model.metadata["input_shape"][0]
     assert len(model.metadata["mean"]) == len(model.metadata["std"]) == c
+    mean = torch.tensor(model.metadata["mean"]).view(1, c, 1, 1)
+    std = torch.tensor(model.metadata["std"]).view(1, c, 1, 1)
+    pixels = torch.rand(2, c, 4, 4)
+    assert torch.allclose(model.normalize(pixels), (pixels - mean) / std)
     x = torch.from_numpy(np.load(folder / "input.npy"))
     expected = exits_of(folder / "exits")
     assert len(expected) == model.num_exits == model.metadata["num_exits"]
     check(f"checkpoint {folder.name}", arch, expected, run(model, x))
     check(f"checkpoint {folder.name} (pytorch)", arch, expected, run(twin, x))
 
+
+
+def refused(what, call, message):
+    try:
+        call()
+    except ValueError as e:
+        assert message in str(e), (what, e)
+        return
+    raise AssertionError(f"{what}: accepted")
+
+
 # A PyTorch export has no metadata: load() says what to do instead.
-try:
-    sdn_torch.load(next((root / "real").iterdir()) / "w.pt")
-    raise AssertionError("load() took a PyTorch export")
-except ValueError as e:
-    assert "build(" in str(e), e
+real = root / "real" / "sdn"
+refused("load(pt)", lambda: sdn_torch.load(real / "w.pt"), "build(")
+fresh = sdn_torch.build("mobilenet", 3)
+refused("normalize without metadata",
+        lambda: fresh.normalize(torch.rand(1, 3, 2, 2)), "no mean/std")
+# Broken safetensors files: the reader names what is wrong.
+raw = (real / "w.safetensors").read_bytes()
+decode = sdn_torch.safetensors.decode
+refused("truncated", lambda: decode(raw[:-4], "f"), "lie outside")
+refused("trailing bytes", lambda: decode(raw + b"\0" * 4, "f"),
+        "bytes after the last tensor")
+refused("short", lambda: decode(raw[:5], "f"), "not a safetensors file")
+refused("header", lambda: decode(raw[:8] + b"x" * (len(raw) - 8), "f"),
+        "not JSON")
 
 for arch in sdn_torch.ARCHS:
     assert arch in worst, f"{arch} not compared"
