@@ -12,3 +12,5 @@ sdn_e2e_script(e2e_config e2e/config.sh)
 sdn_e2e_script(e2e_kill_resume e2e/kill_resume.sh)
 sdn_e2e_script(e2e_resource_limits e2e/resource_limits.sh)
 sdn_e2e_script(e2e_write_failures e2e/write_failures.sh)
+sdn_e2e_script(e2e_python_mirror e2e/python_mirror.sh
+  $<TARGET_FILE:sdn_dump_exits>)

@@ -1,0 +1,157 @@
+"""Internal classifiers and the SDN network (src/sdn/heads/
+internal_classifier.cpp, src/sdn/network/sdn_network.cpp), and building
+one from an `sdn export` file."""
+import json
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from . import backbones
+from . import safetensors
+
+
+def reduction_kernel(side):
+    """floor(side / 4) when side >= 4, else 0 (no pooling)."""
+    return side // 4 if side >= 4 else 0
+
+
+class InternalClassifier(nn.Module):
+    """An IC on features [N, channels, side, side] -> logits [N, K].
+
+    For side >= 4: alpha * MaxPool2d(k) + (1 - alpha) * AvgPool2d(k), with
+    k = floor(side / 4) and one unconstrained scalar parameter `alpha` (shape
+    [1]), computed as lerp(avg, max, alpha) as sdn does; for side < 4 no
+    pooling and no alpha. Then flatten (channel-major) -> `linear`.
+    """
+
+    def __init__(self, channels, side, num_classes):
+        super().__init__()
+        self.channels = channels
+        self.side = side
+        self.kernel = reduction_kernel(side)
+        if self.kernel > 0:
+            self.alpha = nn.Parameter(torch.rand(1))
+        pooled = side // self.kernel if self.kernel > 0 else side
+        self.linear = nn.Linear(channels * pooled * pooled, num_classes)
+
+    def forward(self, x):
+        if x.dim() != 4 or tuple(x.shape[1:]) != (self.channels, self.side,
+                                                  self.side):
+            raise ValueError(
+                f"internal classifier expects features [N, {self.channels}, "
+                f"{self.side}, {self.side}], got {list(x.shape)}")
+        if self.kernel == 0:
+            return self.linear(x.flatten(1))
+        max_pooled = avg_pooled = x
+        if self.kernel > 1:  # kernel 1 pools are identities
+            k = self.kernel
+            max_pooled = F.max_pool2d(x, k, k)
+            avg_pooled = F.avg_pool2d(x, k, k)
+        return self.linear(torch.lerp(avg_pooled, max_pooled, self.alpha)
+                           .flatten(1))
+
+
+class SdnNetwork(nn.Module):
+    """A backbone (`backbone`) plus internal classifiers `ic0`, `ic1`, ...
+    after the blocks `ic_blocks` (none: the plain CNN).
+
+    forward(x) returns the list of every exit's logits [N, K], ICs
+    shallowest first and the final exit last (one entry for the plain CNN).
+    """
+
+    def __init__(self, arch, num_classes, input_shape=(3, 32, 32), ics=True):
+        super().__init__()
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 3 or input_shape[1] != input_shape[2]:
+            raise ValueError("input_shape must be [C, side, side], got "
+                             f"{list(input_shape)}")
+        self.backbone = backbones.make_backbone(arch, input_shape[0],
+                                                input_shape[1], num_classes)
+        self.ic_blocks = tuple(self.backbone.ic_blocks) if ics else ()
+        for i, block in enumerate(self.ic_blocks):
+            c, side, _ = self.backbone.block_feature_shape(block)
+            self.add_module(f"ic{i}", InternalClassifier(c, side, num_classes))
+        # What the safetensors metadata said (load()), else {}.
+        self.metadata = {}
+
+    @property
+    def num_exits(self):
+        return len(self.ic_blocks) + 1
+
+    def ics(self):
+        return [getattr(self, f"ic{i}") for i in range(len(self.ic_blocks))]
+
+    def forward(self, x):
+        outputs = []
+        ics = dict(zip(self.ic_blocks, self.ics()))
+        h = self.backbone.stem(x)
+        for i in range(len(self.backbone.blocks)):
+            h, features = self.backbone.block(i, h)
+            if i in ics:
+                outputs.append(ics[i](features))
+        outputs.append(self.backbone.head(h))
+        return outputs
+
+    def normalize(self, pixels):
+        """(pixels - mean) / std per channel, for pixels in [0, 1] [N, C, H,
+        W], with the data set's mean and std from the metadata (load())."""
+        if "mean" not in self.metadata or "std" not in self.metadata:
+            raise ValueError("no mean/std: the network was not load()ed from "
+                             "an sdn safetensors export")
+        mean = torch.tensor(self.metadata["mean"], dtype=pixels.dtype)
+        std = torch.tensor(self.metadata["std"], dtype=pixels.dtype)
+        return (pixels - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
+
+
+def build(arch, num_classes, input_shape=(3, 32, 32), ics=True):
+    """The network sdn builds for `arch` ("vgg16", "resnet56", "wrn32_4",
+    "mobilenet"), `num_classes` and input [C, side, side] (C 1 or 3, side 32
+    or 64), with its ICs or (ics=False) the plain CNN, in eval mode, with
+    PyTorch's default weights: load_state_dict(torch.load(f), strict=True)
+    takes the file `sdn export --format pytorch` writes."""
+    return SdnNetwork(arch, num_classes, input_shape, ics).eval()
+
+
+def _metadata_value(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def load(path):
+    """The network of a file `sdn export` wrote (safetensors, the default
+    format), built from its metadata (arch, num_classes, input_shape,
+    ic_blocks) and loaded with strict=True, in eval mode. Its `metadata`
+    holds every metadata entry, JSON values decoded (mean, std,
+    class_names, ...). Raises ValueError for a PyTorch export (it carries no
+    metadata: build() it, then load_state_dict(torch.load(path))), a bad
+    file, or IC blocks that are not the architecture's."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] == b"PK":
+        raise ValueError(
+            f"{path}: a PyTorch (zip) file; it carries no metadata: "
+            "build(arch, num_classes, input_shape, ics) then "
+            "load_state_dict(torch.load(path), strict=True)")
+    tensors, text = safetensors.decode(raw, str(path))
+    meta = {k: _metadata_value(v) for k, v in text.items()}
+    for key in ("arch", "num_classes", "input_shape", "ic_blocks"):
+        if key not in meta:
+            raise ValueError(f"{path}: metadata '{key}' missing (not an sdn "
+                             "export?)")
+    ic_blocks = tuple(meta["ic_blocks"])
+    model = SdnNetwork(meta["arch"], int(meta["num_classes"]),
+                       meta["input_shape"], ics=bool(ic_blocks))
+    if ic_blocks != model.ic_blocks:
+        raise ValueError(
+            f"{path}: ICs after blocks {list(ic_blocks)}, but {meta['arch']} "
+            f"places them after {list(model.ic_blocks)}")
+    if "num_exits" in meta and int(meta["num_exits"]) != model.num_exits:
+        raise ValueError(
+            f"{path}: {meta['num_exits']} exits, but the network has "
+            f"{model.num_exits}")
+    model.load_state_dict(tensors, strict=True)
+    model.metadata = meta
+    return model.eval()

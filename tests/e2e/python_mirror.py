@@ -1,0 +1,134 @@
+"""The comparisons of python_mirror.sh: python/sdn_torch against sdn.
+
+argv[1] is the folder the script filled: random/NAME/ (sdn_dump_exits
+--arch ...: weights.safetensors, weights.pt, input.npy, exitI.npy) and
+real/MODE/ (a trained checkpoint of that mode exported: w.safetensors,
+w.pt, input.npy, and sdn_dump_exits --checkpoint's exits/exitI.npy).
+
+Every exit's logits must agree: max|py - sdn| / max|sdn| <= 1e-4 per exit
+(sdn's max|logit| must be >= 1e-3, so that the bound means something).
+Prints the largest relative error per architecture.
+"""
+import copy
+import pathlib
+import sys
+
+import numpy as np
+import torch
+
+import sdn_torch
+
+TOLERANCE = 1e-4
+torch.set_num_threads(1)
+root = pathlib.Path(sys.argv[1])
+worst = {}
+
+
+def exits_of(folder):
+    files = sorted(folder.glob("exit*.npy"), key=lambda p: int(p.stem[4:]))
+    assert [p.stem for p in files] == [f"exit{i}" for i in range(len(files))]
+    return [torch.from_numpy(np.load(p)) for p in files]
+
+
+def relative_errors(what, expected, got):
+    assert len(got) == len(expected), (what, len(got), len(expected))
+    errors = []
+    for e, (a, b) in enumerate(zip(expected, got)):
+        assert a.shape == b.shape, (what, e, a.shape, b.shape)
+        scale = a.abs().max().item()
+        assert scale >= 1e-3, (what, e, "logits too small to compare", scale)
+        errors.append((a - b).abs().max().item() / scale)
+    return errors
+
+
+def check(what, arch, expected, got):
+    errors = relative_errors(what, expected, got)
+    bad = [(e, err) for e, err in enumerate(errors) if not err <= TOLERANCE]
+    assert not bad, f"{what}: exits (exit, relative error) {bad} > {TOLERANCE}"
+    worst[arch] = max(worst.get(arch, 0.0), max(errors))
+
+
+def run(model, x):
+    with torch.no_grad():
+        return model(x)
+
+
+def loaded_both_ways(folder, safetensors, pytorch):
+    """The network from the safetensors export (sdn_torch.load) and the one
+    built from its metadata with the pytorch export loaded (strict)."""
+    model = sdn_torch.load(folder / safetensors)
+    meta = model.metadata
+    twin = sdn_torch.build(meta["arch"], meta["num_classes"],
+                           meta["input_shape"], ics=bool(meta["ic_blocks"]))
+    state = torch.load(folder / pytorch)
+    assert type(state) is dict
+    twin.load_state_dict(state, strict=True)
+    a, b = model.state_dict(), twin.state_dict()
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not model.training and not twin.training
+    return model, twin
+
+
+for folder in sorted((root / "random").iterdir()):
+    model, twin = loaded_both_ways(folder, "weights.safetensors", "weights.pt")
+    arch = model.metadata["arch"]
+    x = torch.from_numpy(np.load(folder / "input.npy"))
+    expected = exits_of(folder)
+    check(f"random {folder.name}", arch, expected, run(model, x))
+    check(f"random {folder.name} (pytorch)", arch, expected, run(twin, x))
+    # The running statistics matter: with them reset every exit's logits
+    # differ, so the agreement above is eval mode's.
+    reset = copy.deepcopy(model)
+    for m in reset.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.reset_running_stats()
+    far = min(relative_errors(folder.name, expected, run(reset, x)))
+    assert far > 1e-2, (folder.name, "BN statistics without effect", far)
+
+for folder in sorted((root / "real").iterdir()):
+    model, twin = loaded_both_ways(folder, "w.safetensors", "w.pt")
+    arch = model.metadata["arch"]
+    assert model.metadata["mode"] == folder.name, model.metadata["mode"]
+    c = model.metadata["input_shape"][0]
+    assert len(model.metadata["mean"]) == len(model.metadata["std"]) == c
+    mean = torch.tensor(model.metadata["mean"]).view(1, c, 1, 1)
+    std = torch.tensor(model.metadata["std"]).view(1, c, 1, 1)
+    pixels = torch.rand(2, c, 4, 4)
+    assert torch.allclose(model.normalize(pixels), (pixels - mean) / std)
+    x = torch.from_numpy(np.load(folder / "input.npy"))
+    expected = exits_of(folder / "exits")
+    assert len(expected) == model.num_exits == model.metadata["num_exits"]
+    check(f"checkpoint {folder.name}", arch, expected, run(model, x))
+    check(f"checkpoint {folder.name} (pytorch)", arch, expected, run(twin, x))
+
+
+
+def refused(what, call, message):
+    try:
+        call()
+    except ValueError as e:
+        assert message in str(e), (what, e)
+        return
+    raise AssertionError(f"{what}: accepted")
+
+
+# A PyTorch export has no metadata: load() says what to do instead.
+real = root / "real" / "sdn"
+refused("load(pt)", lambda: sdn_torch.load(real / "w.pt"), "build(")
+fresh = sdn_torch.build("mobilenet", 3)
+refused("normalize without metadata",
+        lambda: fresh.normalize(torch.rand(1, 3, 2, 2)), "no mean/std")
+# Broken safetensors files: the reader names what is wrong.
+raw = (real / "w.safetensors").read_bytes()
+decode = sdn_torch.safetensors.decode
+refused("truncated", lambda: decode(raw[:-4], "f"), "lie outside")
+refused("trailing bytes", lambda: decode(raw + b"\0" * 4, "f"),
+        "bytes after the last tensor")
+refused("short", lambda: decode(raw[:5], "f"), "not a safetensors file")
+refused("header", lambda: decode(raw[:8] + b"x" * (len(raw) - 8), "f"),
+        "not JSON")
+
+for arch in sdn_torch.ARCHS:
+    assert arch in worst, f"{arch} not compared"
+    print(f"{arch}: largest relative error {worst[arch]:.2e}")
