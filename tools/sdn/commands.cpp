@@ -48,6 +48,7 @@ void setup_eval(CLI::App& app);
 void setup_exit(CLI::App& app);
 void setup_explain(CLI::App& app);
 void setup_export(CLI::App& app);
+void setup_import(CLI::App& app);
 void setup_info(CLI::App& app);
 void setup_train(CLI::App& app);
 void setup_launch(CLI::App& app);
@@ -62,6 +63,7 @@ void register_commands(CLI::App& app) {
   setup_exit(app);
   setup_explain(app);
   setup_export(app);
+  setup_import(app);
   setup_bench(app);
   setup_report(app);
   setup_version(app);

@@ -80,6 +80,14 @@ nlohmann::json to_json(const CheckpointMeta& m) {
   if (m.train_data_crc32) {
     j["train_data_crc32"] = *m.train_data_crc32;
   }
+  if (m.imported_from) {
+    const ImportSource& from = *m.imported_from;
+    j["imported_from"] = {
+        {"file", from.file},
+        {"format", from.format},
+        {"crc32", from.crc32},
+        {"name_map", from.name_map}};
+  }
   return j;
 }
 
@@ -175,6 +183,17 @@ void check_meaning(const CheckpointMeta& m) {
     check(
         is_crc32_hex(*m.train_data_crc32),
         "key 'train_data_crc32' must be 8 hex digits");
+  }
+  if (m.imported_from) {
+    check(
+        m.imported_from->format == "pytorch" ||
+            m.imported_from->format == "safetensors",
+        "key 'imported_from.format' must be pytorch or safetensors, got '",
+        m.imported_from->format,
+        "'");
+    check(
+        is_crc32_hex(m.imported_from->crc32),
+        "key 'imported_from.crc32' must be 8 hex digits");
   }
   // The training configuration is what a resumed run continues with.
   try {
@@ -279,6 +298,14 @@ CheckpointMeta checkpoint_meta_from_json(const nlohmann::json& j) {
   }
   if (j.contains("train_data_crc32")) {
     m.train_data_crc32 = field<std::string>(j, "train_data_crc32", "");
+  }
+  if (j.contains("imported_from")) {
+    const auto from = field<nlohmann::json>(j, "imported_from", "");
+    m.imported_from = ImportSource{
+        field<std::string>(from, "file", "imported_from."),
+        field<std::string>(from, "format", "imported_from."),
+        field<std::string>(from, "crc32", "imported_from."),
+        field<std::string>(from, "name_map", "imported_from.")};
   }
   check_meaning(m);
   return m;
@@ -483,6 +510,34 @@ CheckpointMeta make_checkpoint_meta(
   return m;
 }
 
+void write_checkpoint_files(
+    const std::string& folder,
+    network::SdnNetwork& network,
+    const CheckpointMeta& meta,
+    const std::string& optimizer_state) {
+  CheckpointMeta sidecar = meta;
+  sidecar.files.clear();
+  const auto write_part = [&](const std::string& name, const std::string& b) {
+    write_file_atomic(folder + "/" + name, b);
+    sidecar.files[name] = {static_cast<int64_t>(b.size()), crc32_hex(b)};
+  };
+  std::ostringstream weights;
+  try {
+    torch::save(network, weights);
+  } catch (const c10::Error& e) {
+    fail(
+        folder,
+        "/model.pt: cannot serialise the weights (",
+        e.what_without_backtrace(),
+        ")");
+  }
+  write_part("model.pt", weights.str());
+  if (!optimizer_state.empty()) {
+    write_part("optimizer.pt", optimizer_state);
+  }
+  write_json_atomic(folder + "/meta.json", to_json(sidecar));
+}
+
 void write_checkpoint(
     const std::string& dir,
     network::SdnNetwork& network,
@@ -497,28 +552,9 @@ void write_checkpoint(
   fs::remove_all(fresh, ec);
   make_dirs(fresh);
   try {
-    CheckpointMeta sidecar = meta;
-    sidecar.files.clear();
-    const auto write_part = [&](const std::string& name, const std::string& b) {
-      write_file_atomic(fresh + "/" + name, b);
-      sidecar.files[name] = {static_cast<int64_t>(b.size()), crc32_hex(b)};
-    };
-    std::ostringstream weights;
-    try {
-      torch::save(network, weights);
-    } catch (const c10::Error& e) {
-      fail(
-          fresh,
-          "/model.pt: cannot serialise the weights (",
-          e.what_without_backtrace(),
-          ")");
-    }
-    write_part("model.pt", weights.str());
-    if (!optimizer_state.empty()) {
-      write_part("optimizer.pt", optimizer_state);
-    }
-    // Last: a dir.new with meta.json is complete (resolve_checkpoint_dir).
-    write_json_atomic(fresh + "/meta.json", to_json(sidecar));
+    // meta.json is written last: a dir.new with it is complete
+    // (resolve_checkpoint_dir).
+    write_checkpoint_files(fresh, network, meta, optimizer_state);
   } catch (...) {
     // A failed write (a full disk) leaves the previous checkpoint alone and
     // no half-written dir.new behind.

@@ -43,6 +43,15 @@ struct FileChecksum {
   std::string crc32; ///< util/checksum.h crc32_hex of its bytes.
 };
 
+/// Where `sdn import` took a checkpoint's weights from (meta.json
+/// "imported_from"; docs/interop.md#sdn-import).
+struct ImportSource {
+  std::string file; ///< The state_dict file, as --from named it.
+  std::string format; ///< "pytorch" or "safetensors".
+  std::string crc32; ///< util/checksum.h crc32_hex of the file's bytes.
+  std::string name_map; ///< The --name-map file ("": none).
+};
+
 /// The self-describing sidecar of a checkpoint (DIR/meta.json). A checkpoint
 /// directory holds `model.pt` (weights and buffers), `meta.json` and, for
 /// resuming, `optimizer.pt`. The JSON keys are the field names.
@@ -74,6 +83,10 @@ struct CheckpointMeta {
   /// folder can prove it is the same data. Optional in the file.
   std::optional<int64_t> train_samples;
   std::optional<std::string> train_data_crc32;
+  /// The state_dict `sdn import` read (absent for a trained checkpoint,
+  /// whose epoch and metrics then describe no training: epoch 0). Optional
+  /// in the file.
+  std::optional<ImportSource> imported_from;
 
   /// The network options that rebuild this checkpoint's network.
   network::NetworkOptions network_options() const;
@@ -112,6 +125,18 @@ network::SdnNetwork load_network(const std::string& dir, CheckpointMeta& meta);
 /// written (a full disk leaves the previous checkpoint in place).
 void write_checkpoint(
     const std::string& dir,
+    network::SdnNetwork& network,
+    const CheckpointMeta& meta,
+    const std::string& optimizer_state);
+
+/// Writes the files of a checkpoint into the existing folder `folder`:
+/// model.pt, optimizer.pt when `optimizer_state` is not empty, and last
+/// meta.json (`meta` with those files' checksums), each atomically. The
+/// writer of a whole folder (write_checkpoint, util/files.h
+/// write_folder_atomic) makes the checkpoint appear at once. Throws
+/// sdn::Error naming the file that cannot be written.
+void write_checkpoint_files(
+    const std::string& folder,
     network::SdnNetwork& network,
     const CheckpointMeta& meta,
     const std::string& optimizer_state);

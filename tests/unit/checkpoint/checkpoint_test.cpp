@@ -146,6 +146,26 @@ TEST_F(Checkpoint, WeightsAndSidecarRoundTrip) {
   EXPECT_EQ(sdn::read_file(dir_.str("ckpt/optimizer.pt")), "optimizer bytes");
 }
 
+TEST_F(Checkpoint, CheckpointFilesFillAFolderAndKeepWhereTheyCameFrom) {
+  const std::string folder = dir_.str("plain");
+  sdn::make_dirs(folder);
+  CheckpointMeta meta = meta_;
+  meta.imported_from = ImportSource{"w.pt", "pytorch", "0123abcd", "map.txt"};
+  write_checkpoint_files(folder, net_, meta, "");
+  EXPECT_FALSE(fs::exists(folder + "/optimizer.pt"));
+  CheckpointMeta back;
+  auto network = load_network(folder, back);
+  expect_same_state(*net_, *network);
+  EXPECT_EQ(back.files.size(), 1u);
+  ASSERT_TRUE(back.imported_from.has_value());
+  EXPECT_EQ(back.imported_from->file, "w.pt");
+  EXPECT_EQ(back.imported_from->format, "pytorch");
+  EXPECT_EQ(back.imported_from->crc32, "0123abcd");
+  EXPECT_EQ(back.imported_from->name_map, "map.txt");
+  back.files.clear();
+  EXPECT_EQ(to_json(back), to_json(meta));
+}
+
 TEST_F(Checkpoint, SidecarKeysAreTheFileFormat) {
   // Existing checkpoints hold exactly these keys; renaming one breaks them.
   const auto j = sdn::read_json(dir_.str("ckpt/meta.json"));
@@ -283,6 +303,26 @@ TEST_F(Checkpoint, SidecarValuesMustMeanSomething) {
        "key 'config.arch' is vgg16, but 'arch' is resnet56"},
       {[](nlohmann::json& j) { j["config"]["data"]["synthetic_classes"] = 5; },
        "key 'config.data' describes synthetic data of 5 classes"},
+      {[](nlohmann::json& j) {
+         j["imported_from"] = {
+             {"file", "w.pt"},
+             {"format", "onnx"},
+             {"crc32", "0123abcd"},
+             {"name_map", ""}};
+       },
+       "key 'imported_from.format' must be pytorch or safetensors, got 'onnx'"},
+      {[](nlohmann::json& j) {
+         j["imported_from"] = {
+             {"file", "w.pt"},
+             {"format", "pytorch"},
+             {"crc32", "x"},
+             {"name_map", ""}};
+       },
+       "key 'imported_from.crc32' must be 8 hex digits"},
+      {[](nlohmann::json& j) {
+         j["imported_from"] = {{"file", "w.pt"}, {"format", "pytorch"}};
+       },
+       "missing key 'imported_from.crc32'"},
   };
   for (const auto& [edit, expected] : cases) {
     const std::string msg = meta_error_after(edit);
