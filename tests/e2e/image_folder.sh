@@ -92,6 +92,20 @@ assert data["image_channels"] == 1 and len(data["mean"]) == 1 and data["val_size
 assert cnn["input_shape"] == [1, 32, 32] and cnn["num_classes"] == 3
 assert ic["config"]["data"]["mean"] == data["mean"], "IC-only normalises as its CNN"
 PY
+# Its weights back in through sdn import: the folder's classes and the
+# normalisation computed on its training split, as the training run did.
+"$sdn" export --checkpoint "$dir/cnn/last" --format pytorch \
+  --out "$dir/cnn.pt" 2> /dev/null
+"$sdn" import --arch resnet56 --dataset folder --data-dir "$imgs" \
+  --channels 1 --from "$dir/cnn.pt" --out "$dir/imported" 2> /dev/null
+/usr/bin/python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+cnn = json.load(open(f"{d}/cnn/last/meta.json"))["config"]["data"]
+imported = json.load(open(f"{d}/imported/meta.json"))["config"]["data"]
+for key in ("class_names", "mean", "std", "image_channels", "image_side"):
+    assert imported[key] == cnn[key], (key, imported[key], cnn[key])
+PY
 mv "$imgs" "$dir/moved"
 "$sdn" eval --checkpoint "$dir/ic/last" --split test --out "$dir/trace" \
   --data-dir "$dir/moved" > /dev/null 2>&1

@@ -392,14 +392,26 @@ network::SdnNetwork import_network(
 
 CheckpointMeta import_checkpoint(const ImportOptions& options) {
   check(!options.from.empty(), "--from: a state_dict file is required");
+  check_out(options.out);
   TrainConfig config;
   config.arch = options.arch;
   config.mode = Mode::kCnn;
+  // What the data's files say, recorded as sdn train records it, so that
+  // the checkpoint describes its data without them: the class names of an
+  // image folder or Tiny ImageNet, and an image folder's mean and std
+  // (computed on its training split, as training does, unless given).
   config.data = options.data;
+  if (config.data.name == "folder" && config.data.mean.empty()) {
+    config.data = data::load_splits(options.data).options;
+  } else if (
+      config.data.name == "folder" || config.data.name == "tiny-imagenet") {
+    data::DataOptions all = options.data;
+    all.classes.clear();
+    config.data.class_names = data::dataset_info(all).class_names;
+  }
   config.out = options.out;
   apply_recipe(config);
   config.validate();
-  check_out(options.out);
   const std::string bytes = read_file(options.from);
   const StateDict state = read_state_dict(bytes, options.from);
   std::optional<NameMap> map;
@@ -407,7 +419,7 @@ CheckpointMeta import_checkpoint(const ImportOptions& options) {
     map = parse_name_map(read_file(options.name_map), options.name_map);
   }
   network::SdnNetwork network = import_network(
-      options.arch, options.data, state, map ? &*map : nullptr, options.from);
+      options.arch, config.data, state, map ? &*map : nullptr, options.from);
   CheckpointMeta meta =
       make_checkpoint_meta(network, config, /*epoch=*/0, EpochMetrics{});
   meta.imported_from = ImportSource{

@@ -75,7 +75,11 @@ struct ImportOptions {
 /// checkpoint folder options.out whole (util/files.h write_folder_atomic,
 /// under its output lock): model.pt and meta.json of a cnn checkpoint at
 /// epoch 0 whose config is the cnn recipe of `arch` on `data` and whose
-/// imported_from names the file. Returns its sidecar. Throws sdn::Error,
+/// imported_from names the file. `data` is recorded as sdn train records
+/// it (data::Splits::options): an image folder's or Tiny ImageNet's class
+/// names, and an image folder's mean and std, computed on its training
+/// split (which is decoded for it) unless --mean/--std give them. Returns
+/// its sidecar. Throws sdn::Error,
 /// writing nothing, for what those refuse and when options.out exists and
 /// is not an empty folder (a checkpoint there is never replaced).
 CheckpointMeta import_checkpoint(const ImportOptions& options);
