@@ -92,15 +92,31 @@ assert data["image_channels"] == 1 and len(data["mean"]) == 1 and data["val_size
 assert cnn["input_shape"] == [1, 32, 32] and cnn["num_classes"] == 3
 assert ic["config"]["data"]["mean"] == data["mean"], "IC-only normalises as its CNN"
 PY
-# Its weights back in through sdn import: the folder's classes and the
-# normalisation computed on its training split, as the training run did.
+# The round trip sdn export -> Python (torch.load, then torch.save of a
+# state_dict) -> sdn import -> sdn export keeps every tensor bit for bit;
+# the import records the folder's classes and the normalisation computed on
+# its training split, as the training run did.
 "$sdn" export --checkpoint "$dir/cnn/last" --format pytorch \
   --out "$dir/cnn.pt" 2> /dev/null
+/usr/bin/python3 -c "
+import collections, sys, torch
+state = torch.load(sys.argv[1])
+torch.save(collections.OrderedDict(state), sys.argv[2])" \
+  "$dir/cnn.pt" "$dir/resaved.pt"
 "$sdn" import --arch resnet56 --dataset folder --data-dir "$imgs" \
-  --channels 1 --from "$dir/cnn.pt" --out "$dir/imported" 2> /dev/null
+  --channels 1 --from "$dir/resaved.pt" --out "$dir/imported" 2> /dev/null
+"$sdn" export --checkpoint "$dir/imported" --format pytorch \
+  --out "$dir/again.pt" 2> /dev/null
 /usr/bin/python3 - "$dir" <<'PY'
 import json, sys
+import torch
 d = sys.argv[1]
+first, again = torch.load(f"{d}/cnn.pt"), torch.load(f"{d}/again.pt")
+assert list(first) == list(again)
+for name, tensor in first.items():
+    def raw(t):
+        return t.contiguous().reshape(-1).view(torch.uint8)
+    assert tensor.dtype == again[name].dtype and torch.equal(raw(tensor), raw(again[name])), name
 cnn = json.load(open(f"{d}/cnn/last/meta.json"))["config"]["data"]
 imported = json.load(open(f"{d}/imported/meta.json"))["config"]["data"]
 for key in ("class_names", "mean", "std", "image_channels", "image_side"):

@@ -116,7 +116,8 @@ void split_validation(
       " must be smaller than the ",
       n,
       " training samples of ",
-      splits.info.name);
+      splits.info.name,
+      " (give a smaller --val-size; 0 for none)");
   check(train_subset >= 0, "--train-subset must be >= 0, got ", train_subset);
   check(
       train_subset <= n - val_size,

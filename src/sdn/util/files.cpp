@@ -177,14 +177,11 @@ bool path_exists(const std::string& path) {
 
 void check_is_folder(const std::string& dir, const std::string& option) {
   struct stat st {};
+  // errno read after stat: check()'s arguments have no evaluation order.
+  const bool found = ::stat(dir.c_str(), &st) == 0;
+  const int error = errno;
   check(
-      ::stat(dir.c_str(), &st) == 0,
-      option,
-      " ",
-      dir,
-      ": no such folder (",
-      std::strerror(errno),
-      ")");
+      found, option, " ", dir, ": no such folder (", std::strerror(error), ")");
   check(
       S_ISDIR(st.st_mode),
       option,
