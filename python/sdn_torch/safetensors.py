@@ -102,7 +102,9 @@ def decode(raw, source="<bytes>"):
                 f"{where}: {end - begin} bytes for shape {shape} of "
                 f"{entry['dtype']}, expected {expected}")
         entries.append((begin, end, name, dtype, shape))
-    entries.sort(key=lambda e: e[0])
+    # By (begin, end): an empty tensor at the offset where another starts
+    # comes first, so that the order is the one that covers the data.
+    entries.sort(key=lambda e: (e[0], e[1]))
     tensors = {}
     at = 0
     for begin, end, name, dtype, shape in entries:

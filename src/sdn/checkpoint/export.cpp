@@ -252,8 +252,10 @@ Safetensors decode_safetensors(
         expected);
     entries.push_back(std::move(e));
   }
+  // By (begin, end): an empty tensor at the offset where another starts
+  // comes first, so that the file order is the one that covers the data.
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.begin < b.begin;
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
   size_t at = 0;
   for (const Entry& e : entries) {

@@ -161,7 +161,16 @@ void DataOptions::validate() const {
           values->size());
       for (const float v : *values) {
         check(std::isfinite(v), option, ": values must be finite, got ", v);
-        check(values == &mean || v > 0, "--std: values must be > 0, got ", v);
+        // Below 1e-6 a pixel's (x - mean) / std leaves float32's range.
+        check(
+            values == &mean || v >= 1e-6f,
+            "--std: values must be at least 1e-6, got ",
+            v);
+        check(
+            values == &std || std::fabs(v) <= 1e3f,
+            "--mean: values must be within [-1000, 1000] (pixels are in "
+            "[0, 1]), got ",
+            v);
       }
     }
   } else {

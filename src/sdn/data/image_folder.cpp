@@ -221,13 +221,22 @@ ImageFolderListing list_image_folder(const std::string& data_dir) {
   ImageFolderListing listing;
   listing.classes = image_folder_classes(data_dir);
   const fs::path root(data_dir);
-  list_split(root / "train", listing.classes, listing.train, listing);
-  check_same_classes(root / "test", listing.classes);
-  list_split(root / "test", listing.classes, listing.test, listing);
-  listing.has_val = fs::is_directory(root / "val");
-  if (listing.has_val) {
-    check_same_classes(root / "val", listing.classes);
-    list_split(root / "val", listing.classes, listing.val, listing);
+  try {
+    list_split(root / "train", listing.classes, listing.train, listing);
+    check_same_classes(root / "test", listing.classes);
+    list_split(root / "test", listing.classes, listing.test, listing);
+    listing.has_val = fs::is_directory(root / "val");
+    if (listing.has_val) {
+      check_same_classes(root / "val", listing.classes);
+      list_split(root / "val", listing.classes, listing.val, listing);
+    }
+  } catch (const fs::filesystem_error& e) {
+    // A symbolic link loop, an unreadable folder: the path it concerns.
+    fail(
+        "cannot list ",
+        e.path1().empty() ? data_dir : e.path1().string(),
+        ": ",
+        e.code().message());
   }
   return listing;
 }

@@ -73,6 +73,18 @@ TEST(Safetensors, RoundTripKeepsNamesShapesBitsAndMetadata) {
   EXPECT_EQ(back.metadata.at("arch"), "vgg16");
 }
 
+TEST(Safetensors, AnEmptyTensorWhereAnotherStartsIsRead) {
+  // "z" (empty) sits at the offset where "a" starts; the header lists "a"
+  // first (JSON keys in order), so only an order by (begin, end) covers the
+  // data without a gap (the safetensors package writes such files).
+  const std::string bytes = ck::encode_safetensors(
+      {{"z", torch::zeros({0})}, {"a", torch::ones({2})}}, {});
+  const ck::Safetensors back = ck::decode_safetensors(bytes, "x");
+  ASSERT_EQ(back.tensors.size(), 2u);
+  EXPECT_EQ(back.tensors[0].first, "z");
+  EXPECT_TRUE(torch::equal(back.tensors[1].second, torch::ones({2})));
+}
+
 TEST(Safetensors, BadFilesAreErrorsNamingTheProblem) {
   const std::string good = ck::encode_safetensors(
       {{"w", torch::ones({2, 2})}, {"v", torch::ones({3})}}, {});
