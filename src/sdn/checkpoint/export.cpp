@@ -270,6 +270,18 @@ Safetensors decode_safetensors(
         at,
         " (the tensors must cover the data without gaps or overlap)");
     at = e.end;
+    if (e.dtype == torch::kBool) { // any other byte is not a C++ bool
+      const char* b = bytes.data() + data_begin + e.begin;
+      check(
+          std::all_of(
+              b,
+              b + (e.end - e.begin),
+              [](char x) { return x == 0 || x == 1; }),
+          source,
+          ": BOOL tensor '",
+          e.name,
+          "' holds bytes other than 0 and 1");
+    }
     torch::Tensor t = torch::empty(e.shape, torch::TensorOptions(e.dtype));
     if (e.end > e.begin) { // an empty tensor has no storage to copy into
       std::memcpy(

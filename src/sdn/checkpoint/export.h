@@ -60,7 +60,8 @@ struct Safetensors {
 /// I8, U8, BOOL tensors). Throws sdn::Error, prefixed by `source`, for a
 /// truncated file, a bad header (not JSON, a field missing or of the wrong
 /// type), an unknown dtype, offsets that overlap, leave gaps or run past the
-/// end, or a shape that does not match its byte count.
+/// end, a shape that does not match its byte count, or a BOOL tensor
+/// holding a byte other than 0 and 1.
 Safetensors decode_safetensors(
     const std::string& bytes,
     const std::string& source);

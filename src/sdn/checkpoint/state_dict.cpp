@@ -5,6 +5,7 @@
 
 #include <caffe2/serialize/inline_container.h>
 #include <caffe2/serialize/read_adapter_interface.h>
+#include <caffe2/serialize/versions.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -12,6 +13,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace sdn::checkpoint {
@@ -43,6 +46,300 @@ class BytesAdapter final : public caffe2::serialize::ReadAdapterInterface {
  private:
   const std::string& bytes_;
 };
+
+// ---------------------------------------------------------------------------
+// The zip's central directory, checked before LibTorch's reader opens it.
+//
+// LibTorch's reader (miniz) allocates a record's uncompressed size as its
+// central directory entry claims before reading a byte of it, and opening
+// the archive already reads the record `version`: a 1 KB file claiming a
+// 4 GB record, or a zip64 entry claiming an exabyte, would be allocated.
+// So the directory is found here the way miniz 2.1 (LibTorch 1.13) finds
+// it, and every entry is read the way miniz reads it, before LibTorch sees
+// the archive: each must fit in the file with its local header, and all
+// of them together too (records of a zip do not overlap), and a stored one
+// be as large uncompressed as compressed. A compressed record would be
+// inflated to whatever size it claims: torch.save never compresses, so
+// none is read (TorchScript archives compress their code, and are refused
+// by name). No record read afterwards can then be larger than the file.
+//
+// And LibTorch's reader does not free miniz's state when its constructor
+// throws after opening the zip (LeakSanitizer: every such file leaks a few
+// hundred bytes). So what the constructor then checks is checked here
+// first: a first record inside a folder, and a record `version` in it,
+// readable, holding a version LibTorch reads.
+
+constexpr uint32_t kEndOfDirectorySignature = 0x06054b50;
+constexpr uint32_t kZip64LocatorSignature = 0x07064b50;
+constexpr uint32_t kZip64EndSignature = 0x06064b50;
+constexpr uint32_t kDirectoryEntrySignature = 0x02014b50;
+constexpr uint64_t kEndOfDirectorySize = 22;
+constexpr uint64_t kZip64LocatorSize = 20;
+constexpr uint64_t kZip64EndSize = 56;
+constexpr uint64_t kDirectoryEntrySize = 46;
+constexpr uint32_t kLocalHeaderSignature = 0x04034b50;
+constexpr uint64_t kLocalHeaderSize = 30;
+constexpr uint64_t kMax32 = 0xffffffff;
+// General purpose flags miniz refuses to extract: encrypted, a compressed
+// patch, strongly encrypted.
+constexpr uint64_t kUnreadableFlags = 0x01 | 0x20 | 0x40;
+// The MS-DOS directory attribute: miniz then extracts nothing.
+constexpr uint64_t kDirectoryAttribute = 0x10;
+
+// The n-byte little-endian number at `at` (the caller checks the bounds).
+uint64_t le(const std::string& bytes, uint64_t at, size_t n) {
+  uint64_t u = 0;
+  for (size_t i = n; i > 0; --i) {
+    u = (u << 8) | static_cast<uint8_t>(bytes[at + i - 1]);
+  }
+  return u;
+}
+
+// Where miniz finds the end-of-central-directory record: the last
+// signature with room for the record after it, searched backwards in 4 KiB
+// blocks, at most about 64 KiB (the longest comment) from the end.
+bool find_end_of_directory(const std::string& bytes, uint64_t* at) {
+  const int64_t size = static_cast<int64_t>(bytes.size());
+  constexpr int64_t kBlock = 4096;
+  int64_t block = std::max<int64_t>(size - kBlock, 0);
+  while (true) {
+    const int64_t n = std::min(kBlock, size - block);
+    for (int64_t i = n - 4; i >= 0; --i) {
+      if (le(bytes, static_cast<uint64_t>(block + i), 4) ==
+              kEndOfDirectorySignature &&
+          size - (block + i) >= static_cast<int64_t>(kEndOfDirectorySize)) {
+        *at = static_cast<uint64_t>(block + i);
+        return true;
+      }
+    }
+    if (block == 0 ||
+        size - block >= 0xffff + static_cast<int64_t>(kEndOfDirectorySize)) {
+      return false;
+    }
+    block = std::max<int64_t>(block - (kBlock - 3), 0);
+  }
+}
+
+std::string ascii_lower(std::string text) {
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return text;
+}
+
+// What check_zip_directory learns of an archive it accepts.
+struct ZipDirectory {
+  std::string folder; // the first record's folder and "/", in lower case
+  // The compressed records (in lower case, with their folder) and their
+  // compression methods.
+  std::map<std::string, uint64_t> compressed;
+};
+
+// Throws sdn::Error when `record` (a name inside the archive's folder, as
+// LibTorch's reader takes it: up to a NUL) is compressed.
+void check_stored(
+    const ZipDirectory& zip,
+    const std::string& record,
+    const std::string& source) {
+  const std::string name = record.substr(0, record.find('\0'));
+  const auto it = zip.compressed.find(zip.folder + ascii_lower(name));
+  if (it != zip.compressed.end()) {
+    fail(
+        source,
+        ": record '",
+        name,
+        "' is compressed (method ",
+        it->second,
+        "); torch.save stores every record as it is");
+  }
+}
+
+ZipDirectory check_zip_directory(
+    const std::string& bytes,
+    const std::string& source) {
+  ZipDirectory out;
+  const uint64_t size = bytes.size();
+  const auto refuse = [&](const std::string& why) {
+    fail(source, ": not a readable PyTorch zip file (", why, ")");
+  };
+  uint64_t end = 0;
+  if (size < kEndOfDirectorySize || !find_end_of_directory(bytes, &end)) {
+    refuse("no end of central directory: truncated?");
+  }
+  uint64_t entries = le(bytes, end + 10, 2);
+  uint64_t entries_here = le(bytes, end + 8, 2);
+  uint64_t disk = le(bytes, end + 4, 2);
+  uint64_t directory_disk = le(bytes, end + 6, 2);
+  uint64_t directory_size = le(bytes, end + 12, 4);
+  uint64_t directory = le(bytes, end + 16, 4);
+  if (end >= kZip64LocatorSize + kZip64EndSize &&
+      le(bytes, end - kZip64LocatorSize, 4) == kZip64LocatorSignature) {
+    const uint64_t locator = end - kZip64LocatorSize;
+    const uint64_t zip64 = le(bytes, locator + 8, 8);
+    if (zip64 > size - kZip64EndSize) {
+      refuse("its zip64 end of central directory lies past the end");
+    }
+    if (le(bytes, zip64, 4) == kZip64EndSignature) {
+      if (le(bytes, zip64 + 4, 8) < kZip64EndSize - 12 ||
+          le(bytes, locator + 16, 4) != 1 ||
+          le(bytes, zip64 + 32, 8) > kMax32 ||
+          le(bytes, zip64 + 24, 8) > kMax32 ||
+          le(bytes, zip64 + 40, 8) > kMax32) {
+        refuse("a zip64 end of central directory miniz does not read");
+      }
+      entries = le(bytes, zip64 + 32, 8);
+      entries_here = le(bytes, zip64 + 24, 8);
+      directory_size = le(bytes, zip64 + 40, 8);
+      disk = le(bytes, zip64 + 16, 4);
+      directory_disk = le(bytes, zip64 + 20, 4);
+      directory = le(bytes, zip64 + 48, 8);
+    }
+  }
+  if (entries != entries_here ||
+      ((disk | directory_disk) != 0 && (disk != 1 || directory_disk != 1))) {
+    refuse("a multi-disk archive");
+  }
+  if (directory_size < entries * kDirectoryEntrySize || directory > size ||
+      directory_size > size - directory) {
+    refuse(
+        "a central directory of " + std::to_string(entries) + " entries in " +
+        std::to_string(directory_size) + " bytes at byte " +
+        std::to_string(directory) + " of " + std::to_string(size));
+  }
+  uint64_t p = directory;
+  uint64_t left = directory_size;
+  uint64_t records = 0; // the bytes of every record and its local header
+  std::set<std::string> names; // in lower case: miniz ignores case
+  std::string first; // the first record's name
+  std::string version_record; // its folder's "version", in lower case
+  std::string version; // that record's bytes
+  for (uint64_t i = 0; i < entries; ++i) {
+    if (left < kDirectoryEntrySize ||
+        le(bytes, p, 4) != kDirectoryEntrySignature) {
+      refuse("central directory entry " + std::to_string(i) + " is corrupt");
+    }
+    const uint64_t method = le(bytes, p + 10, 2);
+    uint64_t compressed = le(bytes, p + 20, 4);
+    uint64_t uncompressed = le(bytes, p + 24, 4);
+    const uint64_t name_size = le(bytes, p + 28, 2);
+    const uint64_t extra_size = le(bytes, p + 30, 2);
+    const uint64_t entry_size =
+        kDirectoryEntrySize + name_size + extra_size + le(bytes, p + 32, 2);
+    uint64_t local = le(bytes, p + 42, 4);
+    if (entry_size > left) {
+      refuse("central directory entry " + std::to_string(i) + " is corrupt");
+    }
+    const std::string name = bytes.substr(p + kDirectoryEntrySize, name_size);
+    if (std::max({compressed, uncompressed, local}) == kMax32) {
+      // Its zip64 extra field, as miniz's mz_zip_file_stat_internal reads
+      // it: the first field of id 1, sizes and offset in that order, each
+      // only where the 32-bit one is all ones.
+      uint64_t field = p + kDirectoryEntrySize + name_size;
+      uint64_t extra_left = extra_size;
+      while (extra_left > 0) {
+        if (extra_left < 4 || le(bytes, field + 2, 2) + 4 > extra_left) {
+          refuse("record '" + name + "' has a corrupt extra field");
+        }
+        const uint64_t id = le(bytes, field, 2);
+        const uint64_t data_size = le(bytes, field + 2, 2);
+        if (id == 1) {
+          uint64_t at = field + 4;
+          uint64_t data_left = data_size;
+          for (uint64_t* value : {&uncompressed, &compressed, &local}) {
+            if (*value == kMax32) {
+              if (data_left < 8) {
+                refuse("record '" + name + "' has a corrupt zip64 field");
+              }
+              *value = le(bytes, at, 8);
+              at += 8;
+              data_left -= 8;
+            }
+          }
+          break;
+        }
+        field += 4 + data_size;
+        extra_left -= 4 + data_size;
+      }
+    }
+    if ((method == 0 && compressed != uncompressed) || local > size ||
+        compressed > size - local ||
+        kLocalHeaderSize > size - local - compressed) {
+      refuse(
+          "record '" + name + "' claims " + std::to_string(uncompressed) +
+          " bytes at byte " + std::to_string(local) + " of " +
+          std::to_string(size));
+    }
+    records += kLocalHeaderSize + compressed;
+    if (records > size) {
+      refuse(
+          "its records add up to more than its " + std::to_string(size) +
+          " bytes");
+    }
+    // What miniz checks as it extracts: the flags, then the local header,
+    // whose name and extra field may differ in length from the entry's.
+    const uint64_t flags = le(bytes, p + 8, 2);
+    const bool directory_entry = (le(bytes, p + 38, 4) & kDirectoryAttribute) ||
+        (!name.empty() && name.back() == '/');
+    const uint64_t data = local + kLocalHeaderSize + le(bytes, local + 26, 2) +
+        le(bytes, local + 28, 2);
+    if ((flags & kUnreadableFlags) || (directory_entry && compressed > 0) ||
+        le(bytes, local, 4) != kLocalHeaderSignature || data > size ||
+        compressed > size - data) {
+      refuse("record '" + name + "' cannot be read as it is");
+    }
+    if (!names.insert(ascii_lower(name)).second) {
+      refuse("two records named '" + name + "', ignoring case");
+    }
+    if (i == 0) {
+      first = name;
+      const size_t slash = first.find('/');
+      if (slash == std::string::npos || first.find('\0') < slash) {
+        refuse("its first record '" + first + "' is not in a folder");
+      }
+      out.folder = ascii_lower(first.substr(0, slash + 1));
+      version_record = out.folder + "version";
+    }
+    if (method != 0) {
+      out.compressed[ascii_lower(name)] = method;
+    }
+    if (ascii_lower(name) == version_record) {
+      if (method != 0) {
+        refuse("its record 'version' is compressed");
+      }
+      version = bytes.substr(data, compressed);
+    }
+    p += entry_size;
+    left -= entry_size;
+  }
+  if (entries == 0) {
+    refuse("an empty archive");
+  }
+  check(
+      names.count(version_record) > 0,
+      source,
+      ": a zip file without the record 'version', not written by torch.save");
+  // As LibTorch reads it (std::stoull, the versions of versions.h).
+  uint64_t number = 0;
+  bool parsed = true;
+  try {
+    number = std::stoull(version);
+  } catch (const std::logic_error&) { // invalid_argument, out_of_range
+    parsed = false;
+  }
+  check(
+      parsed && number >= caffe2::serialize::kMinSupportedFileFormatVersion &&
+          number <= caffe2::serialize::kMaxSupportedFileFormatVersion,
+      source,
+      ": its record 'version' holds '",
+      version.substr(0, 20),
+      "'; LibTorch reads versions ",
+      caffe2::serialize::kMinSupportedFileFormatVersion,
+      " to ",
+      caffe2::serialize::kMaxSupportedFileFormatVersion);
+  return out;
+}
 
 // The first line of a LibTorch error (without its backtrace).
 std::string reason(const std::exception& e) {
@@ -165,15 +462,18 @@ const std::map<std::string, torch::ScalarType>& storage_types() {
 class Unpickler {
  public:
   // `load_storage` answers a persistent id (BINPERSID).
+  // The tensors it rebuilds may hold `tensor_budget` bytes in all.
   Unpickler(
       Arena& arena,
       const std::string& pickle,
       std::string where,
-      std::function<ValuePtr(const Value& id)> load_storage)
+      std::function<ValuePtr(const Value& id)> load_storage,
+      uint64_t tensor_budget)
       : arena_(arena),
         pickle_(pickle),
         where_(std::move(where)),
-        load_storage_(std::move(load_storage)) {}
+        load_storage_(std::move(load_storage)),
+        tensor_budget_(tensor_budget) {}
 
   ValuePtr run() {
     while (true) {
@@ -635,6 +935,24 @@ class Unpickler {
         " reaches past its storage of ",
         storage.numel(),
         " elements");
+    // A view holds at most its storage's elements unless it overlaps
+    // itself (a stride of 0): the budget bounds those too.
+    uint64_t bytes = 0;
+    check(
+        !__builtin_mul_overflow(
+            static_cast<uint64_t>(numel), storage.itemsize(), &bytes) &&
+            bytes <= tensor_budget_,
+        where_,
+        ": its tensors hold more than ",
+        kMaxTensorBytesPerFileByte,
+        " times the file's bytes (a tensor of size ",
+        c10::IntArrayRef(size),
+        ", stride ",
+        c10::IntArrayRef(stride),
+        " repeats its storage of ",
+        storage.numel(),
+        " elements)");
+    tensor_budget_ -= bytes;
     auto v = make(Kind::kTensor);
     v->tensor = numel == 0 ? torch::empty(size, storage.options()) :
                              storage.as_strided(size, stride, offset)
@@ -682,20 +1000,30 @@ class Unpickler {
   const std::string& pickle_;
   std::string where_;
   std::function<ValuePtr(const Value& id)> load_storage_;
+  uint64_t tensor_budget_;
   size_t pos_ = 0;
   std::vector<ValuePtr> stack_;
   std::unordered_map<uint64_t, ValuePtr> memo_;
 };
 
 // A torch.save persistent id ('storage', torch.XStorage, key, location,
-// numel): the record data/KEY as a 1-D tensor, read once per key.
+// numel): the record data/KEY as a 1-D tensor, read once per key. The
+// storages add up to at most `file_size` bytes: miniz finds a record by its
+// name ignoring case (and up to a NUL), so keys "a" and "A" read the same
+// record twice.
 class StorageLoader {
  public:
   StorageLoader(
       Arena& arena,
       caffe2::serialize::PyTorchStreamReader& reader,
-      std::string source)
-      : arena_(arena), reader_(reader), source_(std::move(source)) {}
+      const ZipDirectory& zip,
+      std::string source,
+      uint64_t file_size)
+      : arena_(arena),
+        reader_(reader),
+        zip_(zip),
+        source_(std::move(source)),
+        budget_(file_size) {}
 
   ValuePtr operator()(const Value& id) {
     check(
@@ -733,6 +1061,7 @@ class StorageLoader {
         ": the archive has no record '",
         record,
         "' for a storage the pickle uses");
+    check_stored(zip_, record, source_);
     at::DataPtr data;
     size_t bytes = 0;
     try {
@@ -755,6 +1084,13 @@ class StorageLoader {
         " elements of ",
         element,
         " bytes");
+    check(
+        bytes <= budget_,
+        source_,
+        ": its storages add up to more than the file's bytes (record '",
+        record,
+        "' read under two keys?)");
+    budget_ -= bytes;
     auto v = arena_.make(Kind::kStorage);
     v->tensor = torch::empty({numel}, torch::TensorOptions(type->second));
     if (bytes > 0) {
@@ -776,12 +1112,24 @@ class StorageLoader {
  private:
   Arena& arena_;
   caffe2::serialize::PyTorchStreamReader& reader_;
+  const ZipDirectory& zip_;
   std::string source_;
+  uint64_t budget_;
   std::map<std::string, ValuePtr> storages_;
 };
 
 bool starts_with(const std::string& bytes, const std::string& prefix) {
   return bytes.compare(0, prefix.size(), prefix) == 0;
+}
+
+// Both formats' names are unique (a dict's keys, a JSON object's); no
+// PyTorch module names a parameter "", and safetensors writers refuse it.
+void check_names(
+    const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+    const std::string& source) {
+  for (const auto& [name, tensor] : tensors) {
+    check(!name.empty(), source, ": a tensor without a name (\"\")");
+  }
 }
 
 } // namespace
@@ -800,6 +1148,7 @@ std::vector<std::pair<std::string, torch::Tensor>> read_torch_zip(
       ": PyTorch's legacy format (torch.save with "
       "_use_new_zipfile_serialization=False); save it again with "
       "torch.save's default (zip) format");
+  const ZipDirectory zip = check_zip_directory(bytes, source);
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(
@@ -827,6 +1176,7 @@ std::vector<std::pair<std::string, torch::Tensor>> read_torch_zip(
       reader->hasRecord("data.pkl"),
       source,
       ": a zip file without data.pkl, not written by torch.save");
+  check_stored(zip, "data.pkl", source);
   std::string pickle;
   try {
     const auto [data, size] = reader->getRecord("data.pkl");
@@ -835,6 +1185,7 @@ std::vector<std::pair<std::string, torch::Tensor>> read_torch_zip(
     fail(source, ": cannot read data.pkl (", reason(e), ")");
   }
   if (reader->hasRecord("byteorder")) {
+    check_stored(zip, "byteorder", source);
     std::string order;
     try {
       const auto [data, size] = reader->getRecord("byteorder");
@@ -850,9 +1201,14 @@ std::vector<std::pair<std::string, torch::Tensor>> read_torch_zip(
         "', sdn reads little-endian files only");
   }
   Arena arena;
-  StorageLoader storages(arena, *reader, source);
-  const ValuePtr top =
-      Unpickler(arena, pickle, source, std::ref(storages)).run();
+  StorageLoader storages(arena, *reader, zip, source, bytes.size());
+  const ValuePtr top = Unpickler(
+                           arena,
+                           pickle,
+                           source,
+                           std::ref(storages),
+                           kMaxTensorBytesPerFileByte * bytes.size())
+                           .run();
   check(
       top->kind == Kind::kDict,
       source,
@@ -888,6 +1244,7 @@ StateDict read_state_dict(const std::string& bytes, const std::string& source) {
       starts_with(bytes, std::string("\x80\x02\x8a\x0a", 4))) {
     out.format = StateDictFormat::kPytorch;
     out.tensors = read_torch_zip(bytes, source);
+    check_names(out.tensors, source);
     return out;
   }
   check(
@@ -899,6 +1256,7 @@ StateDict read_state_dict(const std::string& bytes, const std::string& source) {
       " bytes");
   out.format = StateDictFormat::kSafetensors;
   out.tensors = decode_safetensors(bytes, source).tensors;
+  check_names(out.tensors, source);
   return out;
 }
 

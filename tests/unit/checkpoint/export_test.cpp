@@ -143,6 +143,17 @@ TEST(Safetensors, BadFilesAreErrorsNamingTheProblem) {
             "f");
       }),
       "2 bytes after"));
+  // A bool is 0 or 1: any other byte would be undefined behaviour to read.
+  EXPECT_TRUE(contains(
+      error_message([&] {
+        ck::decode_safetensors(
+            with_header(
+                R"({"m":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}})",
+                0) +
+                std::string("\x01\x02", 2),
+            "f");
+      }),
+      "f: BOOL tensor 'm' holds bytes other than 0 and 1"));
   EXPECT_TRUE(contains(
       error_message([&] {
         ck::decode_safetensors(

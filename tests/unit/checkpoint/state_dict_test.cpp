@@ -96,6 +96,74 @@ void expect_error(const std::function<void()>& f, const std::string& part) {
       << "expected '" << part << "' in: " << message;
 }
 
+// `n` bytes of `value`, little-endian.
+std::string le(uint64_t value, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out += static_cast<char>((value >> (8 * i)) & 0xff);
+  }
+  return out;
+}
+
+// Pickle opcodes: a str (BINUNICODE), an int (LONG1, 8 bytes).
+std::string str_op(const std::string& text) {
+  return "X" + le(text.size(), 4) + text;
+}
+std::string int_op(int64_t value) {
+  return std::string("\x8a\x08", 2) + le(static_cast<uint64_t>(value), 8);
+}
+
+// The pickle of torch._utils._rebuild_tensor_v2 of a 1-D view (`size`,
+// `stride`, offset 0) of float storage `key` of `numel` elements.
+std::string tensor_op(
+    const std::string& key,
+    int64_t numel,
+    int64_t size,
+    int64_t stride) {
+  const std::string tuple1(1, '\x85');
+  return "ctorch._utils\n_rebuild_tensor_v2\n((" + str_op("storage") +
+      "ctorch\nFloatStorage\n" + str_op(key) + str_op("cpu") + int_op(numel) +
+      "tQ" + int_op(0) + int_op(size) + tuple1 + int_op(stride) + tuple1 +
+      "\x89NtR";
+}
+
+// The pickle of a dict of `items` (name, the pickle of its value).
+std::string dict_pickle(
+    const std::vector<std::pair<std::string, std::string>>& items) {
+  std::string out("\x80\x02}(", 4);
+  for (const auto& [name, value] : items) {
+    out += str_op(name) + value;
+  }
+  return out + "u.";
+}
+
+// The offset of the central directory entry of `name` in `zip`.
+size_t directory_entry(const std::string& zip, const std::string& name) {
+  const std::string signature("PK\x01\x02", 4);
+  for (size_t at = zip.find(signature); at != std::string::npos;
+       at = zip.find(signature, at + 1)) {
+    if (zip.compare(at + 46, name.size(), name) == 0) {
+      return at;
+    }
+  }
+  ADD_FAILURE() << "no central directory entry " << name;
+  return 0;
+}
+
+// The 4-byte little-endian number at `at`.
+uint64_t le_at(const std::string& bytes, size_t at) {
+  uint64_t value = 0;
+  for (size_t i = 4; i > 0; --i) {
+    value = (value << 8) | static_cast<uint8_t>(bytes[at + i - 1]);
+  }
+  return value;
+}
+
+// Overwrites `n` bytes of `bytes` at `at` with `value`, little-endian.
+void put(std::string& bytes, size_t at, uint64_t value, size_t n) {
+  bytes.replace(at, n, le(value, n));
+}
+
 } // namespace
 
 TEST(ReadTorchZip, ReadsPythonsOrderedDictWithViewsAndParameters) {
@@ -287,4 +355,135 @@ TEST(ReadStateDict, PicksTheFormatByContentNotByName) {
   expect_error(
       [&] { ck::read_state_dict(st.substr(0, st.size() - 3), "c.st"); },
       "c.st: tensor");
+}
+
+// Nothing is allocated for what the file only claims: LibTorch's zip reader
+// (miniz) allocates a record's size as its directory entry says, and the
+// tensors a pickle rebuilds could repeat one storage without end.
+TEST(ReadTorchZip, SizesTheFileClaimsAreCheckedBeforeAllocating) {
+  const std::string good = zip_of(fixture_records());
+  // A compressed record, which miniz would inflate to whatever size it
+  // claims: torch.save stores every record as it is.
+  std::string zip = good;
+  put(zip, directory_entry(zip, "archive/data/0") + 10, 8, 2);
+  put(zip, directory_entry(zip, "archive/data/0") + 24, 3u << 30, 4);
+  expect_error(
+      [&] { ck::read_torch_zip(zip, "c.pt"); },
+      "c.pt: record 'data/0' is compressed (method 8)");
+  // Also when the pickle names it in upper case (miniz ignores case) or
+  // with a NUL after its name (LibTorch's reader looks names up as C
+  // strings).
+  for (const std::string& key : {std::string("K"), std::string("k\0x", 3)}) {
+    zip = zip_of(
+        {{"data.pkl", dict_pickle({{"w", tensor_op(key, 1, 1, 1)}})},
+         {"data/k", std::string(4, '\0')}});
+    put(zip, directory_entry(zip, "archive/data/k") + 10, 8, 2);
+    expect_error(
+        [&] { ck::read_torch_zip(zip, "k.pt"); },
+        "k.pt: record 'data/" + key.substr(0, 1) +
+            "' is compressed (method 8)");
+  }
+  // The record `version`, which LibTorch's reader reads as it opens the
+  // file, claiming 4 GiB (sizes all ones and no zip64 field): miniz would
+  // allocate them.
+  zip = good;
+  const size_t version = directory_entry(zip, "archive/version");
+  put(zip, version + 20, 0xffffffff, 4);
+  put(zip, version + 24, 0xffffffff, 4);
+  expect_error(
+      [&] { ck::read_torch_zip(zip, "v.pt"); },
+      "v.pt: not a readable PyTorch zip file (record 'archive/version' "
+      "claims 4294967295 bytes at byte");
+  // A zip64 end of central directory claiming 2^31 entries: miniz checks
+  // them against the directory's size in 32 bits (2^31 * 46 wraps to 0),
+  // then allocates 8 GiB of offsets twice.
+  const size_t end = good.size() - 22; // the end record, without comment
+  ASSERT_EQ(good.compare(end, 4, "PK\x05\x06"), 0);
+  const std::string directory_size = good.substr(end + 12, 4);
+  const std::string directory_offset = good.substr(end + 16, 4);
+  const std::string zip64 = std::string("PK\x06\x06", 4) + le(44, 8) +
+      le(45, 2) + le(45, 2) + le(0, 4) + le(0, 4) + le(uint64_t{1} << 31, 8) +
+      le(uint64_t{1} << 31, 8) + directory_size + le(0, 4) + directory_offset +
+      le(0, 4);
+  const std::string locator =
+      std::string("PK\x06\x07", 4) + le(0, 4) + le(end, 8) + le(1, 4);
+  zip = good.substr(0, end) + zip64 + locator + good.substr(end);
+  expect_error(
+      [&] { ck::read_torch_zip(zip, "z.pt"); },
+      "z.pt: not a readable PyTorch zip file (a central directory of "
+      "2147483648 entries in");
+  // LibTorch's reader leaks miniz's state when its constructor throws after
+  // opening the zip, as it does for a record `version` it cannot read or
+  // does not accept: both are refused before.
+  zip = good;
+  const size_t local = static_cast<size_t>(
+      le_at(zip, directory_entry(zip, "archive/version") + 42));
+  put(zip, local, 0, 4); // its local header's signature
+  expect_error(
+      [&] { ck::read_torch_zip(zip, "l.pt"); },
+      "l.pt: not a readable PyTorch zip file (record 'archive/version' "
+      "cannot be read as it is)");
+  zip = good;
+  const size_t version_data = zip.find("3\n", local);
+  ASSERT_NE(version_data, std::string::npos);
+  zip.replace(version_data, 2, "x\n");
+  expect_error(
+      [&] { ck::read_torch_zip(zip, "x.pt"); },
+      "x.pt: its record 'version' holds 'x\n'; LibTorch reads versions 1 to "
+      "10");
+  // A storage read under two keys (miniz ignores case): the storages add
+  // up to more than the file.
+  const std::string floats(4096, '\0');
+  zip = zip_of(
+      {{"data.pkl",
+        dict_pickle(
+            {{"a", tensor_op("k", 1024, 1024, 1)},
+             {"b", tensor_op("K", 1024, 1024, 1)}})},
+       {"data/k", floats}});
+  expect_error(
+      [&] { ck::read_torch_zip(zip, "k.pt"); },
+      "k.pt: its storages add up to more than the file's bytes (record "
+      "'data/K' read under two keys?)");
+  // One float viewed 2^20 times (stride 0), and 2^62 times (bytes overflow
+  // 64 bits): over 16 times the file's bytes.
+  for (const int64_t n : {int64_t{1} << 20, int64_t{1} << 62}) {
+    zip = zip_of(
+        {{"data.pkl", dict_pickle({{"w", tensor_op("0", 1, n, 0)}})},
+         {"data/0", std::string(4, '\0')}});
+    expect_error(
+        [&] { ck::read_torch_zip(zip, "s.pt"); },
+        "s.pt: its tensors hold more than 16 times the file's bytes (a "
+        "tensor of size [" +
+            std::to_string(n) +
+            "], stride [0] repeats its storage of 1 "
+            "elements)");
+  }
+  // Tied weights (two tensors of one storage) and a short stride-0 view
+  // stay within the bounds.
+  zip = zip_of(
+      {{"data.pkl",
+        dict_pickle(
+            {{"a", tensor_op("0", 4, 4, 1)},
+             {"b", tensor_op("0", 4, 4, 1)},
+             {"c", tensor_op("0", 4, 3, 0)}})},
+       {"data/0", bytes_of(torch::tensor({1.0f, 2.0f, 3.0f, 4.0f}))}});
+  const auto tied = ck::read_torch_zip(zip, "t.pt");
+  ASSERT_EQ(tied.size(), 3u);
+  EXPECT_TRUE(
+      torch::equal(tied[1].second, torch::tensor({1.f, 2.f, 3.f, 4.f})));
+  EXPECT_TRUE(torch::equal(tied[2].second, torch::tensor({1.f, 1.f, 1.f})));
+}
+
+TEST(ReadStateDict, ATensorWithoutANameIsAnError) {
+  c10::Dict<std::string, torch::Tensor> dict;
+  dict.insert("", torch::ones({1}));
+  expect_error(
+      [&] { ck::read_state_dict(pickle_save(c10::IValue(dict)), "e.pt"); },
+      "e.pt: a tensor without a name");
+  const std::string header =
+      R"({"":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})";
+  const std::string st = le(header.size(), 8) + header + "x";
+  expect_error(
+      [&] { ck::read_state_dict(st, "e.safetensors"); },
+      "e.safetensors: a tensor without a name");
 }
