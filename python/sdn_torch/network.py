@@ -120,6 +120,23 @@ def _metadata_value(text):
         return text
 
 
+def _metadata_int(meta, key, path):
+    value = meta[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{path}: metadata '{key}' must be an integer, got "
+                         f"{value!r}")
+    return value
+
+
+def _metadata_ints(meta, key, path):
+    value = meta[key]
+    if not isinstance(value, list) or any(
+            isinstance(v, bool) or not isinstance(v, int) for v in value):
+        raise ValueError(f"{path}: metadata '{key}' must be a list of "
+                         f"integers, got {value!r}")
+    return value
+
+
 def load(path):
     """The network of a file `sdn export` wrote (safetensors, the default
     format), built from its metadata (arch, num_classes, input_shape,
@@ -127,7 +144,8 @@ def load(path):
     holds every metadata entry, JSON values decoded (mean, std,
     class_names, ...). Raises ValueError for a PyTorch export (it carries no
     metadata: build() it, then load_state_dict(torch.load(path))), a bad
-    file, or IC blocks that are not the architecture's."""
+    file, metadata of the wrong type or that the tensors do not bear out
+    (num_classes), or IC blocks that are not the architecture's."""
     with open(path, "rb") as f:
         raw = f.read()
     if raw[:2] == b"PK":
@@ -141,14 +159,28 @@ def load(path):
         if key not in meta:
             raise ValueError(f"{path}: metadata '{key}' missing (not an sdn "
                              "export?)")
-    ic_blocks = tuple(meta["ic_blocks"])
-    model = SdnNetwork(meta["arch"], int(meta["num_classes"]),
-                       meta["input_shape"], ics=bool(ic_blocks))
+    arch = meta["arch"]
+    if not isinstance(arch, str):
+        raise ValueError(f"{path}: metadata 'arch' must be a name, got "
+                         f"{arch!r}")
+    num_classes = _metadata_int(meta, "num_classes", path)
+    input_shape = _metadata_ints(meta, "input_shape", path)
+    ic_blocks = tuple(_metadata_ints(meta, "ic_blocks", path))
+    # The final classifier's bias has num_classes entries: a number the
+    # tensors do not bear out is refused before anything that size is built.
+    if not any(t.dim() == 1 and t.shape[0] == num_classes
+               for name, t in tensors.items()
+               if name.startswith("backbone.") and name.endswith(".bias")):
+        raise ValueError(f"{path}: metadata 'num_classes' is {num_classes}, "
+                         "but no classifier bias in the file has that many "
+                         "entries")
+    model = SdnNetwork(arch, num_classes, input_shape, ics=bool(ic_blocks))
     if ic_blocks != model.ic_blocks:
         raise ValueError(
             f"{path}: ICs after blocks {list(ic_blocks)}, but {meta['arch']} "
             f"places them after {list(model.ic_blocks)}")
-    if "num_exits" in meta and int(meta["num_exits"]) != model.num_exits:
+    if ("num_exits" in meta and
+            _metadata_int(meta, "num_exits", path) != model.num_exits):
         raise ValueError(
             f"{path}: {meta['num_exits']} exits, but the network has "
             f"{model.num_exits}")

@@ -10,6 +10,7 @@ Every exit's logits must agree: max|py - sdn| / max|sdn| <= 1e-4 per exit
 Prints the largest relative error per architecture.
 """
 import copy
+import json
 import pathlib
 import sys
 
@@ -128,6 +129,33 @@ refused("trailing bytes", lambda: decode(raw + b"\0" * 4, "f"),
 refused("short", lambda: decode(raw[:5], "f"), "not a safetensors file")
 refused("header", lambda: decode(raw[:8] + b"x" * (len(raw) - 8), "f"),
         "not JSON")
+
+
+
+def with_metadata(raw, **changes):
+    """The safetensors bytes `raw` with metadata entries replaced (JSON text
+    values, as sdn writes them)."""
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    for key, value in changes.items():
+        header["__metadata__"][key] = json.dumps(value)
+    text = json.dumps(header).encode()
+    return len(text).to_bytes(8, "little") + text + raw[8 + n:]
+
+
+# Metadata of the wrong type, or that the tensors do not bear out: a
+# ValueError naming the entry, before anything is built.
+bad = root / "bad.safetensors"
+for what, changes, message in [
+        ("num_classes text", {"num_classes": "many"}, "'num_classes' must be"),
+        ("num_classes huge", {"num_classes": 20000000},
+         "no classifier bias in the file has that many"),
+        ("input_shape", {"input_shape": 32}, "'input_shape' must be a list"),
+        ("ic_blocks", {"ic_blocks": [1.5]}, "'ic_blocks' must be a list"),
+        ("arch", {"arch": 7}, "'arch' must be a name"),
+        ("num_exits", {"num_exits": [1]}, "'num_exits' must be an integer")]:
+    bad.write_bytes(with_metadata(raw, **changes))
+    refused(what, lambda: sdn_torch.load(bad), message)
 
 for arch in sdn_torch.ARCHS:
     assert arch in worst, f"{arch} not compared"

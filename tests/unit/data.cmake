@@ -1,6 +1,7 @@
 # Unit tests of src/sdn/data/.
 sdn_test_binary(sdn_unit_data unit sdn_core
   ${CMAKE_CURRENT_LIST_DIR}/data/cifar_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/data/class_names_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/data/dataset_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/data/grid_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/data/idx_test.cpp

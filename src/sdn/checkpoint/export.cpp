@@ -1,5 +1,6 @@
 #include "sdn/checkpoint/export.h"
 
+#include "sdn/checkpoint/state_dict.h"
 #include "sdn/data/dataset.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
@@ -185,7 +186,8 @@ Safetensors decode_safetensors(
       }
       continue;
     }
-    const std::string where = source + ": tensor '" + name + "'";
+    const std::string where =
+        source + ": tensor '" + printable_name(name) + "'";
     check(
         value.is_object() && value.contains("dtype") &&
             value["dtype"].is_string() && value.contains("shape") &&
@@ -199,7 +201,12 @@ Safetensors decode_safetensors(
         std::find_if(dtypes().begin(), dtypes().end(), [&](const auto& d) {
           return d.first == dtype;
         });
-    check(it != dtypes().end(), where, ": unknown dtype '", dtype, "'");
+    check(
+        it != dtypes().end(),
+        where,
+        ": unknown dtype '",
+        printable_name(dtype),
+        "'");
     Entry e{name, it->second, {}, 0, 0};
     int64_t numel = 1;
     for (const auto& d : value["shape"]) {
@@ -263,7 +270,7 @@ Safetensors decode_safetensors(
         e.begin == at,
         source,
         ": tensor '",
-        e.name,
+        printable_name(e.name),
         "' starts at data byte ",
         e.begin,
         ", expected ",
@@ -279,7 +286,7 @@ Safetensors decode_safetensors(
               [](char x) { return x == 0 || x == 1; }),
           source,
           ": BOOL tensor '",
-          e.name,
+          printable_name(e.name),
           "' holds bytes other than 0 and 1");
     }
     torch::Tensor t = torch::empty(e.shape, torch::TensorOptions(e.dtype));

@@ -89,9 +89,13 @@ struct Given {
 };
 
 std::string where_from(const Given& g) {
-  return g.line == 0 ?
-      "" :
-      str_cat(" (the file's '", g.theirs, "', name map line ", g.line, ")");
+  return g.line == 0 ? "" :
+                       str_cat(
+                           " (the file's '",
+                           printable_name(g.theirs),
+                           "', name map line ",
+                           g.line,
+                           ")");
 }
 
 // One line of the error, sorted by kind, then name.
@@ -240,13 +244,13 @@ network::SdnNetwork import_network(
            ours,
            str_cat(
                "two tensors become '",
-               ours,
+               printable_name(ours),
                "': '",
-               a.theirs,
+               printable_name(a.theirs),
                "'",
                a.line == 0 ? "" : str_cat(" (name map line ", a.line, ")"),
                " and '",
-               b.theirs,
+               printable_name(b.theirs),
                "' (name map line ",
                b.line,
                ")")});
@@ -262,7 +266,7 @@ network::SdnNetwork import_network(
                  "name map line ",
                  entry.line,
                  ": the file holds no '",
-                 entry.theirs,
+                 printable_name(entry.theirs),
                  "'")});
       }
     }
@@ -280,7 +284,7 @@ network::SdnNetwork import_network(
            name,
            str_cat(
                "unexpected '",
-               name,
+               printable_name(name),
                "' (",
                describe(g.tensor),
                ")",

@@ -240,7 +240,9 @@ ZipDirectory check_zip_directory(
       uint64_t extra_left = extra_size;
       while (extra_left > 0) {
         if (extra_left < 4 || le(bytes, field + 2, 2) + 4 > extra_left) {
-          refuse("record '" + name + "' has a corrupt extra field");
+          refuse(
+              "record '" + printable_name(name) +
+              "' has a corrupt extra field");
         }
         const uint64_t id = le(bytes, field, 2);
         const uint64_t data_size = le(bytes, field + 2, 2);
@@ -250,7 +252,9 @@ ZipDirectory check_zip_directory(
           for (uint64_t* value : {&uncompressed, &compressed, &local}) {
             if (*value == kMax32) {
               if (data_left < 8) {
-                refuse("record '" + name + "' has a corrupt zip64 field");
+                refuse(
+                    "record '" + printable_name(name) +
+                    "' has a corrupt zip64 field");
               }
               *value = le(bytes, at, 8);
               at += 8;
@@ -267,9 +271,9 @@ ZipDirectory check_zip_directory(
         compressed > size - local ||
         kLocalHeaderSize > size - local - compressed) {
       refuse(
-          "record '" + name + "' claims " + std::to_string(uncompressed) +
-          " bytes at byte " + std::to_string(local) + " of " +
-          std::to_string(size));
+          "record '" + printable_name(name) + "' claims " +
+          std::to_string(uncompressed) + " bytes at byte " +
+          std::to_string(local) + " of " + std::to_string(size));
     }
     records += kLocalHeaderSize + compressed;
     if (records > size) {
@@ -287,16 +291,18 @@ ZipDirectory check_zip_directory(
     if ((flags & kUnreadableFlags) || (directory_entry && compressed > 0) ||
         le(bytes, local, 4) != kLocalHeaderSignature || data > size ||
         compressed > size - data) {
-      refuse("record '" + name + "' cannot be read as it is");
+      refuse("record '" + printable_name(name) + "' cannot be read as it is");
     }
     if (!names.insert(ascii_lower(name)).second) {
-      refuse("two records named '" + name + "', ignoring case");
+      refuse("two records named '" + printable_name(name) + "', ignoring case");
     }
     if (i == 0) {
       first = name;
       const size_t slash = first.find('/');
       if (slash == std::string::npos || first.find('\0') < slash) {
-        refuse("its first record '" + first + "' is not in a folder");
+        refuse(
+            "its first record '" + printable_name(first) +
+            "' is not in a folder");
       }
       out.folder = ascii_lower(first.substr(0, slash + 1));
       version_record = out.folder + "version";
@@ -1067,7 +1073,13 @@ class StorageLoader {
     try {
       std::tie(data, bytes) = reader_.getRecord(record);
     } catch (const std::exception& e) {
-      fail(source_, ": cannot read record '", record, "' (", reason(e), ")");
+      fail(
+          source_,
+          ": cannot read record '",
+          printable_name(record),
+          "' (",
+          reason(e),
+          ")");
     }
     const int64_t numel = id.items[4]->integer;
     const size_t element = torch::elementSize(type->second);
@@ -1076,7 +1088,7 @@ class StorageLoader {
             bytes / element == static_cast<uint64_t>(numel),
         source_,
         ": record '",
-        record,
+        printable_name(record),
         "' holds ",
         bytes,
         " bytes, but the pickle says ",
@@ -1088,7 +1100,7 @@ class StorageLoader {
         bytes <= budget_,
         source_,
         ": its storages add up to more than the file's bytes (record '",
-        record,
+        printable_name(record),
         "' read under two keys?)");
     budget_ -= bytes;
     auto v = arena_.make(Kind::kStorage);
@@ -1102,7 +1114,7 @@ class StorageLoader {
           std::all_of(b, b + bytes, [](uint8_t x) { return x <= 1; }),
           source_,
           ": bool storage '",
-          key,
+          printable_name(key),
           "' holds bytes other than 0 and 1");
     }
     storages_[key] = v;
@@ -1228,12 +1240,37 @@ std::vector<std::pair<std::string, torch::Tensor>> read_torch_zip(
         value->kind == Kind::kTensor,
         source,
         ": '",
-        key->text,
+        printable_name(key->text),
         "' holds ",
         kind_name(value->kind),
         ", expected a tensor (a state_dict holds only tensors; a dict "
         "around one must be saved as the state_dict itself)");
     out.emplace_back(key->text, value->tensor);
+  }
+  return out;
+}
+
+std::string printable_name(const std::string& name) {
+  std::string out;
+  out.reserve(name.size());
+  for (const char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      static const char* const kHex = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
   }
   return out;
 }

@@ -13,6 +13,7 @@
 #include "sdn/util/error.h"
 
 #include <algorithm>
+#include <filesystem>
 
 namespace sdn::data {
 
@@ -150,6 +151,11 @@ Splits load_splits(const DataOptions& options) {
   const DatasetInfo info = dataset_info(all);
   // What the files say, recorded in the options (Splits::options).
   DataOptions recorded = options;
+  if (!options.data_dir.empty()) {
+    // Absolute, so that a checkpoint finds its data from any working folder.
+    recorded.data_dir =
+        std::filesystem::absolute(options.data_dir).lexically_normal().string();
+  }
   if (options.name == "folder" || options.name == "tiny-imagenet") {
     recorded.class_names = info.class_names;
   }

@@ -149,16 +149,25 @@ void DataOptions::validate() const {
         "--mean and --std go together: give both or neither");
     for (const auto* values : {&mean, &std}) {
       const char* option = values == &mean ? "--mean" : "--std";
-      check(
-          values->empty() ||
-              static_cast<int64_t>(values->size()) == image_channels,
-          option,
-          ": expected ",
-          image_channels,
-          " values (one per channel, --channels ",
-          image_channels,
-          "), got ",
-          values->size());
+      if (!values->empty() &&
+          static_cast<int64_t>(values->size()) != image_channels) {
+        // The values as read: an empty item between commas is not one.
+        std::string read;
+        for (const float v : *values) {
+          read += (read.empty() ? "" : ",") + std::to_string(v);
+        }
+        fail(
+            option,
+            ": expected ",
+            image_channels,
+            " values (one per channel, --channels ",
+            image_channels,
+            "), got ",
+            values->size(),
+            " (",
+            read,
+            ")");
+      }
       for (const float v : *values) {
         check(std::isfinite(v), option, ": values must be finite, got ", v);
         // Below 1e-6 a pixel's (x - mean) / std leaves float32's range.

@@ -24,6 +24,8 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fstream>
+#include <new>
 #include <thread>
 
 namespace sdn::data {
@@ -264,6 +266,36 @@ std::vector<uint8_t> with_channels(const Decoded& image, int64_t channels) {
 
 } // namespace
 
+std::string read_image_file(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || status.type() != std::filesystem::file_type::regular) {
+    return read_file(path); // throws its message: missing, a folder, a FIFO
+  }
+  const auto size = std::filesystem::file_size(path, ec);
+  check(!ec, path, ": cannot read its size (", ec.message(), ")");
+  check(
+      size <= static_cast<uintmax_t>(kMaxImageFileBytes),
+      path,
+      ": ",
+      size,
+      " bytes, more than the ",
+      kMaxImageFileBytes,
+      " an image file may have");
+  std::ifstream in(path, std::ios::binary);
+  check(in.is_open(), path, ": cannot open file (", std::strerror(errno), ")");
+  std::string head(8, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  check(
+      is_jpeg(head) || is_png(head),
+      path,
+      ": not a JPEG or PNG image (",
+      size,
+      " bytes without either signature)");
+  return read_file(path);
+}
+
 bool is_jpeg(const std::string& bytes) {
   return bytes.size() >= 3 && static_cast<uint8_t>(bytes[0]) == 0xFF &&
       static_cast<uint8_t>(bytes[1]) == 0xD8 &&
@@ -373,13 +405,17 @@ torch::Tensor decode_image_files(
       try {
         const std::string& path = paths[static_cast<size_t>(i)];
         check(std::filesystem::exists(path), "missing file ", path);
-        decode_image(
-            read_file(path),
-            path,
-            channels,
-            side,
-            fit,
-            pixels + i * image_bytes);
+        try {
+          decode_image(
+              read_image_file(path),
+              path,
+              channels,
+              side,
+              fit,
+              pixels + i * image_bytes);
+        } catch (const std::bad_alloc&) {
+          throw Error(path + ": out of memory decoding it");
+        }
       } catch (...) {
         errors[static_cast<size_t>(w)] = std::current_exception();
         error_index[static_cast<size_t>(w)] = i;

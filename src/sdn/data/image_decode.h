@@ -31,6 +31,20 @@ enum class ImageFit {
 /// memory is allocated.
 constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
 
+/// The largest image file read_image_file reads: 256 MiB, more than any
+/// JPEG or compressed PNG of kMaxImagePixels takes. Larger files are
+/// refused from their size, before a byte is read.
+constexpr int64_t kMaxImageFileBytes = int64_t{256} << 20;
+
+/// Reads an image file whole, after two checks that need no more than its
+/// first bytes: its size (at most kMaxImageFileBytes) and a JPEG or PNG
+/// signature at its start. So a stray multi-gigabyte file named .png costs
+/// nothing. Throws sdn::Error naming `path` ("PATH: 3221225472 bytes, more
+/// than the 268435456 an image file may have", "PATH: not a JPEG or PNG
+/// image (...)", read_file's errors for a missing, unreadable or
+/// non-regular file).
+std::string read_image_file(const std::string& path);
+
 /// True when `bytes` begin with the JPEG signature (FF D8 FF).
 bool is_jpeg(const std::string& bytes);
 /// True when `bytes` begin with the 8-byte PNG signature.
@@ -67,9 +81,11 @@ void decode_jpeg_rgb(
 
 /// Reads and decodes the image files `paths` with decode_image, on every
 /// core (hardware_threads), into uint8 [N, channels, side, side] in the
-/// order of `paths`. `show_progress` draws a progress bar labelled `label`
-/// on stderr. Throws the sdn::Error of the first file (in list order among
-/// those that failed) that is missing or does not decode.
+/// order of `paths`, each read with read_image_file. `show_progress` draws
+/// a progress bar labelled `label` on stderr. Throws the sdn::Error of the
+/// first file (in list order among those that failed) that is missing or
+/// does not decode; running out of memory on a file is such an error too
+/// ("PATH: out of memory decoding it").
 torch::Tensor decode_image_files(
     const std::vector<std::string>& paths,
     int64_t channels,

@@ -2,6 +2,7 @@
 // on every core and keeps the decoded splits for the rest of the process.
 #include "sdn/data/image_folder.h"
 
+#include "sdn/data/class_names.h"
 #include "sdn/data/image_decode.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
@@ -41,6 +42,7 @@ std::vector<std::string> class_folders(const fs::path& dir) {
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.is_directory() && !is_hidden(entry.path())) {
+      check_class_name(entry.path().filename().string(), entry.path().string());
       names.push_back(entry.path().filename().string());
     }
   }
@@ -93,47 +95,6 @@ void list_split(
       files.labels.push_back(static_cast<int64_t>(c));
     }
   }
-}
-
-// Fails naming the class folders of `dir` that differ from train's.
-void check_same_classes(
-    const fs::path& dir,
-    const std::vector<std::string>& classes) {
-  const std::vector<std::string> here = class_folders(dir);
-  if (here == classes) {
-    return;
-  }
-  std::vector<std::string> missing;
-  std::vector<std::string> extra;
-  std::set_difference(
-      classes.begin(),
-      classes.end(),
-      here.begin(),
-      here.end(),
-      std::back_inserter(missing));
-  std::set_difference(
-      here.begin(),
-      here.end(),
-      classes.begin(),
-      classes.end(),
-      std::back_inserter(extra));
-  auto quoted = [](const std::vector<std::string>& names) {
-    std::string out;
-    for (size_t i = 0; i < names.size() && i < 5; ++i) {
-      out += (i == 0 ? "'" : ", '") + names[i] + "'";
-    }
-    if (names.size() > 5) {
-      out += " and " + std::to_string(names.size() - 5) + " more";
-    }
-    return out;
-  };
-  fail(
-      dir.string(),
-      ": its class folders differ from those of train/ (",
-      missing.empty() ? "" : "missing " + quoted(missing),
-      !missing.empty() && !extra.empty() ? "; " : "",
-      extra.empty() ? "" : "not in train/: " + quoted(extra),
-      ")");
 }
 
 // Decoded splits of this process by content key (decode cache).
@@ -223,11 +184,21 @@ ImageFolderListing list_image_folder(const std::string& data_dir) {
   const fs::path root(data_dir);
   try {
     list_split(root / "train", listing.classes, listing.train, listing);
-    check_same_classes(root / "test", listing.classes);
+    check_same_class_names(
+        class_folders(root / "test"),
+        listing.classes,
+        (root / "test").string(),
+        "class folders",
+        "those of train/");
     list_split(root / "test", listing.classes, listing.test, listing);
     listing.has_val = fs::is_directory(root / "val");
     if (listing.has_val) {
-      check_same_classes(root / "val", listing.classes);
+      check_same_class_names(
+          class_folders(root / "val"),
+          listing.classes,
+          (root / "val").string(),
+          "class folders",
+          "those of train/");
       list_split(root / "val", listing.classes, listing.val, listing);
     }
   } catch (const fs::filesystem_error& e) {
@@ -246,17 +217,13 @@ Splits read_image_folder_splits(
     const DatasetInfo& info,
     bool show_progress) {
   const ImageFolderListing listing = list_image_folder(data_dir);
-  check(
-      listing.classes == info.class_names,
+  check_same_class_names(
+      listing.classes,
+      info.class_names,
       data_dir,
-      ": its ",
-      listing.classes.size(),
-      " class folders differ from the ",
-      info.class_names.size(),
-      " classes recorded for this data (",
-      info.class_names.empty() ? std::string() : info.class_names.front(),
-      info.class_names.size() > 1 ? " ..." : "",
-      ")");
+      "class folders",
+      "the " + std::to_string(info.class_names.size()) +
+          " classes recorded for this data");
   if (listing.skipped > 0) {
     std::string examples;
     for (const std::string& path : listing.skipped_examples) {

@@ -1,6 +1,7 @@
 # Sources of the data area.
 list(APPEND SDN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/cifar.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/class_names.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dataset.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dataset_info.cpp
   ${CMAKE_CURRENT_LIST_DIR}/grid.cpp

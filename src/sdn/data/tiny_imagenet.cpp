@@ -2,6 +2,7 @@
 // (data/image_decode.h).
 #include "sdn/data/tiny_imagenet.h"
 
+#include "sdn/data/class_names.h"
 #include "sdn/data/image_decode.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
@@ -88,6 +89,9 @@ std::vector<std::string> parse_wnids(
     const std::string& text,
     const std::string& path) {
   std::vector<std::string> wnids = split_lines(text);
+  for (const std::string& wnid : wnids) {
+    check_class_name(wnid, path);
+  }
   std::sort(wnids.begin(), wnids.end());
   const auto duplicate = std::adjacent_find(wnids.begin(), wnids.end());
   if (duplicate != wnids.end()) {
@@ -151,17 +155,13 @@ Splits read_tiny_imagenet_splits(
   const fs::path root = tiny_imagenet_root(data_dir);
   const std::string wnids_path = (root / "wnids.txt").string();
   const std::vector<std::string> wnids = read_tiny_imagenet_wnids(data_dir);
-  check(
-      wnids == info.class_names,
+  check_same_class_names(
+      wnids,
+      info.class_names,
       wnids_path,
-      ": lists ",
-      wnids.size(),
-      " wnids that differ from the ",
-      info.class_names.size(),
-      " classes recorded for this data (",
-      info.class_names.empty() ? std::string() : info.class_names.front(),
-      info.class_names.size() > 1 ? " ..." : "",
-      ")");
+      "wnids",
+      "the " + std::to_string(info.class_names.size()) +
+          " classes recorded for this data");
 
   FileList train;
   for (size_t c = 0; c < wnids.size(); ++c) {

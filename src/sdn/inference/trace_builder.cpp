@@ -2,6 +2,7 @@
 
 #include "sdn/checkpoint/checkpoint.h"
 #include "sdn/checkpoint/config.h"
+#include "sdn/data/dataset.h"
 #include "sdn/data/rng.h"
 #include "sdn/util/error.h"
 #include "sdn/util/json_fields.h"
@@ -75,6 +76,8 @@ void write_provenance(const TraceProvenance& provenance, nlohmann::json& meta) {
   meta["mode"] = provenance.mode;
   meta["epoch"] = provenance.epoch;
   meta["data"] = checkpoint::to_json(provenance.data);
+  // The names of the trace's labels, in label order (after --classes).
+  meta["class_names"] = data::dataset_info(provenance.data).class_names;
   meta["max_samples"] = provenance.max_samples;
   meta["trigger"] = provenance.trigger.has_value();
   if (provenance.trigger) {

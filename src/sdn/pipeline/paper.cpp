@@ -81,6 +81,16 @@ void check_same_options(
     a.erase(key);
     b.erase(key);
   }
+  // Where the data lies (the run checks the training split's content,
+  // trainer's CRC-32), and what the files told the run (an image folder's
+  // class names, its computed mean and std) when not asked for now.
+  a["data"].erase("data_dir");
+  b["data"].erase("data_dir");
+  for (const char* key : {"class_names", "mean", "std"}) {
+    if (b["data"][key].empty()) {
+      b["data"][key] = a["data"][key];
+    }
+  }
   std::string changed;
   for (const auto& [key, value] : b.items()) {
     if (!a.contains(key) || a[key] != value) {

@@ -218,8 +218,9 @@ void print_backdoor(std::ostream& out, const Report& r) {
   }
   const Backdoor& b = *r.backdoor;
   const size_t n = b.attack_success.size();
-  out << "Backdoor (target class " << b.target << ", " << b.num_attacked
-      << " triggered samples of other "
+  out << "Backdoor (target class " << b.target
+      << (b.target_name ? " '" + *b.target_name + "'" : std::string()) << ", "
+      << b.num_attacked << " triggered samples of other "
       << "classes)\n"
       << left("exit", 7) << pad("attack %", 10) << pad("clean %", 10)
       << pad("trig. %", 10) << "\n";

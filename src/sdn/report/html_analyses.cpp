@@ -292,7 +292,9 @@ std::string backdoor_figure(const Report& report) {
   std::string headline;
   {
     std::vector<std::string> facts;
-    facts.push_back("Target class " + count(b.target));
+    facts.push_back(
+        "Target class " + count(b.target) +
+        (b.target_name ? " (" + *b.target_name + ")" : std::string()));
     if (const auto rate = finite_value(b.destructive.rate)) {
       facts.push_back(
           "on triggered inputs, " + fraction_percent(*rate) +

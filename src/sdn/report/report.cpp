@@ -129,6 +129,14 @@ Backdoor backdoor_section(
   Backdoor out;
   out.trigger_trace = summary(trigger, dir);
   out.target = b.target;
+  // The trace's class names (meta.json "class_names", the trace's labels'
+  // names in label order), when it has them.
+  const auto names = trigger.meta.find("class_names");
+  if (names != trigger.meta.end() && names->is_array() && b.target >= 0 &&
+      b.target < static_cast<int64_t>(names->size()) &&
+      (*names)[static_cast<size_t>(b.target)].is_string()) {
+    out.target_name = (*names)[static_cast<size_t>(b.target)];
+  }
   out.num_attacked = b.num_attacked;
   out.attack_success = nums(b.attack_success);
   out.clean_accuracy = nums(b.clean_accuracy);

@@ -159,15 +159,29 @@ SDN_JSON_FIELDS(
     std,
     wrong_below_correct_mean)
 
-SDN_JSON_FIELDS(
-    Backdoor,
-    attack_success,
-    clean_accuracy,
-    destructive,
-    num_attacked,
-    target,
-    trigger_trace,
-    triggered_accuracy)
+// By hand: "target_name" is left out when unknown (and in older reports).
+void to_json(json& j, const Backdoor& value) {
+  j = json::object();
+  write_field(j, "attack_success", value.attack_success);
+  write_field(j, "clean_accuracy", value.clean_accuracy);
+  write_field(j, "destructive", value.destructive);
+  write_field(j, "num_attacked", value.num_attacked);
+  write_field(j, "target", value.target);
+  write_optional_field(j, "target_name", value.target_name);
+  write_field(j, "trigger_trace", value.trigger_trace);
+  write_field(j, "triggered_accuracy", value.triggered_accuracy);
+}
+
+void from_json(const json& j, Backdoor& value) {
+  read_field(j, "attack_success", value.attack_success);
+  read_field(j, "clean_accuracy", value.clean_accuracy);
+  read_field(j, "destructive", value.destructive);
+  read_field(j, "num_attacked", value.num_attacked);
+  read_field(j, "target", value.target);
+  read_optional_field(j, "target_name", value.target_name);
+  read_field(j, "trigger_trace", value.trigger_trace);
+  read_field(j, "triggered_accuracy", value.triggered_accuracy);
+}
 
 // By hand: "title", "backdoor" and "ood" are left out when empty, not null.
 void to_json(json& j, const Report& value) {

@@ -260,6 +260,9 @@ struct Backdoor {
   Destructive destructive; ///< On the triggered trace.
   int64_t num_attacked = 0; ///< Triggered samples not of the target.
   int64_t target = 0; ///< The backdoor's target class.
+  /// Its name, when the triggered trace's meta.json names the classes
+  /// ("class_names"); JSON "target_name", left out when unknown.
+  std::optional<std::string> target_name;
   TraceSummary trigger_trace; ///< The triggered trace.
   std::vector<std::optional<double>> triggered_accuracy; ///< [E] %.
 };

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -123,7 +124,10 @@ struct Trainer::State {
           " (milestones unchanged)"));
       config_.epochs = *resume.epochs;
     }
-    if (resume.data_dir && *resume.data_dir != config_.data.data_dir) {
+    if (resume.data_dir &&
+        std::filesystem::absolute(*resume.data_dir).lexically_normal() !=
+            std::filesystem::absolute(config_.data.data_dir)
+                .lexically_normal()) {
       changes_.push_back(str_cat(
           "data_dir: '",
           config_.data.data_dir,

@@ -298,14 +298,29 @@ void write_folder_atomic(
   while (name.size() > 1 && name.back() == '/') {
     name.pop_back();
   }
-  const fs::path path(name);
+  fs::path path(name);
+  std::error_code ec;
+  if (fs::is_symlink(path, ec)) {
+    // Written through, as write_file_atomic writes through a link: the
+    // folder it points to is replaced, the link kept; a link to anything
+    // but a folder is refused ("cannot write DIR: a symbolic link to
+    // TARGET, which is not a folder").
+    check(
+        fs::is_directory(path, ec),
+        "cannot write ",
+        name,
+        ": a symbolic link to ",
+        fs::read_symlink(path, ec).string(),
+        ", which is not a folder");
+    path = fs::canonical(path, ec);
+    check(!ec, "cannot write ", name, ": ", ec.message());
+  }
   remove_temporaries(
       path.has_parent_path() ? path.parent_path().string() : ".",
       path.filename().string(),
       Temporaries::kOfDeadProcesses);
   const std::string fresh =
       path.string() + ".tmp." + std::to_string(::getpid());
-  std::error_code ec;
   fs::remove_all(fresh, ec);
   make_dirs(fresh);
   try {

@@ -158,12 +158,36 @@ TEST(ImageFolder, BadFoldersNameWhatIsWrong) {
   options.mean = {0.5f, 0.5f, 0.5f};
   options.std = {0.5f, 0.5f, 0.5f};
   EXPECT_SDN_ERROR(
-      load_splits(options), root.c_str(), "differ from the 3 classes recorded");
+      load_splits(options),
+      root.c_str(),
+      "its 3 class folders differ from the 3 classes recorded for this data "
+      "(missing 'dog'; extra 'cat')");
   // test/ with other classes than train/.
   std::filesystem::rename(root + "/test/cat", root + "/test/dog");
   EXPECT_SDN_ERROR(
-      list_image_folder(root), "test", "missing 'cat'", "not in train/: 'dog'");
+      list_image_folder(root),
+      "test: its 3 class folders differ from those of train/",
+      "missing 'cat'; extra 'dog'");
   std::filesystem::rename(root + "/test/dog", root + "/test/cat");
+  // A class folder whose name JSON cannot hold.
+  std::filesystem::create_directories(root + "/train/d\xe9j\xe0");
+  EXPECT_SDN_ERROR(
+      list_image_folder(root),
+      "train/d\xe9j\xe0: the class name is not valid UTF-8 (bytes 64 e9 6a e0)");
+  std::filesystem::remove(root + "/train/d\xe9j\xe0");
+  // An image file's size and signature are checked before it is read.
+  write_bytes(root + "/test/cat/huge.png", "");
+  std::filesystem::resize_file(root + "/test/cat/huge.png", int64_t{3} << 30);
+  EXPECT_SDN_ERROR(
+      load_splits(folder_options(root)),
+      "test/cat/huge.png: 3221225472 bytes, more than the 268435456 an image "
+      "file may have");
+  std::filesystem::resize_file(root + "/test/cat/huge.png", int64_t{1} << 20);
+  EXPECT_SDN_ERROR(
+      load_splits(folder_options(root)),
+      "test/cat/huge.png: not a JPEG or PNG image (1048576 bytes without "
+      "either signature)");
+  std::filesystem::remove(root + "/test/cat/huge.png");
   // A class folder without images.
   std::filesystem::create_directories(root + "/test/cat/empty");
   std::filesystem::remove(root + "/test/cat/t.png");

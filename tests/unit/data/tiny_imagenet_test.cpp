@@ -106,7 +106,9 @@ TEST(TinyImagenet, AnyNumberOfWnidsAreItsClassesAndAreRecorded) {
   EXPECT_EQ(dataset_info(moved).class_names, s.options.class_names);
   write_bytes(dir.str("tiny-imagenet-200/wnids.txt"), "n01\nn02\n");
   EXPECT_SDN_ERROR(
-      load_splits(s.options), "wnids.txt", "lists 2 wnids that differ");
+      load_splits(s.options),
+      "wnids.txt",
+      "its 2 wnids differ from the 3 classes recorded for this data (missing 'n03')");
 }
 
 TEST(TinyImagenet, AcceptsReorganisedValFolder) {
@@ -127,7 +129,7 @@ TEST(TinyImagenet, BadTrees) {
   EXPECT_SDN_ERROR(
       read_tiny_imagenet_splits(root, tiny_info(200), false),
       "wnids.txt",
-      "lists 3 wnids that differ from the 200 classes recorded");
+      "its 3 wnids differ from the 200 classes recorded");
   // Not an image; an undecodable JPEG: libjpeg's error must not exit the
   // process.
   write_bytes(root + "/val/images/val_1.JPEG", "not a jpeg at all");

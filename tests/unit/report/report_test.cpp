@@ -322,6 +322,21 @@ TEST(Report, CnnAndTrainTracesAndBackdoor) {
   ASSERT_TRUE(r.contains("backdoor"));
   EXPECT_EQ(r.at("backdoor").at("num_attacked"), 2);
   EXPECT_EQ(r.at("backdoor").at("attack_success"), json({0.0, 0.0, 0.0}));
+  // No class names in the triggered trace's meta.json: no target name.
+  EXPECT_FALSE(r.at("backdoor").contains("target_name"));
+  // With them, the target's name is in the JSON, the text and read back.
+  in.trigger->meta["class_names"] = {"cat", "dog", "emu"};
+  const Report named = build_report(in, o);
+  const json n = named;
+  EXPECT_EQ(n.at("backdoor").at("target_name"), "dog");
+  EXPECT_EQ(
+      json(report_from_json(n, "r")).at("backdoor").at("target_name"), "dog");
+  std::ostringstream named_text;
+  print_report(named_text, named);
+  EXPECT_NE(
+      named_text.str().find("Backdoor (target class 1 'dog', 2 triggered"),
+      std::string::npos)
+      << named_text.str();
   std::ostringstream text;
   print_report(text, report);
   for (const char* part :

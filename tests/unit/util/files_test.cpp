@@ -215,3 +215,33 @@ TEST(Files, FoldersAreWrittenWholeOrNotAtAll) {
   EXPECT_EQ(sdn::read_file(out + "/c.txt"), "third");
   EXPECT_FALSE(sdn::path_exists(out + "/b.txt"));
 }
+
+TEST(Files, FoldersAreWrittenThroughASymbolicLink) {
+  sdn::testing::TempDir dir("files_folder_link");
+  const std::string target = dir.str("target");
+  const std::string link = dir.str("link");
+  fs::create_directories(target);
+  fs::create_directory_symlink("target", link);
+  sdn::write_folder_atomic(link, [](const std::string& fresh) {
+    sdn::write_file_atomic(fresh + "/a.txt", "through");
+  });
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(sdn::read_file(target + "/a.txt"), "through");
+  // A link to a file or to nothing is not a folder to replace.
+  sdn::write_file_atomic(dir.str("file"), "x");
+  fs::create_symlink("file", dir.str("to_file"));
+  fs::create_symlink("nowhere", dir.str("dangling"));
+  for (const char* name : {"to_file", "dangling"}) {
+    try {
+      sdn::write_folder_atomic(dir.str(name), [](const std::string&) {});
+      ADD_FAILURE() << "no throw for " << name;
+    } catch (const sdn::Error& e) {
+      EXPECT_NE(
+          std::string(e.what()).find("which is not a folder"),
+          std::string::npos)
+          << e.what();
+    }
+    EXPECT_TRUE(fs::is_symlink(dir.str(name)));
+  }
+  EXPECT_EQ(sdn::read_file(dir.str("file")), "x");
+}
