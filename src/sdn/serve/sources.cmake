@@ -1,0 +1,6 @@
+# Sources of the serve area: `sdn serve`'s engine.
+list(APPEND SDN_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/engine.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/metrics.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/staged_network.cpp
+)
