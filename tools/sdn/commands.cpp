@@ -52,6 +52,7 @@ void setup_import(CLI::App& app);
 void setup_info(CLI::App& app);
 void setup_train(CLI::App& app);
 void setup_launch(CLI::App& app);
+void setup_serve(CLI::App& app);
 
 void register_commands(CLI::App& app) {
   setup_paper(app);
@@ -65,6 +66,7 @@ void register_commands(CLI::App& app) {
   setup_export(app);
   setup_import(app);
   setup_bench(app);
+  setup_serve(app);
   setup_report(app);
   setup_version(app);
 }

@@ -54,6 +54,18 @@ std::string size_problem(
     return "image is " + std::to_string(width) + "x" + std::to_string(height) +
         ", expected " + std::to_string(side) + "x" + std::to_string(side);
   }
+  if (fit == ImageFit::kPad) {
+    if (width <= side && height <= side && 2 * width >= side &&
+        2 * height >= side) {
+      return "";
+    }
+    return "image is " + std::to_string(width) + "x" + std::to_string(height) +
+        ", expected at most " + std::to_string(side) + "x" +
+        std::to_string(side) +
+        " and at least half of it each way (padded "
+        "to " +
+        std::to_string(side) + "x" + std::to_string(side) + ")";
+  }
   if (width <= 0 || height <= 0 || width * height > kMaxImagePixels) {
     return "image is " + std::to_string(width) + "x" + std::to_string(height) +
         ", more than the " + std::to_string(kMaxImagePixels) +
@@ -334,6 +346,21 @@ void decode_image(
   std::vector<uint8_t> pixels = with_channels(image, channels);
   const int64_t w = image.width;
   const int64_t h = image.height;
+  const int64_t plane = side * side;
+  if (fit == ImageFit::kPad) {
+    std::fill(out, out + channels * plane, uint8_t{0});
+    const int64_t top = (side - h) / 2;
+    const int64_t left = (side - w) / 2;
+    for (int64_t y = 0; y < h; ++y) {
+      for (int64_t x = 0; x < w; ++x) {
+        for (int64_t c = 0; c < channels; ++c) {
+          out[c * plane + (y + top) * side + x + left] =
+              pixels[static_cast<size_t>((y * w + x) * channels + c)];
+        }
+      }
+    }
+    return;
+  }
   // The centre square, then resampled to side x side when it differs.
   const int64_t square = std::min(w, h);
   const int64_t x0 = (w - square) / 2;
@@ -363,7 +390,6 @@ void decode_image(
     from = resized.data();
     stride = side * channels;
   }
-  const int64_t plane = side * side;
   for (int64_t y = 0; y < side; ++y) {
     const uint8_t* row = from + y * stride;
     for (int64_t x = 0; x < side; ++x) {

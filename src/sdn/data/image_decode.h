@@ -24,6 +24,12 @@ enum class ImageFit {
   /// Catmull-Rom when enlarging) on the stored values, without gamma
   /// conversion, as PIL resizes.
   kResizeCrop,
+  /// At most side x side and at least half of it each way, centred on a
+  /// zero (black) side x side canvas, top-left offset ((side - h) / 2,
+  /// (side - w) / 2) rounded down: how MNIST's and Fashion-MNIST's 28x28
+  /// images become 32x32 (read_idx_images); a side x side image stays as
+  /// it is.
+  kPad,
 };
 
 /// The most pixels (width x height) of an image decode_image accepts:
@@ -61,7 +67,8 @@ bool is_png(const std::string& bytes);
 /// `channels` is 1 or 3, `side` > 0. Throws sdn::Error prefixed by
 /// `source` (the file's path) for bytes that are neither JPEG nor PNG, a
 /// truncated or corrupt image, a CMYK JPEG, an image over kMaxImagePixels,
-/// or (kExact) an image that is not side x side.
+/// (kExact) an image that is not side x side, or (kPad) one larger than
+/// side x side or smaller than half of it.
 void decode_image(
     const std::string& bytes,
     const std::string& source,

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <numeric>
 
 namespace sdn::inference {
@@ -26,13 +27,215 @@ void EarlyExitOptions::validate() const {
       "'");
 }
 
+void ExitCarry::keep_rows(const std::vector<int64_t>& keep) {
+  const auto stride = static_cast<size_t>(held * num_classes);
+  for (size_t j = 0; j < keep.size(); ++j) {
+    const auto i = static_cast<size_t>(keep[j]);
+    best_conf[j] = best_conf[i];
+    best_pred[j] = best_pred[i];
+    if (stride > 0) {
+      // keep is increasing, so block i >= j never overlaps block j.
+      std::copy(
+          history.data() + i * stride,
+          history.data() + (i + 1) * stride,
+          history.data() + j * stride);
+    }
+  }
+  best_conf.resize(keep.size());
+  best_pred.resize(keep.size());
+  history.resize(keep.size() * stride);
+}
+
+void ExitCarry::append(const ExitCarry& other, int64_t first, int64_t count) {
+  check(
+      first >= 0 && count >= 0 && first + count <= other.rows(),
+      "exit carry: rows ",
+      first,
+      "..",
+      first + count,
+      " of ",
+      other.rows());
+  if (rows() == 0) {
+    held = other.held;
+    num_classes = other.num_classes;
+  }
+  check(
+      held == other.held && num_classes == other.num_classes,
+      "exit carry: appending rows of ",
+      other.held,
+      " exits of ",
+      other.num_classes,
+      " classes to rows of ",
+      held,
+      " of ",
+      num_classes);
+  const auto stride = static_cast<size_t>(held * num_classes);
+  const auto from = static_cast<size_t>(first);
+  const auto to = static_cast<size_t>(first + count);
+  best_conf.insert(
+      best_conf.end(),
+      other.best_conf.begin() + static_cast<std::ptrdiff_t>(from),
+      other.best_conf.begin() + static_cast<std::ptrdiff_t>(to));
+  best_pred.insert(
+      best_pred.end(),
+      other.best_pred.begin() + static_cast<std::ptrdiff_t>(from),
+      other.best_pred.begin() + static_cast<std::ptrdiff_t>(to));
+  history.insert(
+      history.end(),
+      other.history.begin() + static_cast<std::ptrdiff_t>(from * stride),
+      other.history.begin() + static_cast<std::ptrdiff_t>(to * stride));
+}
+
+ExitDecider::ExitDecider(
+    const analysis::ExitPolicy& policy,
+    analysis::NoExitRule no_exit,
+    int64_t num_exits)
+    : policy_(policy),
+      no_exit_(no_exit),
+      exits_(num_exits),
+      combines_(policy.combines()),
+      // Policies that read earlier exits get each remaining sample's latest
+      // `depth` rows, [m, held, K], compacted with the batch; a policy that
+      // combines() reads every exit's, the final one's too.
+      depth_(
+          policy.combines() ?
+              num_exits :
+              std::min<int64_t>(policy.history(), num_exits - 1)) {
+  check(num_exits >= 1, "early exit: expected >= 1 exits, got ", num_exits);
+}
+
+void ExitDecider::decide(
+    int64_t e,
+    const float* probs,
+    int64_t m64,
+    int64_t k,
+    ExitCarry& carry,
+    ExitDecisions& out) {
+  check(
+      e >= 0 && e < exits_,
+      "early exit: exit ",
+      e,
+      " of a network of ",
+      exits_,
+      " exits");
+  const auto m = static_cast<size_t>(m64);
+  if (e == 0) {
+    policy_.check_network(exits_, k);
+    carry.held = 0;
+    carry.num_classes = k;
+    carry.history.clear();
+    carry.best_conf.assign(m, 0.f);
+    carry.best_pred.assign(m, 0);
+  }
+  check(
+      carry.rows() == m64 && carry.num_classes == k,
+      "early exit: carried state of ",
+      carry.rows(),
+      " rows of ",
+      carry.num_classes,
+      " classes for ",
+      m64,
+      " rows of ",
+      k);
+  const auto row_size = static_cast<size_t>(k);
+  analysis::ExitRows rows;
+  rows.num_exits = exits_;
+  rows.exit = e;
+  rows.num_classes = k;
+  const float* view = probs;
+  if (depth_ > 1 && (e < exits_ - 1 || combines_)) {
+    // Each sample's rows: its latest held rows (up to depth - 1 of them),
+    // then this exit's.
+    const int64_t count = std::min(e + 1, depth_);
+    const auto carried = static_cast<size_t>(count - 1);
+    const auto old_rows = static_cast<size_t>(carry.held);
+    next_history_.resize(m * static_cast<size_t>(count) * row_size);
+    for (size_t i = 0; i < m; ++i) {
+      float* dst = next_history_.data() + i * (carried + 1) * row_size;
+      const float* src = carry.history.data() +
+          (i * old_rows + (old_rows - carried)) * row_size;
+      std::copy(src, src + carried * row_size, dst);
+      std::copy(
+          probs + i * row_size,
+          probs + (i + 1) * row_size,
+          dst + carried * row_size);
+    }
+    carry.history.swap(next_history_);
+    carry.held = count;
+    view = carry.history.data();
+  }
+  rows.count = depth_ > 1 ? carry.held : 1;
+  const size_t stride = static_cast<size_t>(rows.count) * row_size;
+  out.exits.assign(m, 0);
+  out.prediction.resize(m);
+  out.confidence.resize(m);
+  combined_.resize(row_size);
+  const bool final_exit = e == exits_ - 1;
+  const bool final_rule = no_exit_ == analysis::NoExitRule::kFinal;
+  for (size_t i = 0; i < m; ++i) {
+    // The first maximum, as the trace's predictions (numpy.argmax), of the
+    // exit's softmax or of the policy's combined output.
+    const float* row = probs + i * row_size;
+    if (combines_) {
+      rows.probs = view + i * stride;
+      policy_.combine(rows, combined_.data());
+      row = combined_.data();
+    }
+    int64_t best = 0;
+    for (int64_t c = 1; c < k; ++c) {
+      if (row[c] > row[best]) {
+        best = c;
+      }
+    }
+    const float conf = row[best];
+    // Strictly greater: ties keep the earlier exit (argmax's first max).
+    if (e == 0 || conf > carry.best_conf[i]) {
+      carry.best_conf[i] = conf;
+      carry.best_pred[i] = best;
+    }
+    if (final_exit) {
+      out.exits[i] = 1;
+      out.prediction[i] = final_rule ? best : carry.best_pred[i];
+      out.confidence[i] = final_rule ? conf : carry.best_conf[i];
+      continue;
+    }
+    rows.probs = view + i * stride;
+    rows.top_prob = conf;
+    rows.top_class = best;
+    out.exits[i] = policy_.exits(rows) ? 1 : 0;
+    out.prediction[i] = best;
+    out.confidence[i] = conf;
+  }
+}
+
+torch::Tensor select_rows(
+    const torch::Tensor& state,
+    const std::vector<int64_t>& keep) {
+  std::vector<int64_t> positions = keep;
+  const auto keep_t = torch::from_blob(
+                          positions.data(),
+                          {static_cast<int64_t>(positions.size())},
+                          torch::kLong)
+                          .to(state.device());
+  if (state.dim() == 4 &&
+      state.suggest_memory_format() == torch::MemoryFormat::ChannelsLast) {
+    // index_select returns a contiguous (NCHW) tensor: select in the NHWC
+    // view instead, so the state stays channels-last in one copy.
+    return state.permute({0, 2, 3, 1})
+        .index_select(0, keep_t)
+        .permute({0, 3, 1, 2});
+  }
+  return state.index_select(0, keep_t);
+}
+
 void early_exit_batch(
     network::SdnNetwork& network,
     const torch::Tensor& images,
     const analysis::ExitPolicy& policy,
     analysis::NoExitRule no_exit,
     std::vector<int64_t>& exit_index,
-    std::vector<int64_t>& prediction) {
+    std::vector<int64_t>& prediction,
+    std::vector<float>* confidence) {
   // No autograd bookkeeping at all (cheaper per op than NoGradGuard, which
   // matters at batch size 1, where dispatch overhead dominates).
   c10::InferenceMode inference;
@@ -40,120 +243,44 @@ void early_exit_batch(
   const int64_t exits = network->num_exits();
   exit_index.assign(static_cast<size_t>(b), exits - 1);
   prediction.assign(static_cast<size_t>(b), -1);
-  // Positions (in this batch) of the samples still running, and the most
-  // confident answer each has had so far (for the original's no-exit rule).
-  // Bookkeeping is plain C++: a handful of tensor ops per exit would cost
+  if (confidence != nullptr) {
+    confidence->assign(static_cast<size_t>(b), 0.f);
+  }
+  // Positions (in this batch) of the samples still running. Bookkeeping is
+  // plain C++ (ExitDecider): a handful of tensor ops per exit would cost
   // more than the arithmetic at small batch sizes.
   std::vector<int64_t> active(static_cast<size_t>(b));
   std::iota(active.begin(), active.end(), int64_t{0});
-  std::vector<float> best_conf;
-  std::vector<int64_t> best_pred;
-  std::vector<float> conf;
-  std::vector<int64_t> pred;
   std::vector<int64_t> keep;
   keep.reserve(static_cast<size_t>(b));
-  // Policies that read earlier exits get each remaining sample's latest
-  // `depth` rows, [m, held, K], compacted with the batch; a policy that
-  // combines() reads every exit's, the final one's too.
-  const bool combines = policy.combines();
-  const int64_t depth =
-      combines ? exits : std::min<int64_t>(policy.history(), exits - 1);
-  std::vector<float> history;
-  std::vector<float> next_history;
-  std::vector<float> combined;
-  int64_t held = 0;
-  analysis::ExitRows rows;
-  rows.num_exits = exits;
+  ExitDecider decider(policy, no_exit, exits);
+  ExitCarry carry;
+  ExitDecisions decisions;
   auto state = network->start(images);
   for (int64_t e = 0; e < exits; ++e) {
     auto [logits, next] = network->step(e, state);
     // The same softmax kernel over the same logits as the evaluator's trace,
-    // so the decisions below match the trace simulation's; one copy to the
-    // CPU per stage.
+    // so the decisions match the trace simulation's; one copy to the CPU
+    // per stage.
     const auto probs_t =
         logits.softmax(/*dim=*/1).to(torch::kCPU, torch::kFloat32).contiguous();
-    const float* probs = probs_t.data_ptr<float>();
-    const int64_t k = probs_t.size(1);
-    if (e == 0) {
-      policy.check_network(exits, k);
-    }
-    const auto row_size = static_cast<size_t>(k);
-    const size_t m = active.size();
-    rows.exit = e;
-    rows.num_classes = k;
-    const float* view = probs;
-    if (depth > 1 && (e < exits - 1 || combines)) {
-      // Each sample's rows: its latest held rows (up to depth - 1 of them),
-      // then this exit's.
-      const int64_t count = std::min(e + 1, depth);
-      const auto carried = static_cast<size_t>(count - 1);
-      const auto old_rows = static_cast<size_t>(held);
-      next_history.resize(m * static_cast<size_t>(count) * row_size);
-      for (size_t i = 0; i < m; ++i) {
-        float* dst = next_history.data() + i * (carried + 1) * row_size;
-        const float* src =
-            history.data() + (i * old_rows + (old_rows - carried)) * row_size;
-        std::copy(src, src + carried * row_size, dst);
-        std::copy(
-            probs + i * row_size,
-            probs + (i + 1) * row_size,
-            dst + carried * row_size);
-      }
-      history.swap(next_history);
-      held = count;
-      view = history.data();
-    }
-    rows.count = depth > 1 ? held : 1;
-    const size_t stride = static_cast<size_t>(rows.count) * row_size;
-    conf.resize(m);
-    pred.resize(m);
-    combined.resize(row_size);
-    for (size_t i = 0; i < m; ++i) {
-      // The first maximum, as the trace's predictions (numpy.argmax), of
-      // the exit's softmax or of the policy's combined output.
-      const float* row = probs + i * row_size;
-      if (combines) {
-        rows.probs = view + i * stride;
-        policy.combine(rows, combined.data());
-        row = combined.data();
-      }
-      int64_t best = 0;
-      for (int64_t c = 1; c < k; ++c) {
-        if (row[c] > row[best]) {
-          best = c;
-        }
-      }
-      conf[i] = row[best];
-      pred[i] = best;
-    }
-    if (e == 0) {
-      best_conf = conf;
-      best_pred = pred;
-    } else {
-      for (size_t i = 0; i < m; ++i) {
-        // Strictly greater: ties keep the earlier exit (argmax's first max).
-        if (conf[i] > best_conf[i]) {
-          best_conf[i] = conf[i];
-          best_pred[i] = pred[i];
-        }
-      }
-    }
-    if (e == exits - 1) {
-      const bool final_rule = no_exit == analysis::NoExitRule::kFinal;
-      for (size_t i = 0; i < m; ++i) {
-        prediction[static_cast<size_t>(active[i])] =
-            final_rule ? pred[i] : best_pred[i];
-      }
-      break;
-    }
+    const auto m = active.size();
+    decider.decide(
+        e,
+        probs_t.data_ptr<float>(),
+        static_cast<int64_t>(m),
+        probs_t.size(1),
+        carry,
+        decisions);
     keep.clear();
     for (size_t i = 0; i < m; ++i) {
-      rows.probs = view + i * stride;
-      rows.top_prob = conf[i];
-      rows.top_class = pred[i];
-      if (policy.exits(rows)) {
-        exit_index[static_cast<size_t>(active[i])] = e;
-        prediction[static_cast<size_t>(active[i])] = pred[i];
+      if (decisions.exits[i] != 0) {
+        const auto at = static_cast<size_t>(active[i]);
+        exit_index[at] = e;
+        prediction[at] = decisions.prediction[i];
+        if (confidence != nullptr) {
+          (*confidence)[at] = decisions.confidence[i];
+        }
       } else {
         keep.push_back(static_cast<int64_t>(i));
       }
@@ -163,39 +290,12 @@ void early_exit_batch(
     }
     if (keep.size() < m) {
       // Compact: later blocks run on the remaining samples only.
-      const auto keep_t =
-          torch::from_blob(
-              keep.data(), {static_cast<int64_t>(keep.size())}, torch::kLong)
-              .to(next.device());
-      if (next.dim() == 4 &&
-          next.suggest_memory_format() == torch::MemoryFormat::ChannelsLast) {
-        // index_select returns a contiguous (NCHW) tensor: select in the
-        // NHWC view instead, so the state stays channels-last in one copy.
-        next = next.permute({0, 2, 3, 1})
-                   .index_select(0, keep_t)
-                   .permute({0, 3, 1, 2});
-      } else {
-        next = next.index_select(0, keep_t);
-      }
+      next = select_rows(next, keep);
       for (size_t j = 0; j < keep.size(); ++j) {
-        const auto i = static_cast<size_t>(keep[j]);
-        active[j] = active[i];
-        best_conf[j] = best_conf[i];
-        best_pred[j] = best_pred[i];
-        if (depth > 1) {
-          // keep is increasing, so block i >= j never overlaps block j.
-          std::copy(
-              history.data() + i * stride,
-              history.data() + (i + 1) * stride,
-              history.data() + j * stride);
-        }
+        active[j] = active[static_cast<size_t>(keep[j])];
       }
       active.resize(keep.size());
-      best_conf.resize(keep.size());
-      best_pred.resize(keep.size());
-      if (depth > 1) {
-        history.resize(keep.size() * stride);
-      }
+      carry.keep_rows(keep);
     }
     state = std::move(next);
   }

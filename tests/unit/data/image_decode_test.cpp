@@ -217,6 +217,42 @@ TEST(ImageDecode, ResizeKeepsTheCentreSquareAndFlatColours) {
       "64x32, expected 32x32");
 }
 
+// kPad centres an image of at most side x side (at least half of it) on
+// zeros, as read_idx_images pads MNIST's 28x28 to 32x32.
+TEST(ImageDecode, PadCentresSmallerImagesOnZeros) {
+  PngLayout grey;
+  grey.color_type = PNG_COLOR_TYPE_GRAY;
+  std::vector<std::vector<uint8_t>> rows;
+  for (int y = 0; y < 5; ++y) {
+    std::vector<uint8_t> row;
+    for (int x = 0; x < 6; ++x) {
+      row.push_back(static_cast<uint8_t>(1 + 10 * y + x));
+    }
+    rows.push_back(row);
+  }
+  const auto out = decoded(encode_png(rows, 6, grey), 1, 8, ImageFit::kPad);
+  // Top offset (8 - 5) / 2 = 1, left (8 - 6) / 2 = 1.
+  for (int y = 0; y < 8; ++y) {
+    for (int x = 0; x < 8; ++x) {
+      const bool inside = y >= 1 && y < 6 && x >= 1 && x < 7;
+      const int want = inside ? 1 + 10 * (y - 1) + (x - 1) : 0;
+      ASSERT_EQ(out[static_cast<size_t>(y * 8 + x)], want) << x << "," << y;
+    }
+  }
+  // Greyscale repeated to RGB, like the other fits.
+  const auto rgb = decoded(encode_png(rows, 6, grey), 3, 8, ImageFit::kPad);
+  EXPECT_EQ(rgb[2 * 64 + 9], 1);
+  // Larger than the side, or smaller than half of it: refused.
+  EXPECT_SDN_ERROR(
+      decoded(encode_png(rows, 6, grey), 1, 4, ImageFit::kPad),
+      "img.png",
+      "6x5, expected at most 4x4");
+  EXPECT_SDN_ERROR(
+      decoded(encode_png(rows, 6, grey), 1, 11, ImageFit::kPad),
+      "img.png",
+      "at least half");
+}
+
 TEST(ImageDecode, BadBytesAreErrorsNamingTheFile) {
   EXPECT_SDN_ERROR(decoded("GIF89a....", 3, 8), "img.png", "not a JPEG or PNG");
   EXPECT_SDN_ERROR(decoded("", 3, 8), "img.png", "not a JPEG or PNG");
