@@ -148,7 +148,7 @@ def load(path):
     (num_classes), or IC blocks that are not the architecture's."""
     with open(path, "rb") as f:
         raw = f.read()
-    if raw[:2] == b"PK":
+    if raw[:4] == b"PK\x03\x04":
         raise ValueError(
             f"{path}: a PyTorch (zip) file; it carries no metadata: "
             "build(arch, num_classes, input_shape, ics) then "
@@ -166,15 +166,29 @@ def load(path):
     num_classes = _metadata_int(meta, "num_classes", path)
     input_shape = _metadata_ints(meta, "input_shape", path)
     ic_blocks = tuple(_metadata_ints(meta, "ic_blocks", path))
-    # The final classifier's bias has num_classes entries: a number the
-    # tensors do not bear out is refused before anything that size is built.
-    if not any(t.dim() == 1 and t.shape[0] == num_classes
-               for name, t in tensors.items()
-               if name.startswith("backbone.") and name.endswith(".bias")):
-        raise ValueError(f"{path}: metadata 'num_classes' is {num_classes}, "
-                         "but no classifier bias in the file has that many "
-                         "entries")
-    model = SdnNetwork(arch, num_classes, input_shape, ics=bool(ic_blocks))
+    try:
+        # The names do not depend on num_classes: a 2-class network says
+        # which tensors the file must hold, before anything of the
+        # metadata's size is built.
+        probe = SdnNetwork(arch, 2, input_shape, ics=bool(ic_blocks))
+        names = set(probe.state_dict())
+        if set(tensors) != names:
+            missing = sorted(names - set(tensors))
+            extra = sorted(set(tensors) - names)
+            raise ValueError(
+                f"its tensors are not those of {arch} with these ICs "
+                f"(missing {missing[:5]}, unexpected {extra[:5]})")
+        # The final classifier's bias has num_classes entries.
+        if not any(t.dim() == 1 and t.shape[0] == num_classes
+                   for name, t in tensors.items()
+                   if name.startswith("backbone.") and name.endswith(".bias")):
+            raise ValueError(f"metadata 'num_classes' is {num_classes}, but "
+                             "no classifier bias in the file has that many "
+                             "entries")
+        model = SdnNetwork(arch, num_classes, input_shape,
+                           ics=bool(ic_blocks))
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
     if ic_blocks != model.ic_blocks:
         raise ValueError(
             f"{path}: ICs after blocks {list(ic_blocks)}, but {meta['arch']} "
@@ -184,6 +198,9 @@ def load(path):
         raise ValueError(
             f"{path}: {meta['num_exits']} exits, but the network has "
             f"{model.num_exits}")
-    model.load_state_dict(tensors, strict=True)
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as e:
+        raise ValueError(f"{path}: {e}") from None
     model.metadata = meta
     return model.eval()

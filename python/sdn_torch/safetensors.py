@@ -56,7 +56,7 @@ def decode(raw, source="<bytes>"):
             f"{len(raw)}-byte file")
     try:
         header = json.loads(bytes(raw[8:8 + n]).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise SafetensorsError(f"{source}: the header is not JSON ({e})")
     if not isinstance(header, dict):
         raise SafetensorsError(f"{source}: the header is not a JSON object")
@@ -88,6 +88,12 @@ def decode(raw, source="<bytes>"):
             raise SafetensorsError(
                 f"{where}: shape and data_offsets must be non-negative "
                 "integers")
+        # As sdn's reader: each dimension below 2^31 (an empty tensor may
+        # not claim [0, 10**30]).
+        if any(d >= 2**31 - 1 for d in shape):
+            raise SafetensorsError(
+                f"{where}: shape entries must be below 2147483647, got "
+                f"{shape}")
         begin, end = offsets
         if not begin <= end <= len(data):
             raise SafetensorsError(

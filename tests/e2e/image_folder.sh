@@ -48,7 +48,7 @@ imgs="$dir/imgs"
 # pixel of the 32x32 train split is what PIL's convert("RGB") gives.
 "$sdn" data info --dataset folder --data-dir "$imgs" --json \
   > "$dir/info.json" 2> "$dir/info.err"
-grep -q "^warning: .*skipped 6 files that are not JPEG or PNG" "$dir/info.err"
+grep -q "^warning: .*skipped 6 hidden entries, links to folders or files not named as JPEG or PNG" "$dir/info.err"
 /usr/bin/python3 - "$imgs" "$dir/info.json" <<'PY'
 import glob, json, os, sys
 import numpy as np

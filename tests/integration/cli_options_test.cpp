@@ -259,6 +259,9 @@ TEST(CliOptions, ConflictsAndOptionsWithoutEffectAreRefused) {
        "--val-trace has no effect without --budget"},
       {{"report", "--trace", "T", "--html", ""},
        "--html: expected a value, found an empty string"},
+      {{"report", "--trace", "T", "--html", "r\xe9sum\xe9.html"},
+       "--html: expected UTF-8 text (paths and names are recorded in JSON), "
+       "found bytes that are not UTF-8"},
       {{"eval", "--checkpoint", "C", "--out", "X", "--ood-source", "fog"},
        "--ood-source must be one of uniform-noise, gaussian-noise, inverted, "
        "held-out-classes, or a data set name, got 'fog'"},

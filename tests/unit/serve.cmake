@@ -6,3 +6,5 @@ sdn_test_binary(sdn_unit_serve unit sdn_serve
   ${CMAKE_CURRENT_LIST_DIR}/serve/server_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/serve/staged_network_test.cpp
 )
+# server_test.cpp is an HTTP client (cpp-httplib).
+target_link_libraries(sdn_unit_serve PRIVATE PkgConfig::HTTPLIB)

@@ -2,6 +2,8 @@
 
 #include "sdn/util/error.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -144,12 +146,23 @@ CLI::Validator integer_text(bool is_unsigned) {
 
 // Text options given an empty value: `--html ''` (an unset shell variable)
 // would otherwise read as "not given".
+// Text that is not UTF-8 (a path with a Latin-1 byte) would be refused
+// later, when a checkpoint or report records it in JSON, by the JSON
+// library's message naming no option.
 CLI::Validator non_empty_text() {
   return CLI::Validator(
       [](std::string& text) {
-        return text.empty() ?
-            std::string("expected a value, found an empty string") :
-            std::string();
+        if (text.empty()) {
+          return std::string("expected a value, found an empty string");
+        }
+        try {
+          (void)nlohmann::json(text).dump();
+        } catch (const nlohmann::json::type_error&) {
+          return std::string(
+              "expected UTF-8 text (paths and names are recorded in JSON), "
+              "found bytes that are not UTF-8");
+        }
+        return std::string();
       },
       "",
       "non-empty");

@@ -1,9 +1,9 @@
 #include "sdn/checkpoint/export.h"
 
-#include "sdn/checkpoint/state_dict.h"
 #include "sdn/data/dataset.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
+#include "sdn/util/printable.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/serialize.h>
@@ -11,9 +11,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 
 namespace sdn::checkpoint {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -310,6 +313,23 @@ void export_checkpoint(
     ExportFormat format,
     const std::string& out) {
   check(!out.empty(), "--out: a file name is required");
+  // A file inside the checkpoint would replace one of its own files (its
+  // model.pt, its meta.json) or leave a stranger in it.
+  {
+    std::error_code ec;
+    const fs::path folder = fs::weakly_canonical(dir, ec);
+    const fs::path target = fs::weakly_canonical(out, ec).parent_path();
+    const auto [end, _] = std::mismatch(
+        folder.begin(), folder.end(), target.begin(), target.end());
+    check(
+        folder.empty() || end != folder.end(),
+        "--out ",
+        out,
+        ": inside the checkpoint ",
+        dir,
+        " being exported (it would change the checkpoint); write the file "
+        "outside it");
+  }
   CheckpointMeta meta;
   network::SdnNetwork network = load_network(dir, meta);
   const auto tensors = named_tensors(network);

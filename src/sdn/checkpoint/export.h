@@ -68,7 +68,8 @@ Safetensors decode_safetensors(
 
 /// Writes the network of checkpoint `dir` to `out` in `format`, atomically
 /// (a temporary file, then a rename). Throws sdn::Error naming the
-/// checkpoint or the file.
+/// checkpoint or the file, also for an `out` inside `dir` (it would replace
+/// or add a file of the checkpoint).
 void export_checkpoint(
     const std::string& dir,
     ExportFormat format,

@@ -4,6 +4,7 @@
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
 #include "sdn/util/output_lock.h"
+#include "sdn/util/printable.h"
 
 #include <torch/torch.h>
 
@@ -150,7 +151,9 @@ NameMap parse_name_map(const std::string& text, const std::string& source) {
   map.source = source;
   std::unordered_map<std::string, int64_t> theirs_line;
   std::unordered_map<std::string, int64_t> ours_line;
-  std::istringstream in(text);
+  // A UTF-8 byte order mark (Windows editors write one) is not a name's.
+  const bool bom = text.rfind("\xEF\xBB\xBF", 0) == 0;
+  std::istringstream in(bom ? text.substr(3) : text);
   std::string line;
   for (int64_t n = 1; std::getline(in, line); ++n) {
     const size_t hash = line.find('#');
@@ -179,7 +182,7 @@ NameMap parse_name_map(const std::string& text, const std::string& source) {
         ":",
         n,
         ": '",
-        names[0],
+        printable_name(names[0]),
         "' is already mapped on line ",
         theirs->second);
     const auto [ours, fresh_ours] = ours_line.emplace(names[1], n);
@@ -189,7 +192,7 @@ NameMap parse_name_map(const std::string& text, const std::string& source) {
         ":",
         n,
         ": '",
-        names[1],
+        printable_name(names[1]),
         "' is already the sdn name of line ",
         ours->second);
     map.entries.push_back({names[0], names[1], n});
@@ -358,6 +361,26 @@ network::SdnNetwork import_network(
                "'",
                where_from(g),
                ": not all finite (NaN or infinity)")});
+      continue;
+    }
+    // A BatchNorm's running variance and step counter are never negative
+    // (a negative variance gives NaN outputs far from this file).
+    const auto ends_with = [&](const std::string& suffix) {
+      return name.size() >= suffix.size() &&
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    if ((ends_with(".running_var") || ends_with(".num_batches_tracked")) &&
+        (*converted < 0).any().item<bool>()) {
+      problems.push_back(
+          {kValue,
+           name,
+           str_cat(
+               "values of '",
+               name,
+               "'",
+               where_from(g),
+               ": negative (a BatchNorm's running variance and step count "
+               "are at least 0)")});
       continue;
     }
     copies.emplace_back(target, *converted);

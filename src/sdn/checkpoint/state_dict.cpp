@@ -1250,31 +1250,6 @@ std::vector<std::pair<std::string, torch::Tensor>> read_torch_zip(
   return out;
 }
 
-std::string printable_name(const std::string& name) {
-  std::string out;
-  out.reserve(name.size());
-  for (const char ch : name) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c < 0x20 || c == 0x7f) {
-      static const char* const kHex = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
 StateDict read_state_dict(const std::string& bytes, const std::string& source) {
   StateDict out;
   if (starts_with(bytes, "PK\x03\x04") ||

@@ -3,6 +3,8 @@
 // Weights into sdn (docs/interop.md#sdn-import): the tensors of a state_dict
 // file, as Python's torch.save or a safetensors writer left them.
 
+#include "sdn/util/printable.h"
+
 #include <torch/types.h>
 
 #include <cstddef>
@@ -64,12 +66,6 @@ struct StateDict {
 std::vector<std::pair<std::string, torch::Tensor>> read_torch_zip(
     const std::string& bytes,
     const std::string& source);
-
-/// A name from a file (a tensor's, a zip record's) as messages show it:
-/// control characters (a newline, a tab, ESC...) and DEL escaped C-style
-/// ("\n", "\t", "\x1b"), a backslash doubled, so that a message stays one
-/// line per problem and a terminal prints the name as it is.
-std::string printable_name(const std::string& name);
 
 /// Reads a state_dict file's bytes, PyTorch zip (read_torch_zip) or
 /// safetensors (decode_safetensors, export.h; its metadata is not used),

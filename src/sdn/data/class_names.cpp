@@ -2,6 +2,7 @@
 #include "sdn/data/class_names.h"
 
 #include "sdn/util/error.h"
+#include "sdn/util/printable.h"
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +29,11 @@ std::string quoted(const std::vector<std::string>& names) {
 } // namespace
 
 void check_class_name(const std::string& name, const std::string& source) {
+  check(
+      !has_control_character(name),
+      printable_name(source),
+      ": the class name has a control character (a newline, a tab...): "
+      "rename it");
   try {
     // nlohmann's serialiser validates UTF-8 as it writes.
     (void)nlohmann::json(name).dump();

@@ -6,6 +6,7 @@
 #include "sdn/data/image_decode.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
+#include "sdn/util/printable.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -34,11 +35,24 @@ bool is_image_name(const fs::path& path) {
 
 // The class folder names directly under `dir`, sorted by bytes.
 std::vector<std::string> class_folders(const fs::path& dir) {
+  std::error_code ec;
+  const auto status = fs::status(dir, ec);
   check(
-      fs::is_directory(dir),
+      status.type() == fs::file_type::not_found || !ec,
+      "cannot list ",
+      dir.string(),
+      ": ",
+      ec.message());
+  check(
+      fs::exists(status),
       "missing folder ",
       dir.string(),
       " (an image folder holds train/<class>/ and test/<class>/)");
+  check(
+      fs::is_directory(status),
+      dir.string(),
+      ": not a folder (an image folder holds train/<class>/ and "
+      "test/<class>/)");
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.is_directory() && !is_hidden(entry.path())) {
@@ -62,18 +76,27 @@ void list_split(
     for (auto it = fs::recursive_directory_iterator(class_dir);
          it != fs::recursive_directory_iterator();
          ++it) {
-      if (is_hidden(it->path())) {
-        if (it->is_directory()) {
-          it.disable_recursion_pending();
-        } else {
-          ++listing.skipped;
-          if (listing.skipped_examples.size() < 3) {
-            listing.skipped_examples.push_back(it->path().string());
-          }
+      check(
+          !has_control_character(it->path().filename().string()),
+          printable_name(it->path().string()),
+          ": a name with a control character (a newline, a tab...): rename "
+          "it");
+      // Hidden files and folders, and links to folders (not followed),
+      // are skipped and counted.
+      const bool folder = it->is_directory();
+      const bool skipped =
+          is_hidden(it->path()) || (folder && it->is_symlink());
+      if (folder && (skipped || it->is_symlink())) {
+        it.disable_recursion_pending();
+      }
+      if (skipped) {
+        ++listing.skipped;
+        if (listing.skipped_examples.size() < 3) {
+          listing.skipped_examples.push_back(it->path().string());
         }
         continue;
       }
-      if (it->is_directory()) {
+      if (folder) {
         continue;
       }
       if (it->is_regular_file() && is_image_name(it->path())) {
@@ -168,7 +191,16 @@ std::vector<std::string> image_folder_classes(const std::string& data_dir) {
       "train/<class>/ and test/<class>/ with the images");
   check_is_folder(data_dir, "--data-dir");
   const fs::path train = fs::path(data_dir) / "train";
-  std::vector<std::string> classes = class_folders(train);
+  std::vector<std::string> classes;
+  try {
+    classes = class_folders(train);
+  } catch (const fs::filesystem_error& e) {
+    fail(
+        "cannot list ",
+        e.path1().empty() ? train.string() : e.path1().string(),
+        ": ",
+        e.code().message());
+  }
   check(
       classes.size() >= 2,
       train.string(),
@@ -231,8 +263,8 @@ Splits read_image_folder_splits(
     }
     std::fprintf(
         stderr,
-        "warning: %s: skipped %lld files that are not JPEG or PNG images "
-        "by name (%s%s)\n",
+        "warning: %s: skipped %lld hidden entries, links to folders or "
+        "files not named as JPEG or PNG images (%s%s)\n",
         data_dir.c_str(),
         static_cast<long long>(listing.skipped),
         examples.c_str(),

@@ -5,5 +5,6 @@ list(APPEND SDN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/files.cpp
   ${CMAKE_CURRENT_LIST_DIR}/output_lock.cpp
   ${CMAKE_CURRENT_LIST_DIR}/png.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/printable.cpp
   ${CMAKE_CURRENT_LIST_DIR}/progress.cpp
 )

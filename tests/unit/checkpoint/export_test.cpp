@@ -221,4 +221,17 @@ TEST(Export, BothFormatsHoldEveryTensorUnderItsName) {
       }),
       "none"));
   EXPECT_FALSE(sdn::path_exists(dir.str("x.pt")));
+  // Never into the checkpoint itself: its files stay as they were.
+  const std::string model = sdn::read_file(dir.str("ckpt/model.pt"));
+  for (const char* inside : {"ckpt/model.pt", "ckpt/w.pt", "ckpt/./sub/w.pt"}) {
+    EXPECT_TRUE(contains(
+        error_message([&] {
+          ck::export_checkpoint(
+              dir.str("ckpt"), ck::ExportFormat::kPytorch, dir.str(inside));
+        }),
+        "inside the checkpoint"))
+        << inside;
+  }
+  EXPECT_EQ(sdn::read_file(dir.str("ckpt/model.pt")), model);
+  EXPECT_FALSE(sdn::path_exists(dir.str("ckpt/w.pt")));
 }

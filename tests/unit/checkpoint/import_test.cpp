@@ -243,6 +243,9 @@ TEST_F(Import, EveryMismatchIsListedInOneErrorAndNothingIsWritten) {
   find("backbone.stem_bn.bias")->second =
       find("backbone.stem_bn.bias")->second.clone();
   find("backbone.stem_bn.bias")->second[2] = NAN;
+  // A negative running variance.
+  find("backbone.stem_bn.running_var")->second =
+      -torch::ones({16}, torch::kFloat32);
   // A name map: one line for a name the file lacks, one that makes two
   // tensors of one name.
   const ck::NameMap map = ck::parse_name_map(
@@ -251,7 +254,7 @@ TEST_F(Import, EveryMismatchIsListedInOneErrorAndNothingIsWritten) {
       "map.txt");
   const std::string msg = problems(t, &map);
   const std::vector<std::string> lines = {
-      "w.pt: 11 problems loading it into sdn's resnet56 CNN for synthetic (3 "
+      "w.pt: 12 problems loading it into sdn's resnet56 CNN for synthetic (3 "
       "classes, 1x32x32 inputs), names after the name map map.txt:",
       "  name map line 1: the file holds no 'no.such.tensor'",
       "  two tensors become 'backbone.blocks.1.bn1.weight': "
@@ -269,7 +272,9 @@ TEST_F(Import, EveryMismatchIsListedInOneErrorAndNothingIsWritten) {
       "  dtype of 'backbone.fc.bias': float64 with values float32 cannot hold "
       "exactly, sdn's is float32",
       "  dtype of 'backbone.stem_bn.weight': bool, sdn's is float32",
-      "  values of 'backbone.stem_bn.bias': not all finite (NaN or infinity)"};
+      "  values of 'backbone.stem_bn.bias': not all finite (NaN or infinity)",
+      "  values of 'backbone.stem_bn.running_var': negative (a BatchNorm's "
+      "running variance and step count are at least 0)"};
   size_t at = 0;
   for (const std::string& line : lines) {
     const size_t found = msg.find(line, at);
@@ -281,7 +286,7 @@ TEST_F(Import, EveryMismatchIsListedInOneErrorAndNothingIsWritten) {
   const std::string out = dir_.str("out");
   const std::string cmd = error_message(
       [&] { ck::import_checkpoint(options(dir_.str("bad.pt"), out)); });
-  EXPECT_TRUE(contains(cmd, dir_.str("bad.pt") + ": 8 problems")) << cmd;
+  EXPECT_TRUE(contains(cmd, dir_.str("bad.pt") + ": 9 problems")) << cmd;
   EXPECT_FALSE(fs::exists(out));
   EXPECT_FALSE(fs::exists(out + ".lock"));
 }
@@ -387,6 +392,12 @@ TEST(NameMap, ParsesPairsCommentsAndBlankLines) {
   EXPECT_EQ(map.entries[1].theirs, "bn1.bias");
   EXPECT_EQ(map.entries[1].ours, "backbone.stem_bn.bias");
   EXPECT_EQ(map.entries[1].line, 4);
+  // A byte order mark is not part of the first name.
+  const ck::NameMap bom = ck::parse_name_map(
+      "\xEF\xBB\xBF"
+      "conv1.weight backbone.x\n",
+      "m.txt");
+  EXPECT_EQ(bom.entries.at(0).theirs, "conv1.weight");
 }
 
 TEST(NameMap, MalformedOrDuplicateLinesNameFileAndLine) {
@@ -399,6 +410,8 @@ TEST(NameMap, MalformedOrDuplicateLinesNameFileAndLine) {
        "found 3"},
       {"a b\n# x\na c\n", "m.txt:3: 'a' is already mapped on line 1"},
       {"a b\nc b\n", "m.txt:2: 'b' is already the sdn name of line 1"},
+      {"a\x1b[31m b\na\x1b[31m c\n",
+       "m.txt:2: 'a\\x1b[31m' is already mapped on line 1"},
       {"# nothing\n\n", "m.txt: holds no pair of names"},
       {"", "m.txt: holds no pair of names"}};
   for (const auto& [text, expected] : cases) {

@@ -74,8 +74,8 @@ TEST(ImageFolder, ListsClassesInByteOrderAndSkipsWhatIsNotAnImage) {
       listing.train.labels, (std::vector<int64_t>{0, 0, 0, 1, 1, 1, 2, 2, 2}));
   EXPECT_NE(
       listing.train.paths[0].find("/train/B/deep/x2.PNG"), std::string::npos);
-  // Thumbs.db, notes.txt, .DS_Store; the hidden folder is not entered.
-  EXPECT_EQ(listing.skipped, 3);
+  // Thumbs.db, notes.txt, .DS_Store, and the hidden folder (not entered).
+  EXPECT_EQ(listing.skipped, 4);
   EXPECT_EQ(listing.skipped_examples.size(), 3U);
   EXPECT_EQ(image_folder_classes(dir.str()), listing.classes);
 }
@@ -169,6 +169,32 @@ TEST(ImageFolder, BadFoldersNameWhatIsWrong) {
       "test: its 3 class folders differ from those of train/",
       "missing 'cat'; extra 'dog'");
   std::filesystem::rename(root + "/test/dog", root + "/test/cat");
+  // A link to a folder inside a class folder is skipped, not followed.
+  std::filesystem::create_directory_symlink(
+      root + "/train/B/deep", root + "/train/a/link");
+  EXPECT_EQ(list_image_folder(root).train.paths.size(), 9U);
+  EXPECT_EQ(list_image_folder(root).skipped, 5);
+  std::filesystem::remove(root + "/train/a/link");
+  // Names with control characters are refused, shown escaped.
+  write_bytes(root + "/train/a/nl\nerror: x.png", "x");
+  EXPECT_SDN_ERROR(
+      list_image_folder(root),
+      "train/a/nl\\nerror: x.png: a name with a control character");
+  std::filesystem::remove(root + "/train/a/nl\nerror: x.png");
+  std::filesystem::create_directories(root + "/train/c\tx");
+  EXPECT_SDN_ERROR(
+      list_image_folder(root),
+      "train/c\\tx: the class name has a control character");
+  std::filesystem::remove(root + "/train/c\tx");
+  // train/ that is a file, and a link loop in place of train/.
+  std::filesystem::rename(root + "/train", root + "/train.moved");
+  write_bytes(root + "/train", "x");
+  EXPECT_SDN_ERROR(list_image_folder(root), "train: not a folder");
+  std::filesystem::remove(root + "/train");
+  std::filesystem::create_directory_symlink("train", root + "/train");
+  EXPECT_SDN_ERROR(list_image_folder(root), "cannot list", "train");
+  std::filesystem::remove(root + "/train");
+  std::filesystem::rename(root + "/train.moved", root + "/train");
   // A class folder whose name JSON cannot hold.
   std::filesystem::create_directories(root + "/train/d\xe9j\xe0");
   EXPECT_SDN_ERROR(
