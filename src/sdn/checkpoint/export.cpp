@@ -319,8 +319,10 @@ void export_checkpoint(
     std::error_code ec;
     const fs::path folder = fs::weakly_canonical(dir, ec);
     const fs::path target = fs::weakly_canonical(out, ec).parent_path();
-    const auto [end, _] = std::mismatch(
-        folder.begin(), folder.end(), target.begin(), target.end());
+    const auto end =
+        std::mismatch(
+            folder.begin(), folder.end(), target.begin(), target.end())
+            .first;
     check(
         folder.empty() || end != folder.end(),
         "--out ",
