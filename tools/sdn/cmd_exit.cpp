@@ -2,6 +2,7 @@
 // the batch; and `sdn bench exit`, its wall-clock benchmark.
 #include "commands.h"
 #include "option_checks.h"
+#include "policy_options.h"
 
 #include "sdn/analysis/early_exit.h"
 #include "sdn/analysis/exit_policy.h"
@@ -31,16 +32,8 @@ struct ExitCli {
   std::string checkpoint;
   std::string split = "test";
   std::string data_dir;
-  analysis::ExitPolicyRequest request;
-  // Given or not is the options' count(); the request holds them as
-  // optionals.
-  double param = 0;
-  double threshold = 0;
-  double budget = 0;
-  CLI::Option* param_option = nullptr;
-  CLI::Option* threshold_option = nullptr;
-  CLI::Option* budget_option = nullptr;
-  std::string no_exit = "most-confident";
+  PolicyOptions policy;
+  analysis::ExitPolicyRequest request; ///< policy.resolve() when run.
   inference::EarlyExitOptions options;
   bool json = false;
 };
@@ -84,14 +77,10 @@ void warn_about_fit_traces(const ExitCli& cli) {
 
 void run_exit(ExitCli& cli) {
   apply_global_options();
-  cli.options.no_exit = analysis::parse_no_exit_rule(cli.no_exit);
-  cli.options.validate();
+  cli.request = cli.policy.resolve();
   auto& request = cli.request;
-  request.param = given(cli.param_option, cli.param);
-  request.threshold = given(cli.threshold_option, cli.threshold);
-  request.budget = given(cli.budget_option, cli.budget);
-  request.rule = cli.options.no_exit;
-  request.validate();
+  cli.options.no_exit = request.rule;
+  cli.options.validate();
   checkpoint::CheckpointMeta meta;
   auto network = checkpoint::load_network(cli.checkpoint, meta);
   check(
@@ -174,18 +163,6 @@ void run_bench_exit(const BenchExitCli& cli) {
   }
 }
 
-// "NAME: summary" lines of every registered policy, for --help.
-std::string policy_help() {
-  std::string text = "Exit policy:";
-  for (const auto& type : analysis::exit_policy_types()) {
-    text += "\n  " + type.name + ": " + type.summary +
-        (type.range.integer ?
-             str_cat(", a whole number >= ", type.range.low) :
-             str_cat(", in [", type.range.low, ", ", type.range.high, "]"));
-  }
-  return text;
-}
-
 } // namespace
 
 void setup_exit(CLI::App& app) {
@@ -214,43 +191,7 @@ void setup_exit(CLI::App& app) {
       "--data-dir",
       cli->data_dir,
       "Data directory (default: the checkpoint's)");
-  sub->add_option("--policy", cli->request.policy, policy_help())
-      ->capture_default_str();
-  cli->param_option =
-      sub->add_option(
-             "--param", cli->param, "The policy's parameter (range above)")
-          ->check(finite_number());
-  cli->threshold_option =
-      sub->add_option(
-             "--threshold",
-             cli->threshold,
-             "Exit when the top softmax probability is >= this (the same as "
-             "--policy max-prob --param Q)")
-          ->check(in_range(0, 1));
-  cli->budget_option =
-      sub->add_option(
-             "--budget",
-             cli->budget,
-             "Instead of --param: pick the policy's parameter (from its "
-             "sweep grid) for this fraction of the CNN's cost on --val-trace: "
-             "the most accurate within it (budget-fit: the one that spends "
-             "most of it)")
-          ->check(above(0));
-  sub->add_option(
-      "--val-trace",
-      cli->request.val_trace,
-      "Validation trace: where --budget is chosen, and what budget-fit (and "
-      "ensemble without --train-trace) are fitted on");
-  sub->add_option(
-      "--train-trace",
-      cli->request.train_trace,
-      "Training-split trace the ensemble policy fits its weights on");
-  sub->add_option(
-         "--no-exit-rule",
-         cli->no_exit,
-         "Answer of samples no IC takes: most-confident (original) "
-         "or final")
-      ->capture_default_str();
+  cli->policy.add_to(sub, "samples");
   sub->add_option(
          "--batch-size",
          cli->options.batch_size,

@@ -2,6 +2,7 @@
 // early per image (docs/serving.md).
 #include "commands.h"
 #include "option_checks.h"
+#include "policy_options.h"
 
 #include "sdn/analysis/early_exit.h"
 #include "sdn/analysis/exit_policy.h"
@@ -22,15 +23,9 @@ namespace {
 struct ServeCli {
   serve::ServeOptions options;
   std::string mode = "stage";
-  std::string no_exit = "most-confident";
+  PolicyOptions policy;
   std::string api_key_file;
-  double param = 0;
-  double threshold = 0;
-  double budget = 0;
   double max_wait_ms = 2;
-  CLI::Option* param_option = nullptr;
-  CLI::Option* threshold_option = nullptr;
-  CLI::Option* budget_option = nullptr;
   const CLI::App* app = nullptr;
 };
 
@@ -49,11 +44,7 @@ void run_serve_command(ServeCli& cli) {
          "--no-exit-rule"},
         "with --mode cnn (the plain CNN runs no exit policy)");
   } else {
-    o.policy.param = given(cli.param_option, cli.param);
-    o.policy.threshold = given(cli.threshold_option, cli.threshold);
-    o.policy.budget = given(cli.budget_option, cli.budget);
-    o.policy.rule = analysis::parse_no_exit_rule(cli.no_exit);
-    o.policy.validate();
+    o.policy = cli.policy.resolve();
   }
   o.engine.max_wait = std::chrono::microseconds(
       static_cast<int64_t>(cli.max_wait_ms * 1000.0 + 0.5));
@@ -66,15 +57,6 @@ void run_serve_command(ServeCli& cli) {
   o.server.validate();
   apply_global_options();
   serve::run_serve(o, std::cout);
-}
-
-// "NAME: summary" lines of every registered policy, for --help.
-std::string policy_help() {
-  std::string text = "Exit policy (stage and batch modes):";
-  for (const auto& type : analysis::exit_policy_types()) {
-    text += "\n  " + type.name + ": " + type.summary;
-  }
-  return text;
 }
 
 } // namespace
@@ -115,39 +97,7 @@ void setup_serve(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--mode", cli->mode, "stage, batch or cnn")
       ->capture_default_str();
-  sub->add_option("--policy", o.policy.policy, policy_help())
-      ->capture_default_str();
-  cli->param_option =
-      sub->add_option("--param", cli->param, "The policy's parameter")
-          ->check(finite_number());
-  cli->threshold_option =
-      sub->add_option(
-             "--threshold",
-             cli->threshold,
-             "Exit when the top softmax probability is >= this (the same as "
-             "--policy max-prob --param Q)")
-          ->check(in_range(0, 1));
-  cli->budget_option =
-      sub->add_option(
-             "--budget",
-             cli->budget,
-             "Instead of --param: the parameter that fits this fraction of "
-             "the CNN's cost on --val-trace (as sdn exit --budget)")
-          ->check(above(0));
-  sub->add_option(
-      "--val-trace",
-      o.policy.val_trace,
-      "Validation trace: where --budget is chosen, and what budget-fit (and "
-      "ensemble without --train-trace) are fitted on");
-  sub->add_option(
-      "--train-trace",
-      o.policy.train_trace,
-      "Training-split trace the ensemble policy fits its weights on");
-  sub->add_option(
-         "--no-exit-rule",
-         cli->no_exit,
-         "Answer of images no IC takes: most-confident (original) or final")
-      ->capture_default_str();
+  cli->policy.add_to(sub, "images");
   sub->add_option(
          "--max-batch",
          o.engine.max_batch,

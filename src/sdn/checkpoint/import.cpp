@@ -350,37 +350,29 @@ network::SdnNetwork import_network(
                dtype_name(target.scalar_type()))});
       continue;
     }
-    if (converted->is_floating_point() &&
-        !converted->isfinite().all().item<bool>()) {
-      problems.push_back(
-          {kValue,
-           name,
-           str_cat(
-               "values of '",
-               name,
-               "'",
-               where_from(g),
-               ": not all finite (NaN or infinity)")});
-      continue;
-    }
-    // A BatchNorm's running variance and step counter are never negative
-    // (a negative variance gives NaN outputs far from this file).
+    // Finite, as in every checkpoint sdn writes; a BatchNorm's running
+    // variance and step counter never negative (a negative variance gives
+    // NaN outputs far from this file).
     const auto ends_with = [&](const std::string& suffix) {
       return name.size() >= suffix.size() &&
           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
     };
-    if ((ends_with(".running_var") || ends_with(".num_batches_tracked")) &&
+    std::string bad_values;
+    if (converted->is_floating_point() &&
+        !converted->isfinite().all().item<bool>()) {
+      bad_values = "not all finite (NaN or infinity)";
+    } else if (
+        (ends_with(".running_var") || ends_with(".num_batches_tracked")) &&
         (*converted < 0).any().item<bool>()) {
+      bad_values =
+          "negative (a BatchNorm's running variance and step count are at "
+          "least 0)";
+    }
+    if (!bad_values.empty()) {
       problems.push_back(
           {kValue,
            name,
-           str_cat(
-               "values of '",
-               name,
-               "'",
-               where_from(g),
-               ": negative (a BatchNorm's running variance and step count "
-               "are at least 0)")});
+           str_cat("values of '", name, "'", where_from(g), ": ", bad_values)});
       continue;
     }
     copies.emplace_back(target, *converted);
