@@ -89,6 +89,11 @@ struct Given {
   torch::Tensor tensor;
 };
 
+bool ends_with(const std::string& name, const std::string& suffix) {
+  return name.size() >= suffix.size() &&
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 std::string where_from(const Given& g) {
   return g.line == 0 ? "" :
                        str_cat(
@@ -299,8 +304,7 @@ network::SdnNetwork import_network(
   for (const auto& [name, target] : expected) {
     const auto it = given.find(name);
     if (it == given.end()) {
-      const bool counter = name.size() >= 20 &&
-          name.compare(name.size() - 20, 20, ".num_batches_tracked") == 0;
+      const bool counter = ends_with(name, ".num_batches_tracked");
       problems.push_back(
           {kMissing,
            name,
@@ -353,16 +357,13 @@ network::SdnNetwork import_network(
     // Finite, as in every checkpoint sdn writes; a BatchNorm's running
     // variance and step counter never negative (a negative variance gives
     // NaN outputs far from this file).
-    const auto ends_with = [&](const std::string& suffix) {
-      return name.size() >= suffix.size() &&
-          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-    };
     std::string bad_values;
     if (converted->is_floating_point() &&
         !converted->isfinite().all().item<bool>()) {
       bad_values = "not all finite (NaN or infinity)";
     } else if (
-        (ends_with(".running_var") || ends_with(".num_batches_tracked")) &&
+        (ends_with(name, ".running_var") ||
+         ends_with(name, ".num_batches_tracked")) &&
         (*converted < 0).any().item<bool>()) {
       bad_values =
           "negative (a BatchNorm's running variance and step count are at "
