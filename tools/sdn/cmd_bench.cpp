@@ -91,6 +91,7 @@ void run_bench_train(const BenchTrainCli& cli) {
 } // namespace
 
 void setup_bench_exit(CLI::App& bench);
+void setup_bench_serve(CLI::App& bench);
 
 void setup_bench(CLI::App& app) {
   auto* bench = app.add_subcommand(
@@ -154,6 +155,7 @@ void setup_bench(CLI::App& app) {
   t->callback([cli] { run_bench_train(*cli); });
 
   setup_bench_exit(*bench);
+  setup_bench_serve(*bench);
 }
 
 } // namespace sdn::cli

@@ -51,6 +51,14 @@ std::string render_html(
     const std::vector<HtmlSection>& sections,
     const HtmlOptions& options = {});
 
+/// A self-contained page in the report's style (its stylesheet, heading,
+/// subtitle and footer) around `body_html` (HTML, escaped by the caller),
+/// for pages that are not reports (`sdn bench serve --html`). Throws
+/// sdn::Error for an empty title.
+std::string render_page(
+    const HtmlOptions& options,
+    const std::string& body_html);
+
 /// render_html written to `path` atomically (sdn::write_file_atomic).
 void write_html(
     const std::string& path,

@@ -1,7 +1,9 @@
 #pragma once
 
-// Internal to the HTML report: the figures (plot + tables) of one report
-// and the helpers they share. html.cpp assembles them into a page.
+// Internal to the HTML pages of sdn: the figures (plot + tables) of one
+// report and the helpers they share. html.cpp assembles them into a page;
+// other pages in the same style (app/serve_bench.cpp, on
+// report::render_page) reuse Table and figure().
 
 #include "sdn/report/report_types.h"
 #include "sdn/report/svg.h"

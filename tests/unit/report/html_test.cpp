@@ -324,3 +324,24 @@ TEST(Html, WriteHtmlWritesTheRenderedPage) {
   EXPECT_EQ(sdn::read_file(path), render_html(sections, {}));
   fs::remove_all(dir);
 }
+
+TEST(RenderPage, WrapsABodyInTheReportsPage) {
+  HtmlOptions options;
+  options.title = "load & latency";
+  options.subtitle = "a subtitle";
+  const std::string html =
+      sdn::report::render_page(options, "<p id=\"body\">text</p>\n");
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0U);
+  EXPECT_NE(html.find("<title>load &amp; latency</title>"), std::string::npos);
+  EXPECT_NE(
+      html.find("<p class=\"subtitle\">a subtitle</p>"), std::string::npos);
+  EXPECT_NE(
+      html.find("</header>\n<p id=\"body\">text</p>\n<footer>"),
+      std::string::npos);
+  // The report's own stylesheet, and the page closed.
+  EXPECT_NE(html.find("<style>"), std::string::npos);
+  EXPECT_NE(html.find("</main></body></html>"), std::string::npos);
+  expect_self_contained(html);
+  options.title = "";
+  EXPECT_THROW(sdn::report::render_page(options, ""), sdn::Error);
+}
