@@ -1,7 +1,9 @@
 #include "sdn/checkpoint/state_dict.h"
 
 #include "sdn/checkpoint/export.h"
+#include "sdn/util/checksum.h"
 #include "sdn/util/error.h"
+#include "sdn/util/printable.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <caffe2/serialize/read_adapter_interface.h>
@@ -135,7 +137,34 @@ struct ZipDirectory {
   // The compressed records (in lower case, with their folder) and their
   // compression methods.
   std::map<std::string, uint64_t> compressed;
+  // Every record's CRC-32 as its directory entry says (same names).
+  std::map<std::string, uint32_t> crc32;
 };
+
+// Throws sdn::Error unless the `size` bytes read for `record` have the
+// CRC-32 its directory entry says: LibTorch's miniz is built without its
+// CRC checks, so a flipped bit in a tensor would otherwise be read as a
+// weight.
+void check_crc(
+    const ZipDirectory& zip,
+    const std::string& record,
+    const void* data,
+    size_t size,
+    const std::string& source) {
+  const std::string name = record.substr(0, record.find('\0'));
+  const auto it = zip.crc32.find(zip.folder + ascii_lower(name));
+  const uint32_t crc = crc32_update(0, data, size);
+  check(
+      it != zip.crc32.end() && it->second == crc,
+      source,
+      ": record '",
+      printable_name(name),
+      "' is damaged (its CRC-32 is ",
+      crc32_hex(crc),
+      ", the archive's directory says ",
+      it == zip.crc32.end() ? std::string("nothing") : crc32_hex(it->second),
+      ")");
+}
 
 // Throws sdn::Error when `record` (a name inside the archive's folder, as
 // LibTorch's reader takes it: up to a NUL) is compressed.
@@ -310,6 +339,7 @@ ZipDirectory check_zip_directory(
     if (method != 0) {
       out.compressed[ascii_lower(name)] = method;
     }
+    out.crc32[ascii_lower(name)] = static_cast<uint32_t>(le(bytes, p + 16, 4));
     if (ascii_lower(name) == version_record) {
       if (method != 0) {
         refuse("its record 'version' is compressed");
@@ -352,7 +382,21 @@ std::string reason(const std::exception& e) {
   const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
   std::string text = c10_error ? c10_error->what_without_backtrace() : e.what();
   const size_t end = text.find('\n');
-  return end == std::string::npos ? text : text.substr(0, end);
+  if (end != std::string::npos) {
+    text.resize(end);
+  }
+  // LibTorch's location prefix, "[enforce fail at inline_container.cc:N] . ",
+  // names its source file, not the user's problem.
+  if (text.rfind("[enforce fail at ", 0) == 0) {
+    const size_t close = text.find("] ");
+    if (close != std::string::npos) {
+      text.erase(0, close + 2);
+      if (text.rfind(". ", 0) == 0) {
+        text.erase(0, 2);
+      }
+    }
+  }
+  return text;
 }
 
 // ---------------------------------------------------------------------------
@@ -998,7 +1042,19 @@ class Unpickler {
         "to tensors)");
   }
 
+  // Each value costs a few hundred bytes for one byte of pickle ('N'), so
+  // their number is bounded: a state_dict uses about 20 per tensor, and the
+  // largest of sdn's networks has a few hundred tensors.
+  static constexpr size_t kMaxValues = 200000;
+
   ValuePtr make(Kind kind) {
+    check(
+        ++values_made_ <= kMaxValues,
+        where_,
+        ": the pickle makes more than ",
+        kMaxValues,
+        " Python objects (a state_dict of sdn's networks makes a few "
+        "thousand); it is not a state_dict sdn reads");
     return arena_.make(kind);
   }
 
@@ -1008,6 +1064,7 @@ class Unpickler {
   std::function<ValuePtr(const Value& id)> load_storage_;
   uint64_t tensor_budget_;
   size_t pos_ = 0;
+  size_t values_made_ = 0;
   std::vector<ValuePtr> stack_;
   std::unordered_map<uint64_t, ValuePtr> memo_;
 };
@@ -1081,6 +1138,7 @@ class StorageLoader {
           reason(e),
           ")");
     }
+    check_crc(zip_, record, data.get(), bytes, source_);
     const int64_t numel = id.items[4]->integer;
     const size_t element = torch::elementSize(type->second);
     check(
@@ -1196,6 +1254,13 @@ std::vector<std::pair<std::string, torch::Tensor>> read_torch_zip(
   } catch (const std::exception& e) {
     fail(source, ": cannot read data.pkl (", reason(e), ")");
   }
+  check_crc(zip, "data.pkl", pickle.data(), pickle.size(), source);
+  check(
+      !pickle.empty() && static_cast<uint8_t>(pickle[0]) == 0x80,
+      source,
+      ": data.pkl is a pickle of protocol 0 or 1 (torch.save(..., "
+      "pickle_protocol=0 or 1)), which sdn does not read; save it again with "
+      "torch.save's default protocol");
   if (reader->hasRecord("byteorder")) {
     check_stored(zip, "byteorder", source);
     std::string order;
@@ -1205,6 +1270,7 @@ std::vector<std::pair<std::string, torch::Tensor>> read_torch_zip(
     } catch (const std::exception& e) {
       fail(source, ": cannot read its byteorder record (", reason(e), ")");
     }
+    check_crc(zip, "byteorder", order.data(), order.size(), source);
     check(
         order == "little",
         source,

@@ -374,6 +374,14 @@ TEST_F(Import, TheOutputFolderMustBeNewOrEmpty) {
         ck::import_checkpoint(options(dir_.str("none.pt"), dir_.str("x")));
       },
       dir_.str("none.pt"));
+  // A file larger than any state_dict is refused before it is read (a
+  // sparse file: nothing is allocated on disk).
+  const std::string huge = dir_.str("huge.pt");
+  sdn::write_file_atomic(huge, "");
+  fs::resize_file(huge, (uintmax_t{1} << 30) + 1);
+  expect_error(
+      [&] { ck::import_checkpoint(options(huge, dir_.str("x"))); },
+      "--from " + huge + ": 1073741825 bytes, more than the 1 GiB");
   EXPECT_FALSE(fs::exists(dir_.str("x")));
 }
 

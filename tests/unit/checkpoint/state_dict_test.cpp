@@ -261,6 +261,13 @@ TEST(ReadTorchZip, BrokenFilesAreErrorsNamingTheFile) {
   expect_error(
       [&] { ck::read_torch_zip("PK\x03\x04junk", "j.pt"); },
       "j.pt: not a readable PyTorch zip file (");
+  // In the user's terms: no LibTorch source location in the reason.
+  for (const std::string& bad :
+       {good.substr(0, good.size() / 2), std::string("PK\x03\x04junk")}) {
+    EXPECT_FALSE(contains(
+        error_message([&] { ck::read_torch_zip(bad, "t.pt"); }),
+        "enforce fail"));
+  }
   // A storage record missing, or shorter than the pickle says.
   auto records = fixture_records();
   records.erase("data/2");
@@ -302,6 +309,29 @@ TEST(ReadTorchZip, BrokenFilesAreErrorsNamingTheFile) {
   expect_error(
       [&] { ck::read_torch_zip(zip_of(records), "g.pt"); },
       "g.pt: malformed pickle (memo 7 read at byte 2 was never stored)");
+  // A protocol 0 or 1 pickle (torch.save(..., pickle_protocol=0)), and one
+  // making more Python objects than any state_dict does (each costs a few
+  // hundred bytes of memory for a byte of file).
+  records["data.pkl"] = "(dp0\n.";
+  expect_error(
+      [&] { ck::read_torch_zip(zip_of(records), "p0.pt"); },
+      "p0.pt: data.pkl is a pickle of protocol 0 or 1");
+  records["data.pkl"] = "\200\002" + std::string(200001, 'N') + ".";
+  expect_error(
+      [&] { ck::read_torch_zip(zip_of(records), "n.pt"); },
+      "n.pt: the pickle makes more than 200000 Python objects");
+  // A flipped bit in a tensor's data: the archive's CRC-32 finds it
+  // (LibTorch's reader does not check it).
+  {
+    std::string damaged = zip_of(fixture_records());
+    const std::string data0 = bytes_of(torch::tensor({1.5f, -2.0f}));
+    const size_t at = damaged.find(data0);
+    ASSERT_NE(at, std::string::npos);
+    damaged[at + 1] = static_cast<char>(damaged[at + 1] ^ 0x01);
+    expect_error(
+        [&] { ck::read_torch_zip(damaged, "c.pt"); },
+        "c.pt: record 'data/0' is damaged (its CRC-32 is ");
+  }
   // A zip without data.pkl; PyTorch's legacy format; a TorchScript archive
   // (an sdn checkpoint's model.pt).
   expect_error(
