@@ -335,6 +335,12 @@ void export_checkpoint(
   CheckpointMeta meta;
   network::SdnNetwork network = load_network(dir, meta);
   const auto tensors = named_tensors(network);
+  // Under the caller's lock no other sdn writes OUT, so the temporaries
+  // beside it are what a killed export left (OUT.tmp.N): removed.
+  const fs::path out_path(out);
+  remove_temporaries(
+      out_path.has_parent_path() ? out_path.parent_path().string() : ".",
+      out_path.filename().string());
   if (format == ExportFormat::kSafetensors) {
     write_file_atomic(out, encode_safetensors(tensors, export_metadata(meta)));
     return;

@@ -67,9 +67,11 @@ Safetensors decode_safetensors(
     const std::string& source);
 
 /// Writes the network of checkpoint `dir` to `out` in `format`, atomically
-/// (a temporary file, then a rename). Throws sdn::Error naming the
-/// checkpoint or the file, also for an `out` inside `dir` (it would replace
-/// or add a file of the checkpoint).
+/// (a temporary file, then a rename), after removing the temporaries a
+/// killed export left beside `out` (OUT.tmp.N): call it holding `out`'s
+/// OutputLock (util/output_lock.h), as `sdn export` does. Throws
+/// sdn::Error naming the checkpoint or the file, also for an `out` inside
+/// `dir` (it would replace or add a file of the checkpoint).
 void export_checkpoint(
     const std::string& dir,
     ExportFormat format,

@@ -51,7 +51,16 @@ std::string write_target(const std::string& path) {
   std::string target = path;
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    // A dangling link would be resolved to itself and replaced by a file.
     std::error_code ec;
+    const fs::path points_to = fs::read_symlink(path, ec);
+    check(
+        ::stat(path.c_str(), &st) == 0 || errno != ENOENT,
+        "cannot write ",
+        path,
+        ": a symbolic link to ",
+        points_to.string(),
+        ", which does not exist (create the target or remove the link)");
     target = fs::weakly_canonical(path, ec).string();
     check(
         !ec,

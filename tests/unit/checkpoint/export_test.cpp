@@ -235,3 +235,17 @@ TEST(Export, BothFormatsHoldEveryTensorUnderItsName) {
   EXPECT_EQ(sdn::read_file(dir.str("ckpt/model.pt")), model);
   EXPECT_FALSE(sdn::path_exists(dir.str("ckpt/w.pt")));
 }
+
+// What an export killed with -9 left beside OUT (OUT.tmp.N) goes with the
+// next export of OUT; other files stay.
+TEST(Export, AKilledExportsTemporaryIsRemoved) {
+  sdn::testing::TempDir dir("export_temporary");
+  write_small_checkpoint(dir.str("ckpt"));
+  sdn::write_file_atomic(dir.str("w.pt.tmp.123456"), "half");
+  sdn::write_file_atomic(dir.str("w.pt.keep"), "mine");
+  ck::export_checkpoint(
+      dir.str("ckpt"), ck::ExportFormat::kPytorch, dir.str("w.pt"));
+  EXPECT_FALSE(sdn::path_exists(dir.str("w.pt.tmp.123456")));
+  EXPECT_EQ(sdn::read_file(dir.str("w.pt.keep")), "mine");
+  EXPECT_TRUE(sdn::path_exists(dir.str("w.pt")));
+}

@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 namespace fs = std::filesystem;
 
@@ -141,6 +142,27 @@ TEST(Files, WritesGoToRegularFilesOnly) {
     }
   }
   EXPECT_TRUE(fs::is_fifo(fifo));
+}
+
+// A dangling link is refused, not replaced by a file: the user meant its
+// target, which does not exist.
+TEST(Files, ADanglingLinkIsRefusedAndKept) {
+  sdn::testing::TempDir dir("files_dangling");
+  const std::string link = dir.str("link");
+  fs::create_symlink(dir.str("nowhere/file"), link);
+  try {
+    sdn::write_file_atomic(link, "x");
+    ADD_FAILURE() << "no throw";
+  } catch (const sdn::Error& e) {
+    EXPECT_NE(
+        std::string(e.what()).find(
+            "cannot write " + link + ": a symbolic link to " +
+            dir.str("nowhere/file") + ", which does not exist"),
+        std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.str()), {}), 1);
 }
 
 TEST(Files, TemporariesOfAKilledWriterAreRemoved) {
