@@ -226,6 +226,10 @@ void setup_data(CLI::App& app) {
       ->check(in_range(1, 16));
   show->callback([show, show_options] {
     check_data_options(*show, show_options->data);
+    reject_given(
+        *show,
+        {"--mean", "--std"},
+        "with sdn data show (it draws the pixels before normalisation)");
     apply_global_options();
     run_data_show(*show_options);
   });

@@ -20,6 +20,7 @@
 #include <map>
 #include <new>
 #include <string>
+#include <vector>
 
 namespace sdn::cli {
 
@@ -146,6 +147,81 @@ bool stdout_ok() {
   return ok;
 }
 
+// The command whose options were being parsed ("sdn", "sdn train",
+// "sdn bench serve"): the deepest subcommand the command line named.
+std::string command_name(const CLI::App& app) {
+  std::string name = app.get_name();
+  const CLI::App* at = &app;
+  while (!at->get_subcommands().empty()) {
+    at = at->get_subcommands().front();
+    name += " " + at->get_name();
+  }
+  return name;
+}
+
+// A parse error in sdn's words. CLI11's own texts say what its parser
+// missed ("--epochs: 1 required INT:>= 1 missing", "A subcommand is
+// required" for a misspelt command); these say what the user typed and
+// what was expected, and which --help lists the options.
+std::string parse_error_message(
+    const CLI::ParseError& e,
+    const CLI::App& app,
+    const std::vector<std::string>& args) {
+  const std::string what = e.what();
+  const std::string command = command_name(app);
+  const std::string help = " (see " + command + " --help)";
+  const auto starts = [&what](const std::string& prefix) {
+    return what.rfind(prefix, 0) == 0;
+  };
+  // "--epochs: 1 required INT:>= 1 missing"
+  const size_t colon = what.find(": ");
+  const size_t required = what.find(" required ");
+  if (colon != std::string::npos && required != std::string::npos &&
+      what.size() > 8 && what.compare(what.size() - 8, 8, " missing") == 0 &&
+      what[0] == '-') {
+    const std::string count = what.substr(colon + 2, required - colon - 2);
+    const std::string type =
+        what.substr(required + 10, what.size() - 8 - required - 10);
+    return what.substr(0, colon) + ": expected " +
+        (count == "1" ? std::string("a value") : count + " values") + " (" +
+        type + "), found none" + help;
+  }
+  for (const std::string prefix :
+       {"The following argument was not expected: ",
+        "The following arguments were not expected: "}) {
+    if (starts(prefix)) {
+      const std::string extra = what.substr(prefix.size());
+      const bool option = !extra.empty() && extra[0] == '-';
+      return (option ? "unknown option " : "unexpected argument ") + extra +
+          " for " + command + help;
+    }
+  }
+  if (what == "A subcommand is required" && app.get_subcommands().empty()) {
+    // The first word that is not a global option names the command.
+    std::string word;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (args[i] == "--threads") {
+        ++i;
+      } else if (args[i].rfind("-", 0) != 0) {
+        word = args[i];
+        break;
+      }
+    }
+    std::string names;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      if (!sub->get_group().empty()) { // hidden ones have no group
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+      }
+    }
+    if (!word.empty()) {
+      return "unknown command '" + word + "'; the commands are " + names +
+          help;
+    }
+    return "no command given; the commands are " + names + help;
+  }
+  return what + (what.find("--help") == std::string::npos ? help : "");
+}
+
 int print_error(const std::string& message) {
   std::fprintf(stderr, "error: %s\n", message.c_str());
   return 1;
@@ -174,8 +250,9 @@ int run_command_line(int argc, char** argv) {
   std::unique_ptr<CLI::App> app;
   try {
     app = make_app();
+    const std::vector<std::string> args(argv + 1, argv + argc);
     try {
-      parse_command_line(*app, std::vector<std::string>(argv + 1, argv + argc));
+      parse_command_line(*app, args);
     } catch (const CLI::CallForHelp& e) {
       status = app->exit(e);
     } catch (const CLI::CallForAllHelp& e) {
@@ -184,12 +261,8 @@ int run_command_line(int argc, char** argv) {
       status = app->exit(e);
     } catch (const CLI::ParseError& e) {
       // One line, and the usage-error status (2) whatever CLI11's own code.
-      const std::string what = e.what();
       std::fprintf(
-          stderr,
-          "error: %s%s\n",
-          what.c_str(),
-          what.find("--help") == std::string::npos ? " (see --help)" : "");
+          stderr, "error: %s\n", parse_error_message(e, *app, args).c_str());
       status = 2;
     }
   } catch (const sdn::Error& e) {

@@ -130,7 +130,9 @@ void add_data_options(CLI::App* sub, data::DataOptions& options) {
          "(default: computed on the training split)")
       ->delimiter(',')
       ->type_name("LIST")
-      ->check(finite_number());
+      // Checked as typed (read as float32, 1e308 would become inf); the
+      // data set checks the rest (at least 1e-6 for --std, one per channel).
+      ->check(in_range(-1e3, 1e3));
   sub->add_option(
          "--std",
          options.std,
@@ -138,20 +140,34 @@ void add_data_options(CLI::App* sub, data::DataOptions& options) {
          "(default: computed on the training split)")
       ->delimiter(',')
       ->type_name("LIST")
-      ->check(above(0));
+      ->check(in_interval(0, 1e3, Bound::kOpen, Bound::kClosed));
   options.show_progress = true;
 }
 
 void check_data_options(const CLI::App& sub, const data::DataOptions& options) {
+  const bool val_folder = options.name == "folder" &&
+      !options.data_dir.empty() &&
+      std::filesystem::is_directory(
+                              std::filesystem::path(options.data_dir) / "val");
+  // The data seed draws the validation split, the --train-subset and the
+  // synthetic images: without any of them it changes nothing.
+  if (options.name != "synthetic" && options.train_subset == 0 &&
+      (options.val_size == 0 || val_folder)) {
+    reject_given(
+        sub,
+        {"--data-seed"},
+        val_folder ? "with " + options.data_dir +
+                "/val/ and without --train-subset (nothing is drawn at "
+                "random)" :
+                     std::string("with --val-size 0 and without --train-subset "
+                                 "(nothing is drawn at random)"));
+  }
   if (options.name != "folder") {
     reject_given(
         sub,
         {"--image-side", "--channels", "--mean", "--std"},
         "unless --dataset folder (the data set is " + options.name + ")");
-  } else if (
-      !options.data_dir.empty() &&
-      std::filesystem::is_directory(
-          std::filesystem::path(options.data_dir) / "val")) {
+  } else if (val_folder) {
     reject_given(
         sub,
         {"--val-size"},

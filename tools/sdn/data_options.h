@@ -18,7 +18,8 @@ void add_data_options(CLI::App* sub, data::DataOptions& options);
 /// data set `options.name`: --synthetic-* without --dataset synthetic,
 /// --data-dir with it (the synthetic data lives in memory), the image-folder
 /// options without --dataset folder, --val-size with a folder that has
-/// val/ (its own validation split).
+/// val/ (its own validation split), --data-seed when nothing is drawn at
+/// random (no carved validation split, no --train-subset, not synthetic).
 void check_data_options(const CLI::App& sub, const data::DataOptions& options);
 
 } // namespace sdn::cli

@@ -56,8 +56,10 @@ void TraceOptions::validate() const {
           std::find(
               data::dataset_names().begin(),
               data::dataset_names().end(),
-              ood_source) != data::dataset_names().end(),
-      "--ood-data-dir has no effect unless --ood-source names a data set");
+              ood_source) != data::dataset_names().end() &&
+              ood_source != "synthetic",
+      "--ood-data-dir has no effect unless --ood-source names a data set "
+      "read from files (synthetic is made in memory)");
   check(
       split == "train" || split == "val" || split == "test",
       "--split must be train, val or test, got '",
