@@ -137,6 +137,23 @@ def _metadata_ints(meta, key, path):
     return value
 
 
+def _check_values(tensors, expected, path):
+    """What sdn import refuses, refused here too: load_state_dict would
+    convert a bool or int8 tensor silently, and a NaN weight or a negative
+    running variance gives NaN logits."""
+    for name, want in expected.items():
+        t = tensors[name]
+        if t.dtype != want.dtype:
+            raise ValueError(f"{path}: tensor '{name}' is {t.dtype}, the "
+                             f"network's is {want.dtype}")
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{path}: tensor '{name}' holds values that are "
+                             "not finite")
+        if (name.endswith("running_var") or
+                name.endswith("num_batches_tracked")) and bool((t < 0).any()):
+            raise ValueError(f"{path}: tensor '{name}' holds negative values")
+
+
 def load(path):
     """The network of a file `sdn export` wrote (safetensors, the default
     format), built from its metadata (arch, num_classes, input_shape,
@@ -198,6 +215,7 @@ def load(path):
         raise ValueError(
             f"{path}: {meta['num_exits']} exits, but the network has "
             f"{model.num_exits}")
+    _check_values(tensors, model.state_dict(), path)
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as e:

@@ -12,6 +12,7 @@ Prints the largest relative error per architecture.
 import copy
 import json
 import pathlib
+import struct
 import sys
 
 import numpy as np
@@ -155,6 +156,34 @@ for what, changes, message in [
         ("arch", {"arch": 7}, "'arch' must be a name"),
         ("num_exits", {"num_exits": [1]}, "'num_exits' must be an integer")]:
     bad.write_bytes(with_metadata(raw, **changes))
+    refused(what, lambda: sdn_torch.load(bad), message)
+
+def with_tensor(raw, suffix, dtype=None, first=None):
+    """`raw` with the first tensor whose name ends with `suffix` given
+    another dtype name (of the same width) or its first float32 value."""
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    name = next(k for k in header if k.endswith(suffix))
+    data = bytearray(raw[8 + n:])
+    if dtype is not None:
+        header[name]["dtype"] = dtype
+    if first is not None:
+        at = header[name]["data_offsets"][0]
+        data[at:at + 4] = struct.pack("<f", first)
+    text = json.dumps(header).encode()
+    return len(text).to_bytes(8, "little") + text + bytes(data)
+
+
+# Values sdn import refuses are refused by load() too (load_state_dict
+# would convert a dtype silently, and NaN gives NaN logits).
+for what, changed, message in [
+        ("dtype", with_tensor(raw, "num_batches_tracked", dtype="F64"),
+         "is torch.float64, the network's is torch.int64"),
+        ("nan", with_tensor(raw, ".weight", first=float("nan")),
+         "holds values that are not finite"),
+        ("negative var", with_tensor(raw, "running_var", first=-1.0),
+         "holds negative values")]:
+    bad.write_bytes(changed)
     refused(what, lambda: sdn_torch.load(bad), message)
 
 for arch in sdn_torch.ARCHS:
