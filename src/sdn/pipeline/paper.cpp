@@ -6,6 +6,7 @@
 #include "sdn/app/train_console.h"
 #include "sdn/checkpoint/checkpoint.h"
 #include "sdn/checkpoint/run_dir.h"
+#include "sdn/data/dataset.h"
 #include "sdn/inference/trace_builder.h"
 #include "sdn/report/console.h"
 #include "sdn/report/html.h"
@@ -119,6 +120,25 @@ std::string train_stage(const checkpoint::TrainConfig& config) {
     const auto meta = checkpoint::read_checkpoint_meta(last);
     check_same_options(meta.config, config);
     if (meta.epoch >= meta.config.epochs) {
+      // The options ignore where the data lies; a finished run is not
+      // resumed (where the trainer checks it), so its data is checked here:
+      // another folder with the same class names must not pass as done.
+      if (meta.train_data_crc32) {
+        const std::string crc =
+            data::content_crc32(data::load_splits(config.data).train);
+        check(
+            crc == *meta.train_data_crc32,
+            "--data-dir ",
+            config.data.data_dir.empty() ? "(the default)" :
+                                           config.data.data_dir,
+            ": its training split (CRC-32 ",
+            crc,
+            ") is not the one ",
+            config.out,
+            " was trained on (",
+            *meta.train_data_crc32,
+            "); rerun with that data or choose another --out");
+      }
       std::fprintf(
           stderr,
           "done already: %s (epoch %lld)\n",
