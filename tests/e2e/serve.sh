@@ -277,7 +277,67 @@ kill -0 "$staller"  # still stalling
 classify "$first" image/png -H 'Authorization: Bearer s3cret' > /dev/null
 [ "$(cat "$dir/status")" = 200 ]
 wait "$staller"
+# The scheme's case is free; a 401 closes its connection (its body unread).
+[ "$(curl -sS -o /dev/null -w '%{http_code}' -H 'Authorization: bearer s3cret' \
+  "$url/healthz")" = 200 ]
+curl -sS -D - -o /dev/null "$url/healthz" | grep -qi '^connection: close'
+# Ambiguous framing (400, closed), a chunked body over the 64 MiB limit
+# (413), a finite .npy value the network would overflow on (400).
+/usr/bin/python3 - "${url##*:}" <<'PY'
+import socket, sys
+def ask(head):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(head)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("latin-1")
+base = (b"POST /v1/classify HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Bearer s3cret\r\nContent-Type: image/png\r\n")
+for extra, why in [(b"Content-Length: 4\r\nContent-Length: 9\r\n",
+                    "two Content-Length headers"),
+                   (b"Content-Length: abc\r\n", "is not a decimal number"),
+                   (b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n",
+                    "both Content-Length and Transfer-Encoding")]:
+    answer = ask(base + extra + b"\r\nabcd")
+    assert answer.startswith("HTTP/1.1 400"), answer
+    assert "ambiguous request framing: " in answer and why in answer, answer
+    assert "Connection: close" in answer, answer
+PY
+head -c $((65 << 20)) /dev/zero > "$dir/big"
+classify "$dir/big" application/x-npy -H 'Authorization: Bearer s3cret' \
+  -H 'Transfer-Encoding: chunked' > /dev/null
+[ "$(cat "$dir/status")" = 413 ] && grep -q 'more than --max-body-bytes' "$dir/body"
+rm "$dir/big"
+/usr/bin/python3 -c "import numpy as np, sys; np.save(sys.argv[1], np.full((1, 32, 32), 3e38, np.float32))" "$dir/huge.npy"
+classify "$dir/huge.npy" application/x-npy -H 'Authorization: Bearer s3cret' \
+  > /dev/null
+[ "$(cat "$dir/status")" = 400 ] && grep -q 'beyond the +-1e6' "$dir/body"
+# A second server cannot take the port (no SO_REUSEPORT sharing).
+expect_error "--port ${url##*:}: cannot bind" "$sdn" serve \
+  --checkpoint "$ckpt" --port "${url##*:}" --mode cnn
+# SIGTERM while a client trickles its headers: the exit does not wait for
+# it.
+/usr/bin/python3 - "${url##*:}" <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"y" * 60:
+    try:
+        s.send(bytes([byte]))
+    except OSError:
+        break
+    time.sleep(0.5)
+PY
+trickler=$!
+sleep 1
+start=$(date +%s)
 stop_server
+[ $(( $(date +%s) - start )) -le 3 ] || { echo "SIGTERM waited for a trickling client"; exit 1; }
+kill "$trickler" 2> /dev/null || true
+wait "$trickler" 2> /dev/null || true
 
 # Options: refused with `error:` naming them.
 expect_error "--host 0.0.0.0 is not a loopback address.*--insecure" \

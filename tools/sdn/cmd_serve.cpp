@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -58,8 +59,9 @@ void run_serve_command(ServeCli& cli) {
   if (!cli.api_key_file.empty()) {
     o.server.api_key = serve::read_api_key(cli.api_key_file);
   }
-  // One HTTP thread per image the queue admits, up to 64, and 4 more for
-  // health checks, metrics and refusals (docs/serving.md#overload).
+  // One HTTP thread per image the queue admits, up to 64, and 4 more so
+  // that health checks, metrics and refusals are answered while the queue
+  // is full (not reserved: docs/serving.md#overload-and-shutdown).
   o.server.http_threads = std::min<int64_t>(o.engine.queue_limit, 64) + 4;
   o.server.validate();
   apply_global_options();
@@ -114,6 +116,29 @@ void run_bench_serve(BenchServeCli& cli) {
   o.threads = global_options().threads;
   o.sdn_binary = own_executable();
   o.validate();
+  // Checked before the minutes of measurement, not after them.
+  for (const auto& [option, path] :
+       {std::pair<const char*, std::string>{"--json", cli.json},
+        {"--html", cli.html}}) {
+    if (path.empty()) {
+      continue;
+    }
+    const std::filesystem::path file(path);
+    check(
+        !file.has_parent_path() ||
+            std::filesystem::is_directory(file.parent_path()),
+        option,
+        " ",
+        path,
+        ": no folder ",
+        file.parent_path().string());
+    check(
+        !std::filesystem::is_directory(file),
+        option,
+        " ",
+        path,
+        ": a folder; expected a file name");
+  }
   apply_global_options();
   const auto result = app::run_serve_bench(o, std::cerr);
   app::print_serve_bench(std::cout, result);

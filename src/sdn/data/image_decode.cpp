@@ -46,7 +46,8 @@ std::string size_problem(
     int64_t width,
     int64_t height,
     int64_t side,
-    ImageFit fit) {
+    ImageFit fit,
+    int64_t max_pixels) {
   if (fit == ImageFit::kExact) {
     if (width == side && height == side) {
       return "";
@@ -66,10 +67,10 @@ std::string size_problem(
         "to " +
         std::to_string(side) + "x" + std::to_string(side) + ")";
   }
-  if (width <= 0 || height <= 0 || width * height > kMaxImagePixels) {
+  if (width <= 0 || height <= 0 || width * height > max_pixels) {
     return "image is " + std::to_string(width) + "x" + std::to_string(height) +
-        ", more than the " + std::to_string(kMaxImagePixels) +
-        " pixels sdn decodes";
+        ", more than the " + std::to_string(max_pixels) +
+        " pixels sdn decodes here";
   }
   return "";
 }
@@ -102,6 +103,7 @@ std::string decode_jpeg(
     const std::string& bytes,
     int64_t side,
     ImageFit fit,
+    int64_t max_pixels,
     Decoded& out) {
   jpeg_decompress_struct cinfo;
   JpegError error;
@@ -129,8 +131,8 @@ std::string decode_jpeg(
   // The size before jpeg_start_decompress, which allocates for it: a
   // progressive JPEG's header alone can ask for gigabytes
   // (fuzz/regressions/jpeg/).
-  const std::string too_big =
-      size_problem(cinfo.image_width, cinfo.image_height, side, fit);
+  const std::string too_big = size_problem(
+      cinfo.image_width, cinfo.image_height, side, fit, max_pixels);
   if (!too_big.empty()) {
     jpeg_destroy_decompress(&cinfo);
     return too_big;
@@ -187,6 +189,7 @@ std::string decode_png(
     const std::string& bytes,
     int64_t side,
     ImageFit fit,
+    int64_t max_pixels,
     Decoded& out) {
   PngSource source{&bytes, 0, {}};
   png_structp png = png_create_read_struct(
@@ -207,7 +210,8 @@ std::string decode_png(
   png_read_info(png, info);
   const int64_t width = png_get_image_width(png, info);
   const int64_t height = png_get_image_height(png, info);
-  const std::string too_big = size_problem(width, height, side, fit);
+  const std::string too_big =
+      size_problem(width, height, side, fit, max_pixels);
   if (!too_big.empty()) {
     png_destroy_read_struct(&png, &info, nullptr);
     return too_big;
@@ -326,18 +330,25 @@ void decode_image(
     int64_t channels,
     int64_t side,
     ImageFit fit,
-    uint8_t* out) {
+    uint8_t* out,
+    int64_t max_pixels) {
   check(
       channels == 1 || channels == 3,
       "decode_image: channels must be 1 or 3, got ",
       channels);
+  check(
+      max_pixels > 0 && max_pixels <= kMaxImagePixels,
+      "decode_image: max_pixels must be in [1, ",
+      kMaxImagePixels,
+      "], got ",
+      max_pixels);
   check(side > 0, "decode_image: side must be > 0, got ", side);
   Decoded image;
   std::string problem;
   if (is_jpeg(bytes)) {
-    problem = decode_jpeg(bytes, side, fit, image);
+    problem = decode_jpeg(bytes, side, fit, max_pixels, image);
   } else if (is_png(bytes)) {
-    problem = decode_png(bytes, side, fit, image);
+    problem = decode_png(bytes, side, fit, max_pixels, image);
   } else {
     problem = "not a JPEG or PNG image (" + std::to_string(bytes.size()) +
         " bytes without either signature)";

@@ -66,16 +66,18 @@ bool is_png(const std::string& bytes);
 /// (L = (19595 R + 38470 G + 7471 B + 32768) >> 16, PIL's formula).
 /// `channels` is 1 or 3, `side` > 0. Throws sdn::Error prefixed by
 /// `source` (the file's path) for bytes that are neither JPEG nor PNG, a
-/// truncated or corrupt image, a CMYK JPEG, an image over kMaxImagePixels,
-/// (kExact) an image that is not side x side, or (kPad) one larger than
-/// side x side or smaller than half of it.
+/// truncated or corrupt image, a CMYK JPEG, an image over `max_pixels`
+/// (at most kMaxImagePixels; a server takes fewer), (kExact) an image that
+/// is not side x side, or (kPad) one larger than side x side or smaller
+/// than half of it.
 void decode_image(
     const std::string& bytes,
     const std::string& source,
     int64_t channels,
     int64_t side,
     ImageFit fit,
-    uint8_t* out);
+    uint8_t* out,
+    int64_t max_pixels = kMaxImagePixels);
 
 /// Decodes JPEG bytes to RGB CHW pixels into `out` (3 * side * side
 /// bytes), which must already be side x side: decode_image with 3 channels

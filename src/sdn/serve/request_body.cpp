@@ -57,7 +57,8 @@ DecodedBody decode_image_body(
         info.channels,
         info.side,
         spec.fit,
-        pixels.data_ptr<uint8_t>());
+        pixels.data_ptr<uint8_t>(),
+        kMaxBodyImagePixels);
   } catch (const Error& e) {
     throw RequestError(400, e.what());
   }
@@ -124,6 +125,16 @@ DecodedBody decode_npy_body(const std::string& body, const InputSpec& spec) {
           400,
           "body: value " + std::to_string(i) + " of the .npy is not finite (" +
               std::to_string(dst[i]) + ")");
+    }
+    // Normalised pixels are a few units; 3e38 is finite but overflows the
+    // network into NaN.
+    if (std::fabs(dst[i]) > kMaxNpyValue) {
+      throw RequestError(
+          400,
+          "body: value " + std::to_string(i) + " of the .npy is " +
+              std::to_string(dst[i]) +
+              ", beyond the +-1e6 normalised "
+              "pixels can be");
     }
   }
   out.batched = many;

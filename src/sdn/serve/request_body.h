@@ -31,6 +31,16 @@ class RequestError : public Error {
   int status_;
 };
 
+/// The most pixels of a posted PNG or JPEG: 16 megapixels (4096 x 4096,
+/// above a 12-megapixel photo). The network takes 32 x 32 or 64 x 64; a
+/// larger image costs decoding time and memory (a 187 KB PNG can declare
+/// 64 megapixels, 380 MB to decode), refused from its header.
+constexpr int64_t kMaxBodyImagePixels = int64_t{1} << 24;
+
+/// The largest magnitude of an .npy value: normalised pixels are a few
+/// units; larger finite values overflow the network into NaN.
+constexpr float kMaxNpyValue = 1e6f;
+
 /// What a request's images must be: the network's input.
 struct InputSpec {
   /// The checkpoint's data set: channels, side, mean and std.
@@ -68,11 +78,12 @@ struct DecodedBody {
 /// data::normalize does), or "application/x-npy" (a version 1-3 .npy of
 /// little-endian float32, '<f4', C order, shape [C, H, W] or [N, C, H, W]
 /// with C, H, W the network's and 1 <= N <= spec.max_images, every value
-/// finite, already normalised). Throws RequestError: 415 for another
-/// content type; 413 for more than spec.max_images images; 400 for an
-/// empty body, a body that does not decode, a wrong dtype, order or shape,
-/// a size that does not match the header, or a non-finite value; each
-/// message names what was expected and what was found.
+/// finite and within +-kMaxNpyValue, already normalised). Throws
+/// RequestError: 415 for another content type; 413 for more than
+/// spec.max_images images; 400 for an empty body, a body that does not
+/// decode (an image over kMaxBodyImagePixels among them), a wrong dtype,
+/// order or shape, a size that does not match the header, or a value out
+/// of range; each message names what was expected and what was found.
 DecodedBody decode_body(
     const std::string& content_type,
     const std::string& body,

@@ -3,6 +3,7 @@
 #include "sdn/checkpoint/checkpoint.h"
 #include "sdn/inference/trace_builder.h"
 #include "sdn/util/error.h"
+#include "sdn/util/files.h"
 #include "sdn/util/format.h"
 
 #include <httplib.h>
@@ -10,18 +11,26 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <utility>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace sdn::serve {
@@ -46,6 +55,115 @@ std::string path_label(const std::string& path) {
 void json_error(httplib::Response& res, int status, const std::string& what) {
   res.status = status;
   res.set_content(nlohmann::json{{"error", what}}.dump() + "\n", kJson);
+}
+
+// An answer given before the request's body was read: the connection then
+// closes, or the unread body would be parsed as the next request.
+void refuse_and_close(
+    httplib::Response& res,
+    int status,
+    const std::string& what) {
+  res.set_header("Connection", "close");
+  json_error(res, status, what);
+}
+
+// What makes a request's framing ambiguous (RFC 9112 section 6.3: request
+// smuggling): a Content-Length that is not one decimal number, two of
+// them, or one beside Transfer-Encoding. "" when the framing is sound.
+std::string framing_problem(const httplib::Request& req) {
+  const size_t lengths = req.get_header_value_count("Content-Length");
+  if (lengths == 0) {
+    return "";
+  }
+  if (lengths > 1) {
+    return "two Content-Length headers";
+  }
+  if (req.has_header("Transfer-Encoding")) {
+    return "both Content-Length and Transfer-Encoding";
+  }
+  const std::string value = req.get_header_value("Content-Length");
+  if (value.empty() || value.size() > 18 ||
+      value.find_first_not_of("0123456789") != std::string::npos) {
+    return "Content-Length '" + value.substr(0, 40) +
+        "' is not a decimal number of bytes";
+  }
+  return "";
+}
+
+// "Bearer KEY": the scheme's case is free (RFC 9110 section 11.1).
+bool bearer_token(const std::string& header, std::string* token) {
+  const std::string scheme = "bearer ";
+  if (header.size() < scheme.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != scheme[i]) {
+      return false;
+    }
+  }
+  *token = header.substr(scheme.size());
+  return true;
+}
+
+// A connection by its client's address and port, as httplib's
+// Request::remote_addr and remote_port give them.
+using Peer = std::pair<std::string, int>;
+
+// Ends the reading side of every TCP connection this process accepted on
+// `port` except those of `busy` clients: a client still sending its
+// request line or headers, or idle between keep-alive requests, sees its
+// connection closed, and the HTTP thread serving it returns. The busy ones
+// (a request being handled or answered) are left alone: httplib writes no
+// answer on a connection whose reading side is shut (it takes it for
+// dead). httplib keeps no list of its connections, so they are found among
+// the process's file descriptors.
+void shut_reads_of_connections(int port, const std::multiset<Peer>& busy) {
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    int fd = -1;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (const std::exception&) {
+      continue;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+      continue;
+    }
+    sockaddr_storage local{};
+    socklen_t size = sizeof local;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &size) != 0) {
+      continue;
+    }
+    int local_port = -1;
+    if (local.ss_family == AF_INET) {
+      local_port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+    } else if (local.ss_family == AF_INET6) {
+      local_port = ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+    }
+    sockaddr_storage peer{};
+    size = sizeof peer;
+    // Accepted connections have a peer; the (closed) listening socket not.
+    if (local_port != port ||
+        ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &size) != 0) {
+      continue;
+    }
+    char text[INET6_ADDRSTRLEN] = {};
+    int peer_port = -1;
+    if (peer.ss_family == AF_INET) {
+      const auto* in = reinterpret_cast<sockaddr_in*>(&peer);
+      ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+      peer_port = ntohs(in->sin_port);
+    } else if (peer.ss_family == AF_INET6) {
+      const auto* in = reinterpret_cast<sockaddr_in6*>(&peer);
+      ::inet_ntop(AF_INET6, &in->sin6_addr, text, sizeof text);
+      peer_port = ntohs(in->sin6_port);
+    }
+    if (busy.count(Peer{text, peer_port}) == 0) {
+      ::shutdown(fd, SHUT_RD);
+    }
+  }
 }
 
 // The reason phrase of the statuses httplib answers by itself.
@@ -113,16 +231,23 @@ bool same_key(const std::string& given, const std::string& expected) {
 }
 
 std::string read_api_key(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  // A key is a line; a file of more than 64 KiB is not a key file.
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
   check(
-      in.good(),
+      ec || size <= 65536,
       "--api-key-file ",
       path,
-      ": cannot open file (",
-      std::strerror(errno),
-      ")");
-  std::string line;
-  std::getline(in, line);
+      ": ",
+      size,
+      " bytes; expected the API key on one line");
+  std::string text;
+  try {
+    text = read_file(path); // regular files only: a folder is refused
+  } catch (const Error& e) {
+    fail("--api-key-file ", e.what());
+  }
+  const std::string line = text.substr(0, text.find('\n'));
   const auto first = line.find_first_not_of(" \t\r");
   const auto last = line.find_last_not_of(" \t\r");
   const std::string key =
@@ -185,6 +310,11 @@ struct HttpServer::State {
   httplib::Server http;
   std::atomic<bool> stopping{false};
   std::atomic<bool> listening{false}; // listen() is between its checks
+  int port = 0; // bound (bind())
+  // Clients whose request is being handled: from the pre-routing handler
+  // (its headers read) to the logger (its answer written).
+  std::mutex busy_mutex;
+  std::multiset<Peer> busy;
 
   State(Engine& e, Metrics& m, InputSpec s, ModelInfo i, ServerOptions o)
       : engine(e),
@@ -193,11 +323,47 @@ struct HttpServer::State {
         info(std::move(i)),
         options(std::move(o)) {}
 
-  void classify(const httplib::Request& req, httplib::Response& res) {
+  // Reads the body through `reader`, at most --max-body-bytes of it
+  // (httplib's own limit misses chunked bodies), then classifies it.
+  void classify(
+      const httplib::Request& req,
+      httplib::Response& res,
+      const httplib::ContentReader& reader) {
     const auto arrival = Clock::now();
+    const auto cap = static_cast<size_t>(options.max_body_bytes);
+    std::string bytes;
+    bool too_large = false;
+    bool cut_by_stop = false;
+    reader([&](const char* data, size_t n) {
+      if (n > cap - bytes.size()) {
+        too_large = true;
+        return false;
+      }
+      bytes.append(data, n);
+      // A body still arriving when the server stops is not waited for.
+      if (stopping) {
+        cut_by_stop = true;
+        return false;
+      }
+      return true;
+    });
+    if (cut_by_stop) {
+      res.set_header("Retry-After", "1");
+      refuse_and_close(res, 503, "the server is shutting down");
+      return;
+    }
+    if (too_large) {
+      refuse_and_close(
+          res,
+          413,
+          str_cat(
+              "request body too large: more than --max-body-bytes ",
+              options.max_body_bytes));
+      return;
+    }
     DecodedBody body;
     try {
-      body = decode_body(req.get_header_value("Content-Type"), req.body, spec);
+      body = decode_body(req.get_header_value("Content-Type"), bytes, spec);
     } catch (const RequestError& e) {
       json_error(res, e.status(), e.what());
       return;
@@ -243,6 +409,18 @@ struct HttpServer::State {
       json_error(res, 500, "the network failed: " + result.error);
       return;
     }
+    for (size_t i = 0; i < result.answers.size(); ++i) {
+      if (!std::isfinite(result.answers[i].confidence)) {
+        json_error(
+            res,
+            500,
+            str_cat(
+                "the network's output is not finite for image ",
+                i,
+                " of the request"));
+        return;
+      }
+    }
     std::string text;
     if (body.batched) {
       text = "[";
@@ -259,9 +437,11 @@ struct HttpServer::State {
 
   void routes() {
     http.Post(
-        kClassify, [this](const httplib::Request& q, httplib::Response& r) {
-          classify(q, r);
-        });
+        kClassify,
+        [this](
+            const httplib::Request& q,
+            httplib::Response& r,
+            const httplib::ContentReader& reader) { classify(q, r, reader); });
     http.Get(kHealth, [this](const httplib::Request&, httplib::Response& r) {
       nlohmann::json j = {
           {"status", stopping ? "stopping" : "ok"},
@@ -280,23 +460,45 @@ struct HttpServer::State {
           metrics.render(engine.queue_rows(), engine.in_flight()),
           "text/plain; version=0.0.4; charset=utf-8");
     });
-    if (!options.api_key.empty()) {
-      http.set_pre_routing_handler([this](
-                                       const httplib::Request& q,
-                                       httplib::Response& r) {
-        const std::string header = q.get_header_value("Authorization");
-        const std::string bearer = "Bearer ";
-        const bool ok = header.compare(0, bearer.size(), bearer) == 0 &&
-            same_key(header.substr(bearer.size()), options.api_key);
-        if (ok) {
-          return httplib::Server::HandlerResponse::Unhandled;
-        }
-        r.set_header("WWW-Authenticate", "Bearer");
-        json_error(
-            r, 401, "missing or wrong API key: send Authorization: Bearer KEY");
+    // Before any body is read: a refusal here closes the connection.
+    http.set_pre_routing_handler([this](
+                                     const httplib::Request& q,
+                                     httplib::Response& r) {
+      {
+        const std::lock_guard<std::mutex> lock(busy_mutex);
+        busy.emplace(q.remote_addr, q.remote_port);
+      }
+      const std::string framing = framing_problem(q);
+      if (!framing.empty()) {
+        refuse_and_close(r, 400, "ambiguous request framing: " + framing);
         return httplib::Server::HandlerResponse::Handled;
-      });
-    }
+      }
+      if (q.has_header("Content-Length") &&
+          std::stoull(q.get_header_value("Content-Length")) >
+              static_cast<uint64_t>(options.max_body_bytes)) {
+        refuse_and_close(
+            r,
+            413,
+            str_cat(
+                "request body too large: Content-Length ",
+                q.get_header_value("Content-Length"),
+                ", more than --max-body-bytes ",
+                options.max_body_bytes));
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (options.api_key.empty()) {
+        return httplib::Server::HandlerResponse::Unhandled;
+      }
+      std::string token;
+      if (bearer_token(q.get_header_value("Authorization"), &token) &&
+          same_key(token, options.api_key)) {
+        return httplib::Server::HandlerResponse::Unhandled;
+      }
+      r.set_header("WWW-Authenticate", "Bearer");
+      refuse_and_close(
+          r, 401, "missing or wrong API key: send Authorization: Bearer KEY");
+      return httplib::Server::HandlerResponse::Handled;
+    });
     // httplib's own refusals (no route, a body over the limit, a bad
     // request line) come without a body: JSON like the others.
     // (Typed: the lambda would also convert to the plain Handler.)
@@ -322,6 +524,13 @@ struct HttpServer::State {
     });
     http.set_logger(
         [this](const httplib::Request& q, const httplib::Response& r) {
+          {
+            const std::lock_guard<std::mutex> lock(busy_mutex);
+            const auto it = busy.find(Peer{q.remote_addr, q.remote_port});
+            if (it != busy.end()) {
+              busy.erase(it);
+            }
+          }
           metrics.record_response(path_label(q.path), r.status);
         });
   }
@@ -340,6 +549,12 @@ HttpServer::HttpServer(
   const auto& o = state_->options;
   const auto threads = static_cast<size_t>(o.http_threads);
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // httplib's default also sets SO_REUSEPORT, with which a second server
+  // binds the same port and the kernel splits the clients between them.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   http.set_payload_max_length(static_cast<size_t>(o.max_body_bytes));
   http.set_read_timeout(o.read_timeout);
   http.set_write_timeout(o.write_timeout);
@@ -371,6 +586,7 @@ int HttpServer::bind() {
         ": cannot bind (address in use, not an address of this machine, or "
         "a privileged port)");
   }
+  state_->port = port;
   return port;
 }
 
@@ -393,6 +609,12 @@ void HttpServer::shutdown() {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   state_->http.stop();
+  // Clients still sending would hold their HTTP threads, and the exit,
+  // for as long as they trickle.
+  if (state_->port > 0) {
+    const std::lock_guard<std::mutex> lock(state_->busy_mutex);
+    shut_reads_of_connections(state_->port, state_->busy);
+  }
 }
 
 namespace {
