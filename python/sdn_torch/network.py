@@ -2,6 +2,8 @@
 internal_classifier.cpp, src/sdn/network/sdn_network.cpp), and building
 one from an `sdn export` file."""
 import json
+import math
+import os
 
 import torch
 from torch import nn
@@ -116,8 +118,24 @@ def build(arch, num_classes, input_shape=(3, 32, 32), ics=True):
 def _metadata_value(text):
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # Not JSON (or nested deeper than Python's recursion allows): the
+        # text as it is; the checks below refuse it where a value is needed.
         return text
+
+
+def _metadata_floats(meta, key, path, channels, positive):
+    """An optional list of `channels` finite floats (mean, std > 0)."""
+    if key not in meta:
+        return
+    value = meta[key]
+    if (not isinstance(value, list) or len(value) != channels or any(
+            isinstance(v, bool) or not isinstance(v, (int, float)) or
+            not math.isfinite(v) or (positive and v <= 0) for v in value)):
+        raise ValueError(
+            f"{path}: metadata '{key}' must be a list of {channels} finite "
+            f"numbers{' > 0' if positive else ''} (one per input channel), "
+            f"got {str(value)[:200]}")
 
 
 def _metadata_int(meta, key, path):
@@ -154,6 +172,10 @@ def _check_values(tensors, expected, path):
             raise ValueError(f"{path}: tensor '{name}' holds negative values")
 
 
+# The largest export, VGG-16 at 64x64 with 200 classes, is under 200 MiB.
+_MAX_FILE_BYTES = 1 << 30
+
+
 def load(path):
     """The network of a file `sdn export` wrote (safetensors, the default
     format), built from its metadata (arch, num_classes, input_shape,
@@ -163,6 +185,10 @@ def load(path):
     metadata: build() it, then load_state_dict(torch.load(path))), a bad
     file, metadata of the wrong type or that the tensors do not bear out
     (num_classes), or IC blocks that are not the architecture's."""
+    size = os.path.getsize(path)
+    if size > _MAX_FILE_BYTES:
+        raise ValueError(f"{path}: {size} bytes, more than the 1 GiB any "
+                         "export of sdn's networks fits in")
     with open(path, "rb") as f:
         raw = f.read()
     if raw[:4] == b"PK\x03\x04":
@@ -183,6 +209,9 @@ def load(path):
     num_classes = _metadata_int(meta, "num_classes", path)
     input_shape = _metadata_ints(meta, "input_shape", path)
     ic_blocks = tuple(_metadata_ints(meta, "ic_blocks", path))
+    if len(input_shape) == 3:
+        _metadata_floats(meta, "mean", path, input_shape[0], positive=False)
+        _metadata_floats(meta, "std", path, input_shape[0], positive=True)
     try:
         # The names do not depend on num_classes: a 2-class network says
         # which tensors the file must hold, before anything of the

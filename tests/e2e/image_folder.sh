@@ -48,7 +48,7 @@ imgs="$dir/imgs"
 # pixel of the 32x32 train split is what PIL's convert("RGB") gives.
 "$sdn" data info --dataset folder --data-dir "$imgs" --json \
   > "$dir/info.json" 2> "$dir/info.err"
-grep -q "^warning: .*skipped 6 hidden entries, links to folders or files not named as JPEG or PNG" "$dir/info.err"
+grep -q "^warning: .*skipped 6 entries that are not regular files named as JPEG or PNG images (hidden entries, links to folders, other files; " "$dir/info.err"
 /usr/bin/python3 - "$imgs" "$dir/info.json" <<'PY'
 import glob, json, os, sys
 import numpy as np
@@ -164,4 +164,13 @@ expect_error "--image-side has no effect unless --dataset folder" "$sdn" \
   data info --dataset fashion-mnist --image-side 64
 expect_error "--dataset folder needs --data-dir" "$sdn" data info \
   --dataset folder
+# Two class folders that are one folder (a link), and val/ as a file.
+rmdir "$dir/moved/test/dog" "$dir/moved/train/dog" "$dir/moved/val/dog"
+ln -s cat "$dir/moved/train/dog"
+expect_error "are the same folder (a link): its images would belong to two" \
+  "$sdn" data info "${f[@]}"
+rm "$dir/moved/train/dog"
+mv "$dir/moved/val" "$dir/val.d"
+printf x > "$dir/moved/val"
+expect_error "moved/val: not a folder" "$sdn" data info "${f[@]}"
 echo "image_folder: ok"

@@ -157,6 +157,26 @@ for what, changes, message in [
         ("num_exits", {"num_exits": [1]}, "'num_exits' must be an integer")]:
     bad.write_bytes(with_metadata(raw, **changes))
     refused(what, lambda: sdn_torch.load(bad), message)
+# The normalisation a caller applies with normalize(): one finite number per
+# channel, std > 0 (NaN or 0 would give non-finite logits silently).
+n = int.from_bytes(raw[:8], "little")
+channels = json.loads(
+    json.loads(raw[8:8 + n])["__metadata__"]["input_shape"])[0]
+for what, changes in [
+        ("mean nan", {"mean": [float("nan")] * channels}),
+        ("mean count", {"mean": [0.5] * (channels + 1)}),
+        ("mean text", {"mean": "abc"}),
+        ("std zero", {"std": [0] * channels})]:
+    bad.write_bytes(with_metadata(raw, **changes))
+    key = "mean" if "mean" in changes else "std"
+    refused(what, lambda: sdn_torch.load(bad),
+            f"metadata '{key}' must be a list of {channels} finite numbers")
+# Metadata nested deeper than Python's recursion limit is kept as text.
+header = json.loads(raw[8:8 + n])
+header["__metadata__"]["class_names"] = "[" * 100000 + "]" * 100000
+text = json.dumps(header).encode()
+bad.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + n:])
+assert isinstance(sdn_torch.load(bad).metadata["class_names"], str)
 
 def with_tensor(raw, suffix, dtype=None, first=None):
     """`raw` with the first tensor whose name ends with `suffix` given

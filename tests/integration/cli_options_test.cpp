@@ -222,22 +222,33 @@ TEST(CliOptions, IntegerOptionsAreDecimalAndFit64Bits) {
 // A command line CLI11 cannot parse: one `error:` line and status 2.
 // What the user typed, what was expected, and which --help to read.
 TEST(CliOptions, ParseErrorsAreOneLineAndStatusTwo) {
-  const std::vector<std::pair<std::vector<std::string>, std::string>> cases =
-      {{{"train", "--no-such-option"},
-        "error: unknown option --no-such-option for sdn train (see sdn "
-        "train --help)"},
-       {{"--threads", "1", "trian", "--epochs", "2"},
-        "error: unknown command 'trian'; the commands are paper, "},
-       {{}, "error: no command given; the commands are paper, "},
-       {{"train", "--epochs"},
-        "error: --epochs: expected a value (INT:>= 1), found none (see sdn "
-        "train --help)"},
-       {{"train", "--epochs", "3", "extra"},
-        "error: unexpected argument extra for sdn train (see sdn train "
-        "--help)"},
-       {{"bench", "serve", "--checkpoint"},
-        "error: --checkpoint: expected a value (TEXT), found none (see sdn "
-        "bench serve --help)"}};
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"train", "--no-such-option"},
+       "error: unknown option --no-such-option for sdn train (see sdn "
+       "train --help)"},
+      {{"--threads", "1", "trian", "--epochs", "2"},
+       "error: unknown command 'trian' for sdn; its commands are paper, "},
+      {{"data", "shw"},
+       "error: unknown command 'shw' for sdn data; its commands are info, "
+       "show (see sdn data --help)"},
+      {{}, "error: no command given; the commands of sdn are paper, "},
+      {{"--nosuch"}, "error: unknown option --nosuch for sdn (see sdn --help)"},
+      {{"--threads", "abc", "train"},
+       "error: --threads: expected a finite number in [0, 4096], got abc "
+       "(see sdn --help)"},
+      {{"train", "--lr", "0.1", "--nosuch", "value"},
+       "error: unknown option --nosuch for sdn train (see sdn train --help)"},
+      {{"train", "--epochs"},
+       "error: --epochs: expected a value (INT:>= 1), found none (see sdn "
+       "train --help)"},
+      {{"train", "--epochs", "3", "extra"},
+       "error: unexpected argument 'extra' for sdn train (see sdn train "
+       "--help)"},
+      {{"train", "--epochs", "3", "foo", "bar"},
+       "error: unexpected arguments 'foo bar' for sdn train"},
+      {{"bench", "serve", "--checkpoint"},
+       "error: --checkpoint: expected a value (TEXT), found none (see sdn "
+       "bench serve --help)"}};
   for (const auto& [words, expected] : cases) {
     std::vector<std::string> args = {"sdn"};
     args.insert(args.end(), words.begin(), words.end());

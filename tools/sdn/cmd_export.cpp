@@ -8,6 +8,7 @@
 #include "sdn/util/output_lock.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 namespace sdn::cli {
@@ -24,6 +25,16 @@ void run_export(const ExportCli& cli) {
   const checkpoint::ExportFormat format =
       checkpoint::parse_export_format(cli.format);
   apply_global_options();
+  // The lock would create the folder; export writes into existing ones.
+  const std::filesystem::path parent =
+      std::filesystem::path(cli.out).parent_path();
+  check(
+      parent.empty() || std::filesystem::is_directory(parent),
+      "--out ",
+      cli.out,
+      ": no folder ",
+      parent.string(),
+      " (export writes into an existing folder)");
   const auto lock = OutputLock::acquire(cli.out, "--out");
   checkpoint::export_checkpoint(cli.checkpoint, format, cli.out);
   std::fprintf(

@@ -5,6 +5,7 @@
 #include "sdn/device/threads.h"
 #include "sdn/util/allocator.h"
 #include "sdn/util/error.h"
+#include "sdn/util/printable.h"
 
 #include <c10/util/Exception.h>
 
@@ -19,6 +20,7 @@
 #include <iostream>
 #include <map>
 #include <new>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -147,29 +149,58 @@ bool stdout_ok() {
   return ok;
 }
 
-// The command whose options were being parsed ("sdn", "sdn train",
-// "sdn bench serve"): the deepest subcommand the command line named.
-std::string command_name(const CLI::App& app) {
-  std::string name = app.get_name();
-  const CLI::App* at = &app;
-  while (!at->get_subcommands().empty()) {
-    at = at->get_subcommands().front();
-    name += " " + at->get_name();
+// The commands the command line named, outermost first: sdn, then e.g.
+// bench, then serve.
+std::vector<const CLI::App*> command_chain(const CLI::App& app) {
+  std::vector<const CLI::App*> chain = {&app};
+  while (!chain.back()->get_subcommands().empty()) {
+    chain.push_back(chain.back()->get_subcommands().front());
+  }
+  return chain;
+}
+
+// "sdn bench serve" for the chain up to and including `last`.
+std::string chain_name(
+    const std::vector<const CLI::App*>& chain,
+    const CLI::App* last) {
+  std::string name;
+  for (const CLI::App* command : chain) {
+    name += (name.empty() ? "" : " ") + command->get_name();
+    if (command == last) {
+      break;
+    }
   }
   return name;
 }
 
+// The command of the chain that has option `name` ("--threads" is sdn's),
+// or the innermost one.
+const CLI::App* owner_of(
+    const std::vector<const CLI::App*>& chain,
+    const std::string& name) {
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    if ((*it)->get_option_no_throw(name) != nullptr) {
+      return *it;
+    }
+  }
+  return chain.back();
+}
+
 // A parse error in sdn's words. CLI11's own texts say what its parser
 // missed ("--epochs: 1 required INT:>= 1 missing", "A subcommand is
-// required" for a misspelt command); these say what the user typed and
-// what was expected, and which --help lists the options.
+// required" for a misspelt command, extra arguments in reverse order);
+// these say what the user typed and what was expected, and which --help
+// lists the options.
 std::string parse_error_message(
     const CLI::ParseError& e,
     const CLI::App& app,
     const std::vector<std::string>& args) {
   const std::string what = e.what();
-  const std::string command = command_name(app);
-  const std::string help = " (see " + command + " --help)";
+  const auto chain = command_chain(app);
+  const CLI::App* command = chain.back();
+  const auto help = [&](const CLI::App* of) {
+    return " (see " + chain_name(chain, of) + " --help)";
+  };
   const auto starts = [&what](const std::string& prefix) {
     return what.rfind(prefix, 0) == 0;
   };
@@ -179,47 +210,88 @@ std::string parse_error_message(
   if (colon != std::string::npos && required != std::string::npos &&
       what.size() > 8 && what.compare(what.size() - 8, 8, " missing") == 0 &&
       what[0] == '-') {
+    const std::string option = what.substr(0, colon);
     const std::string count = what.substr(colon + 2, required - colon - 2);
     const std::string type =
         what.substr(required + 10, what.size() - 8 - required - 10);
-    return what.substr(0, colon) + ": expected " +
+    return option + ": expected " +
         (count == "1" ? std::string("a value") : count + " values") + " (" +
-        type + "), found none" + help;
+        type + "), found none" + help(owner_of(chain, option));
   }
   for (const std::string prefix :
        {"The following argument was not expected: ",
         "The following arguments were not expected: "}) {
     if (starts(prefix)) {
-      const std::string extra = what.substr(prefix.size());
-      const bool option = !extra.empty() && extra[0] == '-';
-      return (option ? "unknown option " : "unexpected argument ") + extra +
-          " for " + command + help;
+      // CLI11 lists them in the reverse of the order typed (it parses a
+      // reversed vector).
+      std::vector<std::string> words;
+      std::istringstream in(what.substr(prefix.size()));
+      for (std::string word; in >> word;) {
+        words.insert(words.begin(), word);
+      }
+      if (!words.empty() && words[0].rfind("-", 0) == 0) {
+        return "unknown option " + words[0] + " for " +
+            chain_name(chain, command) + help(command);
+      }
+      std::string typed;
+      for (const std::string& word : words) {
+        typed += (typed.empty() ? "" : " ") + word;
+      }
+      return "unexpected argument" + std::string(words.size() > 1 ? "s" : "") +
+          " '" + typed + "' for " + chain_name(chain, command) + help(command);
     }
   }
-  if (what == "A subcommand is required" && app.get_subcommands().empty()) {
-    // The first word that is not a global option names the command.
+  if (what == "A subcommand is required") {
+    // The first word after the commands named that is not an option names
+    // the unknown command; else an option none of them has.
+    size_t depth = 1;
     std::string word;
+    std::string unknown_option;
     for (size_t i = 0; i < args.size(); ++i) {
-      if (args[i] == "--threads") {
-        ++i;
-      } else if (args[i].rfind("-", 0) != 0) {
-        word = args[i];
+      const std::string& arg = args[i];
+      if (arg.rfind("-", 0) == 0) {
+        const std::string name = arg.substr(0, arg.find('='));
+        const CLI::App* owner = owner_of(chain, name);
+        const CLI::Option* option = owner->get_option_no_throw(name);
+        if (option == nullptr) {
+          if (unknown_option.empty()) {
+            unknown_option = name;
+          }
+        } else if (
+            arg.find('=') == std::string::npos && option->get_expected() > 0) {
+          ++i; // its value
+        }
+      } else if (depth < chain.size() && arg == chain[depth]->get_name()) {
+        ++depth;
+      } else {
+        word = arg;
         break;
       }
     }
     std::string names;
-    for (const CLI::App* sub : app.get_subcommands({})) {
+    for (const CLI::App* sub : command->get_subcommands({})) {
       if (!sub->get_group().empty()) { // hidden ones have no group
         names += (names.empty() ? "" : ", ") + sub->get_name();
       }
     }
+    const std::string where = chain_name(chain, command);
     if (!word.empty()) {
-      return "unknown command '" + word + "'; the commands are " + names +
-          help;
+      return "unknown command '" + printable_name(word) + "' for " + where +
+          "; its commands are " + names + help(command);
     }
-    return "no command given; the commands are " + names + help;
+    if (!unknown_option.empty()) {
+      return "unknown option " + printable_name(unknown_option) + " for " +
+          where + help(command);
+    }
+    return "no command given; the commands of " + where + " are " + names +
+        help(command);
   }
-  return what + (what.find("--help") == std::string::npos ? help : "");
+  // "--threads: expected ...": the --help of the command that has it.
+  const CLI::App* owner = command;
+  if (what[0] == '-' && colon != std::string::npos) {
+    owner = owner_of(chain, what.substr(0, colon));
+  }
+  return what + (what.find("--help") == std::string::npos ? help(owner) : "");
 }
 
 int print_error(const std::string& message) {

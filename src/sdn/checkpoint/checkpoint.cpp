@@ -341,6 +341,11 @@ std::string resolve_checkpoint_dir(const std::string& dir) {
   if (!path_exists(dir)) {
     fail(dir, ": checkpoint directory does not exist");
   }
+  check(
+      std::filesystem::is_directory(dir),
+      dir,
+      ": not a checkpoint directory (a checkpoint is a folder holding "
+      "meta.json and model.pt)");
   fail(dir, ": not a checkpoint (no meta.json)");
 }
 

@@ -158,7 +158,7 @@ Safetensors decode_safetensors(
   try {
     header = nlohmann::json::parse(bytes.substr(8, n));
   } catch (const nlohmann::json::exception& e) {
-    fail(source, ": the header is not JSON (", e.what(), ")");
+    fail(source, ": the header is not JSON (", printable_name(e.what()), ")");
   }
   check(header.is_object(), source, ": the header is not a JSON object");
   const size_t data_begin = 8 + n;
@@ -218,7 +218,8 @@ Safetensors decode_safetensors(
               d.get<uint64_t>() <
                   static_cast<uint64_t>(std::numeric_limits<int32_t>::max()),
           where,
-          ": shape entries must be non-negative integers");
+          ": shape entries must be integers in [0, 2147483647), got ",
+          printable_name(d.dump()));
       e.shape.push_back(d.get<int64_t>());
       check(
           !__builtin_mul_overflow(numel, e.shape.back(), &numel),

@@ -153,6 +153,11 @@ void check_out(const std::string& out) {
 } // namespace
 
 NameMap parse_name_map(const std::string& text, const std::string& source) {
+  check(
+      is_utf8(text),
+      source,
+      ": not UTF-8 text (a name map is UTF-8 or ASCII; UTF-16, as some "
+      "Windows editors save, is not read)");
   NameMap map;
   map.source = source;
   std::unordered_map<std::string, int64_t> theirs_line;
@@ -421,15 +426,11 @@ CheckpointMeta import_checkpoint(const ImportOptions& options) {
   // the checkpoint describes its data without them: the class names of an
   // image folder or Tiny ImageNet, and an image folder's mean and std
   // (computed on its training split, as training does, unless given).
-  config.data = options.data;
-  if (config.data.name == "folder" && config.data.mean.empty()) {
-    config.data = data::load_splits(options.data).options;
-  } else if (
-      config.data.name == "folder" || config.data.name == "tiny-imagenet") {
-    data::DataOptions all = options.data;
-    all.classes.clear();
-    config.data.class_names = data::dataset_info(all).class_names;
-  }
+  // The splits are loaded as training would load them, so that the
+  // checkpoint's data options are ones every later command can load (a
+  // --val-size larger than the training split is refused here, not by
+  // the first sdn eval).
+  config.data = data::load_splits(options.data).options;
   config.out = options.out;
   apply_recipe(config);
   config.validate();
@@ -453,6 +454,17 @@ CheckpointMeta import_checkpoint(const ImportOptions& options) {
   const StateDict state = read_state_dict(bytes, options.from);
   std::optional<NameMap> map;
   if (!options.name_map.empty()) {
+    // A map names a few hundred tensors: a few tens of KiB.
+    constexpr uintmax_t kMaxNameMapBytes = uintmax_t{16} << 20;
+    std::error_code ec;
+    const uintmax_t size = std::filesystem::file_size(options.name_map, ec);
+    check(
+        ec || size <= kMaxNameMapBytes,
+        "--name-map ",
+        options.name_map,
+        ": ",
+        size,
+        " bytes, more than the 16 MiB a name map of any network fits in");
     map = parse_name_map(read_file(options.name_map), options.name_map);
   }
   network::SdnNetwork network = import_network(

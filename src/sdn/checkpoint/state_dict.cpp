@@ -345,6 +345,14 @@ ZipDirectory check_zip_directory(
         refuse("its record 'version' is compressed");
       }
       version = bytes.substr(data, compressed);
+      // Read here, not by LibTorch's reader: its CRC-32 is checked here.
+      const uint32_t crc = crc32_update(0, version.data(), version.size());
+      if (crc != static_cast<uint32_t>(le(bytes, p + 16, 4))) {
+        refuse(
+            "its record 'version' is damaged (CRC-32 " + crc32_hex(crc) +
+            ", the directory says " +
+            crc32_hex(static_cast<uint32_t>(le(bytes, p + 16, 4))) + ")");
+      }
     }
     p += entry_size;
     left -= entry_size;
@@ -369,8 +377,11 @@ ZipDirectory check_zip_directory(
           number <= caffe2::serialize::kMaxSupportedFileFormatVersion,
       source,
       ": its record 'version' holds '",
-      version.substr(0, 20),
-      "'; LibTorch reads versions ",
+      printable_name(version.substr(0, 40)),
+      version.size() > 40 ?
+          "...' (" + std::to_string(version.size()) + " bytes)" :
+          std::string("'"),
+      "; LibTorch reads versions ",
       caffe2::serialize::kMinSupportedFileFormatVersion,
       " to ",
       caffe2::serialize::kMaxSupportedFileFormatVersion);
@@ -385,6 +396,7 @@ std::string reason(const std::exception& e) {
   if (end != std::string::npos) {
     text.resize(end);
   }
+  text = printable_name(text);
   // LibTorch's location prefix, "[enforce fail at inline_container.cc:N] . ",
   // names its source file, not the user's problem.
   if (text.rfind("[enforce fail at ", 0) == 0) {
@@ -1037,7 +1049,9 @@ class Unpickler {
     fail(
         where_,
         ": holds an object made by Python's ",
-        name,
+        printable_name(name),
+        // How pickle protocol 2 stores bytes, a numpy array's among them.
+        name == "_codecs.encode" ? " (bytes, as in a numpy array)" : "",
         ", which sdn does not read (a state_dict holds only a dict of names "
         "to tensors)");
   }

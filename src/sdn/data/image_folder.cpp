@@ -54,9 +54,22 @@ std::vector<std::string> class_folders(const fs::path& dir) {
       ": not a folder (an image folder holds train/<class>/ and "
       "test/<class>/)");
   std::vector<std::string> names;
+  // A class folder may be a link (followed, as torchvision's ImageFolder
+  // does), but two classes must not be one folder: its images would carry
+  // two labels.
+  std::map<fs::path, fs::path> seen;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.is_directory() && !is_hidden(entry.path())) {
       check_class_name(entry.path().filename().string(), entry.path().string());
+      const auto [other, fresh] =
+          seen.emplace(fs::canonical(entry.path()), entry.path());
+      check(
+          fresh,
+          printable_name(entry.path().string()),
+          " and ",
+          printable_name(other->second.string()),
+          " are the same folder (a link): its images would belong to two "
+          "classes");
       names.push_back(entry.path().filename().string());
     }
   }
@@ -223,8 +236,13 @@ ImageFolderListing list_image_folder(const std::string& data_dir) {
         "class folders",
         "those of train/");
     list_split(root / "test", listing.classes, listing.test, listing);
-    listing.has_val = fs::is_directory(root / "val");
+    listing.has_val = fs::exists(root / "val");
     if (listing.has_val) {
+      check(
+          fs::is_directory(root / "val"),
+          (root / "val").string(),
+          ": not a folder (val/, when present, holds the validation split's "
+          "class folders)");
       check_same_class_names(
           class_folders(root / "val"),
           listing.classes,
@@ -263,8 +281,9 @@ Splits read_image_folder_splits(
     }
     std::fprintf(
         stderr,
-        "warning: %s: skipped %lld hidden entries, links to folders or "
-        "files not named as JPEG or PNG images (%s%s)\n",
+        "warning: %s: skipped %lld entries that are not regular files "
+        "named as JPEG or PNG images (hidden entries, links to folders, "
+        "other files; %s%s)\n",
         data_dir.c_str(),
         static_cast<long long>(listing.skipped),
         examples.c_str(),

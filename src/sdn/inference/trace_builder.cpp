@@ -51,13 +51,13 @@ void TraceOptions::validate() const {
         "--trigger has no effect with --ood-source (the trigger is pasted on "
         "in-distribution images)");
   }
+  const bool read_from_files = std::find(
+                                   data::dataset_names().begin(),
+                                   data::dataset_names().end(),
+                                   ood_source) != data::dataset_names().end() &&
+      ood_source != "synthetic";
   check(
-      ood_data_dir.empty() ||
-          std::find(
-              data::dataset_names().begin(),
-              data::dataset_names().end(),
-              ood_source) != data::dataset_names().end() &&
-              ood_source != "synthetic",
+      ood_data_dir.empty() || read_from_files,
       "--ood-data-dir has no effect unless --ood-source names a data set "
       "read from files (synthetic is made in memory)");
   check(

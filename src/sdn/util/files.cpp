@@ -320,7 +320,8 @@ void write_folder_atomic(
         name,
         ": a symbolic link to ",
         fs::read_symlink(path, ec).string(),
-        ", which is not a folder");
+        fs::exists(path, ec) ? ", which is not a folder" :
+                               ", which does not exist");
     path = fs::canonical(path, ec);
     check(!ec, "cannot write ", name, ": ", ec.message());
   }

@@ -6,6 +6,7 @@
 
 #include "error_message.h"
 #include "sdn/checkpoint/export.h"
+#include "sdn/util/checksum.h"
 #include "sdn/util/error.h"
 
 #include <caffe2/serialize/inline_container.h>
@@ -457,10 +458,21 @@ TEST(ReadTorchZip, SizesTheFileClaimsAreCheckedBeforeAllocating) {
   const size_t version_data = zip.find("3\n", local);
   ASSERT_NE(version_data, std::string::npos);
   zip.replace(version_data, 2, "x\n");
+  // Damaged: its CRC-32 no longer matches.
+  expect_error(
+      [&] { ck::read_torch_zip(zip, "c.pt"); },
+      "c.pt: not a readable PyTorch zip file (its record 'version' is "
+      "damaged (CRC-32 ");
+  // Written so (the CRC-32 of what it holds): a version LibTorch does not
+  // read, shown escaped.
+  put(zip,
+      directory_entry(zip, "archive/version") + 16,
+      sdn::crc32_update(0, "x\n", 2),
+      4);
   expect_error(
       [&] { ck::read_torch_zip(zip, "x.pt"); },
-      "x.pt: its record 'version' holds 'x\n'; LibTorch reads versions 1 to "
-      "10");
+      "x.pt: its record 'version' holds 'x\\n'; LibTorch reads versions 1 "
+      "to 10");
   // A storage read under two keys (miniz ignores case): the storages add
   // up to more than the file.
   const std::string floats(4096, '\0');
