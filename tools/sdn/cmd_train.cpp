@@ -26,6 +26,7 @@ struct TrainCli {
   CLI::Option* rank_opt = nullptr;
   CLI::Option* master_opt = nullptr;
   std::string mode = "cnn";
+  std::string lr_schedule = "step";
   std::string resume;
   // Overrides of the recipe; applied only when given.
   int64_t epochs = 0;
@@ -163,6 +164,16 @@ void run_train(TrainCli& cli) {
     report(train::resume_training(resume, console, dist), dist);
     return;
   }
+  cli.config.lr_schedule = checkpoint::parse_lr_schedule(cli.lr_schedule);
+  if (cli.config.lr_schedule == checkpoint::LrSchedule::kCosine) {
+    reject_given(
+        sub,
+        {"--milestones", "--gamma"},
+        "with --lr-schedule cosine (the rate falls every step)");
+  }
+  if (cli.config.distill == 0) {
+    reject_given(sub, {"--distill-temperature"}, "without --distill");
+  }
   const auto config = checkpoint::resolve_train_config(
       cli.config, cli.mode, recipe_overrides(cli));
   if (config.data.val_size == 0) {
@@ -204,9 +215,14 @@ void setup_train(CLI::App& app) {
   sub->add_option("--arch", c.arch, "vgg16, resnet56, wrn32_4, mobilenet")
       ->capture_default_str();
   add_data_options(sub, c.data);
-  sub->add_option("--mode", cli->mode, "cnn, sdn or ic-only")
+  sub->add_option(
+         "--mode",
+         cli->mode,
+         "cnn, sdn, ic-only or mixed (fresh ICs on the --from CNN, then "
+         "everything jointly, equal loss weights)")
       ->capture_default_str();
-  sub->add_option("--from", c.from, "IC-only: trained CNN checkpoint dir");
+  sub->add_option(
+      "--from", c.from, "IC-only and mixed: trained CNN checkpoint dir");
   sub->add_option("--out", c.out, "Output directory (checkpoints, metrics)");
   sub->add_option(
       "--resume",
@@ -246,6 +262,25 @@ void setup_train(CLI::App& app) {
   sub->add_option("--gamma", c.gamma, "lr factor at each milestone")
       ->capture_default_str()
       ->check(in_interval(0, 1, Bound::kOpen, Bound::kClosed));
+  sub->add_option(
+         "--lr-schedule",
+         cli->lr_schedule,
+         "step (x --gamma at each of --milestones, the paper's) or cosine "
+         "(every step, from --lr to 0 over the run)")
+      ->capture_default_str();
+  sub->add_option(
+         "--distill",
+         c.distill,
+         "Self-distillation weight lambda (modes with ICs): adds lambda x "
+         "the mean over ICs of KL(final exit || IC) to the loss")
+      ->capture_default_str()
+      ->check(at_least(0));
+  sub->add_option(
+         "--distill-temperature",
+         c.distill_temperature,
+         "Distillation temperature T: softmaxes at T, the term x T^2")
+      ->capture_default_str()
+      ->check(above(0));
   sub->add_option(
          "--warmup-steps",
          c.warmup_steps,

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <limits>
 
 namespace sdn::checkpoint {
@@ -20,7 +21,10 @@ Mode parse_mode(const std::string& name) {
   if (name == "ic-only") {
     return Mode::kIcOnly;
   }
-  fail("--mode: expected cnn, sdn or ic-only, got '", name, "'");
+  if (name == "mixed") {
+    return Mode::kMixed;
+  }
+  fail("--mode: expected cnn, sdn, ic-only or mixed, got '", name, "'");
 }
 
 std::string mode_name(Mode mode) {
@@ -31,8 +35,24 @@ std::string mode_name(Mode mode) {
       return "sdn";
     case Mode::kIcOnly:
       return "ic-only";
+    case Mode::kMixed:
+      return "mixed";
   }
   return "?";
+}
+
+LrSchedule parse_lr_schedule(const std::string& name) {
+  if (name == "step") {
+    return LrSchedule::kStep;
+  }
+  if (name == "cosine") {
+    return LrSchedule::kCosine;
+  }
+  fail("--lr-schedule: expected step or cosine, got '", name, "'");
+}
+
+std::string lr_schedule_name(LrSchedule schedule) {
+  return schedule == LrSchedule::kCosine ? "cosine" : "step";
 }
 
 OptimizerKind parse_optimizer(const std::string& name) {
@@ -90,12 +110,25 @@ void TrainConfig::validate() const {
   if (poison_rate > 0) {
     trigger.validate();
   }
+  const bool from_cnn = mode == Mode::kIcOnly || mode == Mode::kMixed;
   check(
-      mode != Mode::kIcOnly || !from.empty(),
-      "--from: IC-only training needs a trained CNN checkpoint");
+      !from_cnn || !from.empty(),
+      "--from: ",
+      mode == Mode::kIcOnly ? "IC-only" : "mixed",
+      " training needs a trained CNN checkpoint");
+  check(from_cnn || from.empty(), "--from is only for --mode ic-only or mixed");
   check(
-      mode == Mode::kIcOnly || from.empty(),
-      "--from is only for --mode ic-only");
+      distill >= 0 && std::isfinite(distill),
+      "--distill must be a finite number >= 0, got ",
+      distill);
+  check(
+      distill == 0 || mode != Mode::kCnn,
+      "--distill: a CNN has no ICs to distil into (--mode sdn, ic-only or "
+      "mixed)");
+  check(
+      distill_temperature > 0 && std::isfinite(distill_temperature),
+      "--distill-temperature must be a finite number > 0, got ",
+      distill_temperature);
   check(!out.empty(), "--out: an output directory is required");
   check(
       device == "cpu" || device == "cuda" || device.rfind("cuda:", 0) == 0,
@@ -203,6 +236,9 @@ nlohmann::json to_json(const TrainConfig& c) {
       {"milestones", c.milestones},
       {"gamma", c.gamma},
       {"warmup_steps", c.warmup_steps},
+      {"lr_schedule", lr_schedule_name(c.lr_schedule)},
+      {"distill", c.distill},
+      {"distill_temperature", c.distill_temperature},
       {"augment", c.augment},
       {"ic_only_clean", c.ic_only_clean},
       {"poison_rate", c.poison_rate},
@@ -243,7 +279,8 @@ TrainConfig config_from_json(const nlohmann::json& j, const std::string& path) {
   using json_fields::field;
   TrainConfig c;
   c.arch = field<std::string>(j, "arch", path);
-  c.mode = named_value(j, "mode", path, "cnn, sdn or ic-only", parse_mode);
+  c.mode =
+      named_value(j, "mode", path, "cnn, sdn, ic-only or mixed", parse_mode);
   c.data = data_options_from_json(
       field<nlohmann::json>(j, "data", path), path + "data.");
   c.from = field<std::string>(j, "from", path);
@@ -258,6 +295,14 @@ TrainConfig config_from_json(const nlohmann::json& j, const std::string& path) {
   c.milestones = field<std::vector<int64_t>>(j, "milestones", path);
   c.gamma = field<double>(j, "gamma", path);
   c.warmup_steps = field<int64_t>(j, "warmup_steps", path);
+  // Optional: written since the regimes of later work exist (absent: the
+  // step schedule, no distillation).
+  if (j.contains("lr_schedule")) {
+    c.lr_schedule = named_value(
+        j, "lr_schedule", path, "step or cosine", parse_lr_schedule);
+    c.distill = field<double>(j, "distill", path);
+    c.distill_temperature = field<double>(j, "distill_temperature", path);
+  }
   c.augment = field<bool>(j, "augment", path);
   c.ic_only_clean = field<bool>(j, "ic_only_clean", path);
   c.poison_rate = field<double>(j, "poison_rate", path);

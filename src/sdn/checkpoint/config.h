@@ -12,21 +12,35 @@
 
 namespace sdn::checkpoint {
 
-/// The paper's three ways to get a network
-/// (docs/training.md#modes-and-recipes).
+/// The paper's three ways to get a network, and the mixed regime of later
+/// work (docs/training.md#modes-and-recipes).
 enum class Mode {
   kCnn, ///< The plain CNN.
   kSdn, ///< Backbone and ICs jointly, weighted loss (SDN training).
   kIcOnly, ///< ICs on a frozen, trained CNN (IC-only training).
+  /// Fresh ICs on a trained CNN, then everything jointly with equal loss
+  /// weights (Kubaty et al., "How to Train Your Multi-Exit Model?", 2024).
+  kMixed,
 };
 
-/// Parses "cnn", "sdn", "ic-only"; throws sdn::Error naming --mode.
+/// Parses "cnn", "sdn", "ic-only", "mixed"; throws sdn::Error naming --mode.
 Mode parse_mode(const std::string& name);
 /// The name parse_mode accepts.
 std::string mode_name(Mode mode);
 
 /// Which optimiser a run uses.
 enum class OptimizerKind { kSgd, kAdam };
+
+/// How the learning rate falls over a run (docs/training.md#schedules).
+enum class LrSchedule {
+  kStep, ///< x gamma at each milestone epoch (the paper's).
+  kCosine, ///< Per optimiser step, from lr to 0 over the run (half a cosine).
+};
+
+/// Parses "step" or "cosine"; throws sdn::Error naming --lr-schedule.
+LrSchedule parse_lr_schedule(const std::string& name);
+/// The name parse_lr_schedule accepts.
+std::string lr_schedule_name(LrSchedule schedule);
 
 /// Parses "sgd" or "adam"; throws sdn::Error naming --optimizer.
 OptimizerKind parse_optimizer(const std::string& name);
@@ -39,7 +53,8 @@ struct TrainConfig {
   std::string arch = "resnet56";
   Mode mode = Mode::kCnn;
   data::DataOptions data;
-  std::string from; ///< IC-only: the trained CNN checkpoint directory.
+  /// IC-only and mixed: the trained CNN checkpoint directory.
+  std::string from;
   std::string out; ///< Output directory.
 
   int64_t epochs = 100;
@@ -51,6 +66,13 @@ struct TrainConfig {
   std::vector<int64_t> milestones = {35, 60, 85};
   double gamma = 0.1;
   int64_t warmup_steps = 0; ///< Linear lr warm-up (deviation; 0 = paper).
+  LrSchedule lr_schedule = LrSchedule::kStep;
+  /// Self-distillation weight (modes with ICs; 0: none): the loss adds
+  /// distill x the mean over ICs of KL(final exit's softmax, detached ||
+  /// the IC's softmax) (train/trainer.h, training_loss).
+  double distill = 0;
+  /// Distillation temperature T: both softmaxes at T, the term x T^2.
+  double distill_temperature = 1;
   bool augment = true;
   /// IC-only: false (the original) keeps the frozen backbone in train mode
   /// (BatchNorm statistics drift, dropout on); true runs it in eval mode.
@@ -108,8 +130,9 @@ data::DataOptions data_options_from_json(
 /// The config as JSON (stored in checkpoints and metrics).
 nlohmann::json to_json(const TrainConfig& config);
 /// Reads a config written by to_json; throws sdn::Error naming the missing
-/// or malformed key, prefixed by `path` (e.g. "config."). `channels_last`
-/// may be missing (configs written before it existed): true.
+/// or malformed key, prefixed by `path` (e.g. "config."). Keys newer than
+/// the first checkpoints may be missing: `channels_last` (true),
+/// `lr_schedule` with `distill` and `distill_temperature` (step, none).
 TrainConfig config_from_json(
     const nlohmann::json& j,
     const std::string& path = "");

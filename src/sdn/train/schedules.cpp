@@ -58,4 +58,16 @@ double warmup_factor(int64_t step, int64_t warmup_steps) {
   return static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
 }
 
+double cosine_factor(int64_t step, int64_t total_steps) {
+  check(
+      step >= 0 && total_steps > 0,
+      "cosine_factor: step ",
+      step,
+      " of ",
+      total_steps);
+  const double at = std::min(
+      1.0, static_cast<double>(step) / static_cast<double>(total_steps));
+  return 0.5 * (1.0 + std::cos(M_PI * at));
+}
+
 } // namespace sdn::train

@@ -33,4 +33,10 @@ std::vector<double> ic_weights_at_epoch(
 /// deviation the demo uses; the paper has no warm-up).
 double warmup_factor(int64_t step, int64_t warmup_steps);
 
+/// The cosine schedule's factor for 0-based optimiser `step` of
+/// `total_steps`: (1 + cos(pi * step / total_steps)) / 2, from 1 at the
+/// first step towards 0 after the last (Loshchilov and Hutter, SGDR, 2017,
+/// without restarts). Throws sdn::Error unless 0 <= step and 0 < total_steps.
+double cosine_factor(int64_t step, int64_t total_steps);
+
 } // namespace sdn::train

@@ -89,7 +89,7 @@ struct Trainer::State {
     // from exactly the CNN run's initial backbone
     // (docs/training.md#modes-and-recipes).
     net_ = network::SdnNetwork(options);
-    if (config_.mode == checkpoint::Mode::kIcOnly) {
+    if (from_cnn()) {
       copy_cnn_backbone(options);
     }
     build_optimizer();
@@ -239,6 +239,12 @@ struct Trainer::State {
     }
   }
 
+  // IC-only and mixed training start from a trained CNN (--from).
+  bool from_cnn() const {
+    return config_.mode == checkpoint::Mode::kIcOnly ||
+        config_.mode == checkpoint::Mode::kMixed;
+  }
+
   void copy_cnn_backbone(const network::NetworkOptions& options) {
     checkpoint::CheckpointMeta from_meta;
     auto cnn = checkpoint::load_network(config_.from, from_meta);
@@ -246,7 +252,9 @@ struct Trainer::State {
         !from_meta.with_ics && from_meta.mode == checkpoint::Mode::kCnn,
         "--from ",
         config_.from,
-        ": IC-only training needs a CNN checkpoint, got a ",
+        ": ",
+        config_.mode == checkpoint::Mode::kIcOnly ? "IC-only" : "mixed",
+        " training needs a CNN checkpoint, got a ",
         checkpoint::mode_name(from_meta.mode),
         " checkpoint");
     check(
@@ -385,8 +393,8 @@ struct Trainer::State {
   // (or imported), unless --mean/--std say otherwise: the frozen backbone
   // must see the inputs it knows.
   void adopt_cnn_normalisation() {
-    if (config_.mode != checkpoint::Mode::kIcOnly ||
-        config_.data.name != "folder" || !config_.data.mean.empty()) {
+    if (!from_cnn() || config_.data.name != "folder" ||
+        !config_.data.mean.empty()) {
       return;
     }
     const auto from = checkpoint::read_checkpoint_meta(config_.from);
@@ -454,7 +462,6 @@ struct Trainer::State {
   EpochMetrics run_epoch(int64_t epoch) {
     EpochMetrics m;
     m.epoch = epoch;
-    m.lr = lr_at_epoch(config_.lr, config_.milestones, config_.gamma, epoch);
     if (config_.mode == checkpoint::Mode::kSdn) {
       m.ic_weights =
           ic_weights_at_epoch(epoch, config_.epochs, net_->num_ics());
@@ -474,6 +481,14 @@ struct Trainer::State {
     lo.world_size = comm_.world_size();
     data::BatchLoader loader(splits_.train, splits_.info, lo);
     const int64_t batches = loader.num_batches();
+    // Every epoch has the same number of batches.
+    const bool cosine = config_.lr_schedule == checkpoint::LrSchedule::kCosine;
+    const auto lr_at_step = [&](int64_t step) {
+      return cosine ?
+          config_.lr * cosine_factor(step, config_.epochs * batches) :
+          lr_at_epoch(config_.lr, config_.milestones, config_.gamma, epoch);
+    };
+    m.lr = lr_at_step((epoch - 1) * batches);
     const int64_t exits = net_->num_exits();
     std::vector<int64_t> correct(static_cast<size_t>(exits), 0);
     int64_t seen = 0;
@@ -491,13 +506,18 @@ struct Trainer::State {
     int64_t b = 0;
     while (loader.next(batch)) {
       const int64_t step = (epoch - 1) * batches + b;
-      set_lr(m.lr * warmup_factor(step, config_.warmup_steps));
+      set_lr(lr_at_step(step) * warmup_factor(step, config_.warmup_steps));
       const auto images = network::maybe_channels_last(
           batch.images.to(device_), config_.channels_last);
       const auto labels = batch.labels.to(device_);
       clear_gradients(*optimizer_);
       const auto outputs = net_->forward(images);
-      auto loss = training_loss(config_.mode, outputs, labels, m.ic_weights);
+      auto loss = training_loss(
+          config_.mode,
+          outputs,
+          labels,
+          m.ic_weights,
+          Distillation{config_.distill, config_.distill_temperature});
       // The mean over the ranks: all of them stop together on a bad loss.
       const double value = comm_.mean(loss.item<double>());
       if (!std::isfinite(value)) {
@@ -740,13 +760,15 @@ TrainResult resume_training(
   return trainer.train();
 }
 
-torch::Tensor training_loss(
+namespace {
+
+// The exits' own loss of `mode`, without distillation.
+torch::Tensor exit_loss(
     checkpoint::Mode mode,
     const std::vector<torch::Tensor>& outputs,
     const torch::Tensor& labels,
     const std::vector<double>& tau) {
   namespace F = torch::nn::functional;
-  check(!outputs.empty(), "training_loss: no outputs");
   const size_t ics = outputs.size() - 1;
   switch (mode) {
     case checkpoint::Mode::kCnn:
@@ -773,8 +795,45 @@ torch::Tensor training_loss(
       }
       return loss;
     }
+    case checkpoint::Mode::kMixed: {
+      check(ics > 0, "training_loss: mixed training needs ICs");
+      auto loss = F::cross_entropy(outputs[0], labels);
+      for (size_t i = 1; i <= ics; ++i) {
+        loss = loss + F::cross_entropy(outputs[i], labels);
+      }
+      return loss / static_cast<double>(ics + 1);
+    }
   }
   fail("unknown training mode");
+}
+
+} // namespace
+
+torch::Tensor training_loss(
+    checkpoint::Mode mode,
+    const std::vector<torch::Tensor>& outputs,
+    const torch::Tensor& labels,
+    const std::vector<double>& tau,
+    const Distillation& distill) {
+  check(!outputs.empty(), "training_loss: no outputs");
+  auto loss = exit_loss(mode, outputs, labels, tau);
+  if (distill.weight == 0) {
+    return loss;
+  }
+  const size_t ics = outputs.size() - 1;
+  check(
+      ics > 0 && mode != checkpoint::Mode::kCnn,
+      "training_loss: distillation needs ICs");
+  const double t = distill.temperature;
+  const auto log_p = torch::log_softmax(outputs.back().detach() / t, 1);
+  const auto p = log_p.exp();
+  torch::Tensor kl;
+  for (size_t i = 0; i < ics; ++i) {
+    const auto log_q = torch::log_softmax(outputs[i] / t, 1);
+    const auto term = (p * (log_p - log_q)).sum(1).mean();
+    kl = kl.defined() ? kl + term : term;
+  }
+  return loss + distill.weight * t * t * kl / static_cast<double>(ics);
 }
 
 void clear_gradients(torch::optim::Optimizer& optimizer) {

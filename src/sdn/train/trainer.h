@@ -178,14 +178,32 @@ TrainResult resume_training(
     const TrainCallbacks& callbacks = {},
     const DistributedOptions& distributed = {});
 
+/// Self-distillation of the ICs from the final exit (TrainConfig::distill).
+struct Distillation {
+  double weight = 0; ///< lambda; 0: no term.
+  double temperature = 1; ///< T > 0.
+};
+
 /// The training loss of `mode` (docs/training.md#modes-and-recipes) from every
-/// exit's logits (final last): cnn: CE(final); sdn: CE(final) + sum_i tau_i
-/// CE(IC i); ic-only: sum_i CE(IC i). `tau` has one weight per IC (sdn only).
+/// exit's logits (each [N, K] float, final last) and int64 [N] labels:
+/// cnn: CE(final); sdn: CE(final) + sum_i tau_i CE(IC i); ic-only: sum_i
+/// CE(IC i); mixed: the mean over all exits of CE(exit) (Kubaty et al.
+/// 2024, equal weights). `tau` has one weight per IC (sdn only). With a
+/// distillation weight lambda > 0 (modes with ICs), plus lambda T^2 times
+/// the mean over ICs of KL(softmax(final / T) || softmax(IC / T)), batch
+/// mean, the final exit's side detached: the usual knowledge-distillation
+/// term (Hinton et al. 2015; for multi-exit networks, e.g. Phuong and
+/// Lampert 2019). It differs from the cross-entropy to the final exit's
+/// softmax only by that softmax's entropy, a constant for the ICs, so its
+/// gradients are the same and it is 0 when an IC equals the final exit.
+/// Throws sdn::Error for no outputs, a tau of the wrong length, or ic-only
+/// or mixed without ICs.
 torch::Tensor training_loss(
     checkpoint::Mode mode,
     const std::vector<torch::Tensor>& outputs,
     const torch::Tensor& labels,
-    const std::vector<double>& tau);
+    const std::vector<double>& tau,
+    const Distillation& distill = {});
 
 /// Drops every gradient the optimiser holds (PyTorch's
 /// zero_grad(set_to_none=True)): backward then stores fresh gradients instead

@@ -70,6 +70,31 @@ TEST(TrainConfig, BadOptionsNameTheParameter) {
   c.poison_rate = 2;
   EXPECT_NE(error_of(c).find("--poison-rate"), std::string::npos);
   EXPECT_THROW(sdn::checkpoint::parse_mode("joint"), sdn::Error);
+  // Mixed training starts from a CNN; distillation needs ICs.
+  c = valid();
+  c.mode = Mode::kMixed;
+  EXPECT_EQ(
+      error_of(c), "--from: mixed training needs a trained CNN checkpoint");
+  c.from = "/tmp/cnn";
+  c.distill = 0.5;
+  EXPECT_EQ(error_of(c), "");
+  c.distill = -1;
+  EXPECT_NE(error_of(c).find("--distill must be"), std::string::npos);
+  c = valid();
+  c.distill = 1;
+  EXPECT_NE(error_of(c).find("a CNN has no ICs"), std::string::npos);
+  c = valid();
+  c.mode = Mode::kSdn;
+  c.distill = 1;
+  c.distill_temperature = 0;
+  EXPECT_NE(
+      error_of(c).find("--distill-temperature must be"), std::string::npos);
+  c = valid();
+  c.from = "/tmp/cnn";
+  EXPECT_EQ(error_of(c), "--from is only for --mode ic-only or mixed");
+  EXPECT_EQ(sdn::checkpoint::parse_mode("mixed"), Mode::kMixed);
+  EXPECT_EQ(sdn::checkpoint::mode_name(Mode::kMixed), "mixed");
+  EXPECT_THROW(sdn::checkpoint::parse_lr_schedule("linear"), sdn::Error);
 }
 
 TEST(TrainConfig, JsonRoundTrip) {
@@ -79,10 +104,16 @@ TEST(TrainConfig, JsonRoundTrip) {
   c.warmup_steps = 12;
   c.trigger.target = 3;
   c.data.classes = {4, 0, 7};
+  c.lr_schedule = sdn::checkpoint::LrSchedule::kCosine;
+  c.distill = 0.25;
+  c.distill_temperature = 3;
   const auto back =
       sdn::checkpoint::config_from_json(sdn::checkpoint::to_json(c));
   EXPECT_EQ(sdn::checkpoint::to_json(back), sdn::checkpoint::to_json(c));
   EXPECT_EQ(back.data.classes, c.data.classes);
+  EXPECT_EQ(back.lr_schedule, sdn::checkpoint::LrSchedule::kCosine);
+  EXPECT_DOUBLE_EQ(back.distill, 0.25);
+  EXPECT_DOUBLE_EQ(back.distill_temperature, 3);
   EXPECT_THROW(
       sdn::checkpoint::config_from_json(nlohmann::json{{"arch", "x"}}),
       sdn::Error);
@@ -117,6 +148,15 @@ TEST(TrainConfig, JsonErrorsNameTheKey) {
         << e.what();
     EXPECT_NE(std::string(e.what()).find("rmsprop"), std::string::npos);
   }
+  // Configs written before the regimes of later work existed: the step
+  // schedule, no distillation.
+  j = sdn::checkpoint::to_json(valid());
+  for (const char* key : {"lr_schedule", "distill", "distill_temperature"}) {
+    j.erase(key);
+  }
+  const auto old = sdn::checkpoint::config_from_json(j);
+  EXPECT_EQ(old.lr_schedule, sdn::checkpoint::LrSchedule::kStep);
+  EXPECT_DOUBLE_EQ(old.distill, 0);
   // Configs written before channels_last existed still load.
   j = sdn::checkpoint::to_json(valid());
   j.erase("channels_last");

@@ -1,6 +1,10 @@
 #include "sdn/train/schedules.h"
 
+#include "sdn/util/error.h"
+
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 using sdn::train::ic_weights_at_epoch;
 using sdn::train::lr_at_epoch;
@@ -58,4 +62,16 @@ TEST(Warmup, LinearThenFlat) {
   EXPECT_DOUBLE_EQ(sdn::train::warmup_factor(3, 4), 1.0);
   EXPECT_DOUBLE_EQ(sdn::train::warmup_factor(10, 4), 1.0);
   EXPECT_DOUBLE_EQ(sdn::train::warmup_factor(0, 0), 1.0);
+}
+
+TEST(Cosine, FromOneTowardsZeroAsHalfACosine) {
+  using sdn::train::cosine_factor;
+  EXPECT_DOUBLE_EQ(cosine_factor(0, 100), 1.0);
+  EXPECT_NEAR(cosine_factor(50, 100), 0.5, 1e-12);
+  EXPECT_NEAR(cosine_factor(25, 100), (1 + std::sqrt(0.5)) / 2, 1e-12);
+  EXPECT_NEAR(cosine_factor(99, 100), (1 + std::cos(M_PI * 0.99)) / 2, 1e-12);
+  EXPECT_DOUBLE_EQ(cosine_factor(100, 100), 0.0);
+  EXPECT_DOUBLE_EQ(cosine_factor(150, 100), 0.0);
+  EXPECT_THROW(cosine_factor(-1, 100), sdn::Error);
+  EXPECT_THROW(cosine_factor(0, 0), sdn::Error);
 }

@@ -45,6 +45,93 @@ TEST(TrainingLoss, WeighsTheExitsPerMode) {
       1e-6);
   EXPECT_THROW(
       training_loss(checkpoint::Mode::kSdn, outputs, labels, {0.5}), Error);
+  // Mixed: every exit, final included, with the same weight.
+  EXPECT_NEAR(
+      training_loss(checkpoint::Mode::kMixed, outputs, labels, {})
+          .item<double>(),
+      (ce(0) + ce(1) + ce(2)) / 3,
+      1e-6);
+  EXPECT_THROW(
+      training_loss(checkpoint::Mode::kMixed, {outputs[2]}, labels, {}), Error);
+}
+
+// The distillation term by hand: lambda T^2 mean_i KL(p_final^T || p_i^T),
+// batch mean; 0 when an IC equals the final exit; no gradient into the
+// final exit; the modes' own losses unchanged beside it.
+TEST(TrainingLoss, DistillationAgainstHandComputation) {
+  torch::manual_seed(7);
+  const auto labels = torch::tensor({1, 0, 2}, torch::kLong);
+  const auto final_exit = torch::randn({3, 3}, torch::requires_grad());
+  const auto ic0 = torch::randn({3, 3}, torch::requires_grad());
+  const auto ic1 = torch::randn({3, 3}, torch::requires_grad());
+  const std::vector<torch::Tensor> outputs = {ic0, ic1, final_exit};
+  // KL(p || q) of one row by its definition, in double.
+  const auto kl = [](const torch::Tensor& p_logits,
+                     const torch::Tensor& q_logits,
+                     double t) {
+    const auto a = p_logits.detach().to(torch::kDouble) / t;
+    const auto b = q_logits.detach().to(torch::kDouble) / t;
+    double sum = 0;
+    for (int64_t n = 0; n < a.size(0); ++n) {
+      const auto p = torch::softmax(a[n], 0);
+      const auto q = torch::softmax(b[n], 0);
+      for (int64_t k = 0; k < a.size(1); ++k) {
+        const double pk = p[k].item<double>();
+        sum += pk * std::log(pk / q[k].item<double>());
+      }
+    }
+    return sum / static_cast<double>(a.size(0));
+  };
+  for (const double t : {1.0, 4.0}) {
+    const double lambda = 0.7;
+    const double expected_term =
+        lambda * t * t * (kl(final_exit, ic0, t) + kl(final_exit, ic1, t)) / 2;
+    for (const auto mode :
+         {checkpoint::Mode::kIcOnly, checkpoint::Mode::kMixed}) {
+      const double base =
+          training_loss(mode, outputs, labels, {}).item<double>();
+      const double with =
+          training_loss(mode, outputs, labels, {}, Distillation{lambda, t})
+              .item<double>();
+      EXPECT_NEAR(with - base, expected_term, 1e-5) << "T " << t;
+    }
+    const double sdn_base =
+        training_loss(checkpoint::Mode::kSdn, outputs, labels, {0.3, 0.6})
+            .item<double>();
+    EXPECT_NEAR(
+        training_loss(
+            checkpoint::Mode::kSdn,
+            outputs,
+            labels,
+            {0.3, 0.6},
+            Distillation{lambda, t})
+                .item<double>() -
+            sdn_base,
+        expected_term,
+        1e-5);
+  }
+  // ICs equal to the final exit: the term is 0.
+  const auto same = final_exit.detach().clone();
+  const std::vector<torch::Tensor> equal = {same, same, same};
+  EXPECT_NEAR(
+      training_loss(
+          checkpoint::Mode::kIcOnly, equal, labels, {}, Distillation{2.0, 3.0})
+              .item<double>() -
+          training_loss(checkpoint::Mode::kIcOnly, equal, labels, {})
+              .item<double>(),
+      0.0,
+      1e-7);
+  // The final exit is the teacher: in ic-only mode, where its own loss
+  // does not count, it gets no gradient from the term.
+  training_loss(
+      checkpoint::Mode::kIcOnly, outputs, labels, {}, Distillation{1.0, 2.0})
+      .backward();
+  EXPECT_FALSE(final_exit.grad().defined());
+  EXPECT_TRUE(ic0.grad().defined());
+  EXPECT_THROW(
+      training_loss(
+          checkpoint::Mode::kCnn, outputs, labels, {}, Distillation{1.0, 1.0}),
+      Error);
 }
 
 TEST(ClearGradients, GivesTheSameUpdatesAsZeroGrad) {
