@@ -324,7 +324,7 @@ expect_error "--port ${url##*:}: cannot bind" "$sdn" serve \
 /usr/bin/python3 - "${url##*:}" <<'PY' &
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"y" * 60:
+for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"y" * 120:
     try:
         s.send(bytes([byte]))
     except OSError:
@@ -335,7 +335,9 @@ trickler=$!
 sleep 1
 start=$(date +%s)
 stop_server
-[ $(( $(date +%s) - start )) -le 3 ] || { echo "SIGTERM waited for a trickling client"; exit 1; }
+# (It trickles for a minute; the bound leaves room for a loaded machine.)
+took=$(( $(date +%s) - start ))
+[ "$took" -le 15 ] || { echo "SIGTERM waited ${took} s for a trickling client"; exit 1; }
 kill "$trickler" 2> /dev/null || true
 wait "$trickler" 2> /dev/null || true
 
