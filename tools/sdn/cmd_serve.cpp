@@ -41,16 +41,8 @@ void run_serve_command(ServeCli& cli) {
   auto& o = cli.options;
   o.mode = serve::parse_serve_mode(cli.mode);
   if (o.mode == serve::ServeMode::kCnn) {
-    reject_given(
-        *cli.app,
-        {"--policy",
-         "--param",
-         "--threshold",
-         "--budget",
-         "--val-trace",
-         "--train-trace",
-         "--no-exit-rule"},
-        "with --mode cnn (the plain CNN runs no exit policy)");
+    PolicyOptions::reject(
+        *cli.app, "with --mode cnn (the plain CNN runs no exit policy)");
   } else {
     o.policy = cli.policy.resolve();
   }
@@ -91,16 +83,8 @@ void run_bench_serve(BenchServeCli& cli) {
   auto& o = cli.options;
   const auto& modes = o.modes;
   if (modes.size() == 1 && modes[0] == "cnn") {
-    reject_given(
-        *cli.app,
-        {"--policy",
-         "--param",
-         "--threshold",
-         "--budget",
-         "--val-trace",
-         "--train-trace",
-         "--no-exit-rule"},
-        "with --modes cnn (the plain CNN runs no exit policy)");
+    PolicyOptions::reject(
+        *cli.app, "with --modes cnn (the plain CNN runs no exit policy)");
   } else {
     o.policy = cli.policy.resolve();
   }

@@ -70,4 +70,17 @@ analysis::ExitPolicyRequest PolicyOptions::resolve() const {
   return resolved;
 }
 
+void PolicyOptions::reject(const CLI::App& sub, const std::string& why) {
+  reject_given(
+      sub,
+      {"--policy",
+       "--param",
+       "--threshold",
+       "--budget",
+       "--val-trace",
+       "--train-trace",
+       "--no-exit-rule"},
+      why);
+}
+
 } // namespace sdn::cli

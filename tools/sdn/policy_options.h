@@ -33,6 +33,10 @@ struct PolicyOptions {
   /// The request with what was given (param, threshold, budget, the
   /// no-exit rule), validated. Throws sdn::Error naming the option.
   analysis::ExitPolicyRequest resolve() const;
+
+  /// Throws sdn::Error "OPTION has no effect WHY" for the first of these
+  /// options given to `sub` (where no exit policy runs: the plain CNN).
+  static void reject(const CLI::App& sub, const std::string& why);
 };
 
 } // namespace sdn::cli

@@ -416,6 +416,31 @@ network::SdnNetwork import_network(
   return network;
 }
 
+namespace {
+
+// read_file, after checking from the file's size, before reading it, that
+// it holds at most `max` bytes ("OPTION PATH: N bytes, more than LIMIT").
+std::string read_file_at_most(
+    const std::string& path,
+    const std::string& option,
+    uintmax_t max,
+    const std::string& limit) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  check(
+      ec || size <= max,
+      option,
+      " ",
+      path,
+      ": ",
+      size,
+      " bytes, more than ",
+      limit);
+  return read_file(path);
+}
+
+} // namespace
+
 CheckpointMeta import_checkpoint(const ImportOptions& options) {
   check(!options.from.empty(), "--from: a state_dict file is required");
   check_out(options.out);
@@ -434,38 +459,26 @@ CheckpointMeta import_checkpoint(const ImportOptions& options) {
   config.out = options.out;
   apply_recipe(config);
   config.validate();
-  // Checked before the file is read into memory: the largest backbone of
-  // sdn's (VGG-16, 64x64 inputs, 200 classes) is about 160 MiB in float64.
-  {
-    constexpr uintmax_t kMaxFromBytes = uintmax_t{1} << 30;
-    std::error_code ec;
-    const uintmax_t size = std::filesystem::file_size(options.from, ec);
-    check(
-        ec || size <= kMaxFromBytes,
-        "--from ",
-        options.from,
-        ": ",
-        size,
-        " bytes, more than the 1 GiB any state_dict of sdn's networks fits "
-        "in; not a state_dict of --arch ",
-        options.arch);
-  }
-  const std::string bytes = read_file(options.from);
+  // The largest backbone of sdn's (VGG-16, 64x64 inputs, 200 classes) is
+  // about 160 MiB in float64.
+  const std::string bytes = read_file_at_most(
+      options.from,
+      "--from",
+      uintmax_t{1} << 30,
+      "the 1 GiB any state_dict of sdn's networks fits in; not a "
+      "state_dict of --arch " +
+          options.arch);
   const StateDict state = read_state_dict(bytes, options.from);
   std::optional<NameMap> map;
   if (!options.name_map.empty()) {
     // A map names a few hundred tensors: a few tens of KiB.
-    constexpr uintmax_t kMaxNameMapBytes = uintmax_t{16} << 20;
-    std::error_code ec;
-    const uintmax_t size = std::filesystem::file_size(options.name_map, ec);
-    check(
-        ec || size <= kMaxNameMapBytes,
-        "--name-map ",
-        options.name_map,
-        ": ",
-        size,
-        " bytes, more than the 16 MiB a name map of any network fits in");
-    map = parse_name_map(read_file(options.name_map), options.name_map);
+    map = parse_name_map(
+        read_file_at_most(
+            options.name_map,
+            "--name-map",
+            uintmax_t{16} << 20,
+            "the 16 MiB a name map of any network fits in"),
+        options.name_map);
   }
   network::SdnNetwork network = import_network(
       options.arch, config.data, state, map ? &*map : nullptr, options.from);
