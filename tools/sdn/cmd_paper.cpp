@@ -105,6 +105,14 @@ void setup_paper(CLI::App& app) {
   sub->add_option("--seed", o.seed, "Seed of initialisation and order")
       ->capture_default_str()
       ->check(at_least(0));
+  sub->add_option(
+         "--seeds",
+         o.seeds,
+         "Run once per seed (comma-separated) into OUT/seed-N/, then print "
+         "every figure as mean +- sd over them and write OUT/aggregate.json")
+      ->delimiter(',')
+      ->type_name("LIST")
+      ->check(at_least(0));
   sub->add_option("--device", o.device, "cpu or cuda[:N]")
       ->capture_default_str();
   for (const auto& name : pipeline::PaperOptions::quick_options()) {
@@ -122,6 +130,9 @@ void setup_paper(CLI::App& app) {
       options.apply_quick(given);
     }
     check_data_options(*sub, options.data);
+    if (!options.seeds.empty()) {
+      reject_given(*sub, {"--seed"}, "with --seeds (each run takes one)");
+    }
     apply_global_options();
     pipeline::run_paper(options);
   });

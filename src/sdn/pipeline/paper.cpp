@@ -407,6 +407,9 @@ std::vector<Claim> assess_claims(
 }
 
 PaperResult run_paper(const PaperOptions& o) {
+  if (!o.seeds.empty()) {
+    return run_paper_seeds(o);
+  }
   o.validate();
   // One pipeline per folder; its trainings also lock their own sub-folders.
   const auto lock = OutputLock::acquire(o.out, "--out");

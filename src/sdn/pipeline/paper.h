@@ -28,6 +28,9 @@ struct PaperOptions {
   std::string out = "runs/demo";
   std::string device = "cpu";
   uint64_t seed = 1221;
+  /// --seeds: run the pipeline once per seed (as `seed`) into
+  /// OUT/seed-N/ and aggregate (run_paper_seeds); empty: one run.
+  std::vector<uint64_t> seeds;
 
   // Training. The recipe's shape (SGD 0.1 / Adam 1e-3, the tau ramp over the
   // run's epochs) shrunk to minutes; deviations are named in docs/results.md.
@@ -64,8 +67,20 @@ struct PaperResult {
 };
 
 /// Runs (or resumes) the pipeline, printing the paper's tables to stdout and
-/// progress to stderr.
+/// progress to stderr. With options.seeds, run_paper_seeds.
 PaperResult run_paper(const PaperOptions& options);
+
+/// The pipeline once per seed of options.seeds, each into OUT/seed-N/ with
+/// `seed` N (the data split stays that of --data-seed: the seeds vary the
+/// initialisation, the order and the augmentation), each resumable as a
+/// single run is; then the spread over them (pipeline/aggregate.h):
+/// OUT/aggregate.json ({"seeds", "runs", "claims": verdicts counted,
+/// "reports": {"ic_only", "sdn"}: every figure of the runs' reports as mean,
+/// sd, min, max}, "ood"), and the paper's tables on stdout with every cell
+/// as mean +- sd (min - max) and each claim as "supported in K of N".
+/// Throws sdn::Error for seeds that repeat, or an OUT holding anything
+/// else.
+PaperResult run_paper_seeds(const PaperOptions& options);
 
 /// One of the paper's claims checked on a run (summary.json's "claims").
 struct Claim {

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `sdn paper --seeds` on a tiny synthetic problem: a run with one seed,
+# then the same with two resumes the first (every stage done already) and
+# runs the second; aggregate.json holds the spread of the two runs' figures
+# (checked against the per-seed reports) and each claim's verdicts counted.
+set -euo pipefail
+sdn="$1"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+. "$(dirname "$0")/expect_error.sh"
+args=(paper --quick --dataset synthetic --synthetic-train 240
+      --synthetic-test 64 --synthetic-classes 4 --synthetic-channels 1
+      --val-size 48 --train-subset 192 --batch-size 32 --epochs 1
+      --ic-epochs 1 --milestones 1 --ic-milestones 1 --test-samples 0
+      --train-trace-samples 64 --ood-samples 64 --grid-images 1
+      --out "$dir/run")
+"$sdn" --threads 1 "${args[@]}" --seeds 3 > "$dir/one.txt" 2> "$dir/one.err" || {
+  cat "$dir/one.err"; exit 1; }
+test -f "$dir/run/seed-3/summary.json"
+test -f "$dir/run/aggregate.json"
+"$sdn" --threads 1 "${args[@]}" --seeds 3,5 > "$dir/two.txt" 2> "$dir/two.err" || {
+  cat "$dir/two.err"; exit 1; }
+# Seed 3 resumed: its 3 trainings and 11 traces were done already.
+test "$(grep -c 'done already: .*seed-3' "$dir/two.err")" -eq 14
+test -f "$dir/run/seed-5/summary.json"
+grep -q "^### Over 2 seeds: mean +- sd (min - max)" "$dir/two.txt"
+grep -q "supported in [0-2] of 2$" "$dir/two.txt"
+/usr/bin/python3 - "$dir/run" <<'PY'
+import json, math, sys
+run = sys.argv[1]
+agg = json.load(open(f"{run}/aggregate.json"))
+assert agg["seeds"] == [3, 5], agg["seeds"]
+for name in ["ic_only", "sdn"]:
+    per = [json.load(open(f"{run}/seed-{s}/report-{name}.json")) for s in (3, 5)]
+    for e, cell in enumerate(agg["reports"][name]["exit_accuracy"]):
+        a, b = (p["exit_accuracy"][e] for p in per)
+        assert cell["n"] == 2
+        assert math.isclose(cell["mean"], (a + b) / 2, abs_tol=1e-9), cell
+        assert math.isclose(cell["sd"], abs(a - b) / math.sqrt(2),
+                            abs_tol=1e-9), cell
+        assert cell["min"] == min(a, b) and cell["max"] == max(a, b)
+claims = agg["claims"]
+assert len(claims) == 7
+for c in claims:
+    assert c["runs"] == 2 and len(c["verdicts"]) == 2
+    assert c["supported"] == sum(v == "supported" for v in c["verdicts"])
+PY
+# --seed means one run; a seed twice is a mistake.
+expect_error "--seed has no effect with --seeds" "$sdn" "${args[@]}" \
+  --seeds 3,5 --seed 4
+expect_error "--seeds: each seed once" "$sdn" "${args[@]}" --seeds 3,3
+echo "paper --seeds e2e: ok"
