@@ -25,6 +25,10 @@ test "$(grep -c 'done already: .*seed-3' "$dir/two.err")" -eq 14
 test -f "$dir/run/seed-5/summary.json"
 grep -q "^### Over 2 seeds: mean +- sd (min - max)" "$dir/two.txt"
 grep -q "supported in [0-2] of 2$" "$dir/two.txt"
+# The page: per-seed curves and the spread, self-contained.
+test "$(grep -o '<svg' "$dir/run/report.html" | wc -l)" -ge 2
+grep -q "claims over the seeds" "$dir/run/report.html"
+! grep -q "https\?://" "$dir/run/report.html"
 /usr/bin/python3 - "$dir/run" <<'PY'
 import json, math, sys
 run = sys.argv[1]
