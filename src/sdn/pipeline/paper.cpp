@@ -258,6 +258,7 @@ const std::vector<std::string>& PaperOptions::quick_options() {
       "--train-subset",
       "--val-size",
       "--epochs",
+      "--batch-size",
       "--ic-epochs",
       "--milestones",
       "--ic-milestones",

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 
 namespace {
@@ -46,4 +47,21 @@ TEST(PaperOptions, QuickPresetKeepsWhatTheUserGave) {
   given.apply_quick({"--train-subset"});
   EXPECT_EQ(given.data.train_subset, 1234);
   EXPECT_EQ(given.cnn_epochs, quick.cnn_epochs);
+
+  // Every value the preset sets can be kept: with all its options given,
+  // nothing changes (--batch-size was once left out and overridden).
+  const auto& names = sdn::pipeline::PaperOptions::quick_options();
+  sdn::pipeline::PaperOptions all;
+  all.apply_quick(std::set<std::string>(names.begin(), names.end()));
+  EXPECT_EQ(all.batch_size, defaults.batch_size);
+  EXPECT_EQ(all.cnn_epochs, defaults.cnn_epochs);
+  EXPECT_EQ(all.ic_epochs, defaults.ic_epochs);
+  EXPECT_EQ(all.milestones, defaults.milestones);
+  EXPECT_EQ(all.ic_milestones, defaults.ic_milestones);
+  EXPECT_EQ(all.warmup_steps, defaults.warmup_steps);
+  EXPECT_EQ(all.data.train_subset, defaults.data.train_subset);
+  EXPECT_EQ(all.data.val_size, defaults.data.val_size);
+  EXPECT_EQ(all.test_samples, defaults.test_samples);
+  EXPECT_EQ(all.train_trace_samples, defaults.train_trace_samples);
+  EXPECT_EQ(all.ood_samples, defaults.ood_samples);
 }
