@@ -114,6 +114,14 @@ double number_at(
       std::nan("");
 }
 
+// A test-accuracy axis spanning [lo, hi] with a point of margin.
+void accuracy_axis(report::svg::Axis& axis, double lo, double hi) {
+  axis.label = "test accuracy (%)";
+  const auto range = report::svg::nice_range(lo - 1, hi + 1);
+  axis.lo = range.first;
+  axis.hi = range.second;
+}
+
 // Accuracy per exit: each seed's curve (thin), the mean (markers) and the
 // min - max range (a bar) per exit, both networks.
 std::string exit_accuracy_plot(
@@ -145,10 +153,7 @@ std::string exit_accuracy_plot(
         {static_cast<double>(e + 1),
          e + 1 == exits ? std::string("final") : "IC" + std::to_string(e + 1)});
   }
-  po.y.label = "test accuracy (%)";
-  const auto range = report::svg::nice_range(lo - 1, hi + 1);
-  po.y.lo = range.first;
-  po.y.hi = range.second;
+  accuracy_axis(po.y, lo, hi);
   report::svg::Plot plot(po);
   int color = 0;
   for (const char* name : {"ic_only", "sdn"}) {
@@ -212,10 +217,7 @@ std::string sweep_plot(
   po.x.label = "cost (fraction of the CNN's FLOPs)";
   po.x.lo = 0;
   po.x.hi = 1.05;
-  po.y.label = "test accuracy (%)";
-  const auto range = report::svg::nice_range(lo - 1, hi + 1);
-  po.y.lo = range.first;
-  po.y.hi = range.second;
+  accuracy_axis(po.y, lo, hi);
   report::svg::Plot plot(po);
   int color = 0;
   for (const char* name : {"ic_only", "sdn"}) {
