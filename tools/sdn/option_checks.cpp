@@ -1,8 +1,7 @@
 #include "option_checks.h"
 
 #include "sdn/util/error.h"
-
-#include <nlohmann/json.hpp>
+#include "sdn/util/printable.h"
 
 #include <cerrno>
 #include <cmath>
@@ -155,9 +154,7 @@ CLI::Validator non_empty_text() {
         if (text.empty()) {
           return std::string("expected a value, found an empty string");
         }
-        try {
-          (void)nlohmann::json(text).dump();
-        } catch (const nlohmann::json::type_error&) {
+        if (!is_utf8(text)) {
           return std::string(
               "expected UTF-8 text (paths and names are recorded in JSON), "
               "found bytes that are not UTF-8");

@@ -4,8 +4,6 @@
 #include "sdn/util/error.h"
 #include "sdn/util/printable.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstdio>
 #include <iterator>
@@ -34,10 +32,7 @@ void check_class_name(const std::string& name, const std::string& source) {
       printable_name(source),
       ": the class name has a control character (a newline, a tab...): "
       "rename it");
-  try {
-    // nlohmann's serialiser validates UTF-8 as it writes.
-    (void)nlohmann::json(name).dump();
-  } catch (const nlohmann::json::type_error&) {
+  if (!is_utf8(name)) {
     std::string hex;
     for (const unsigned char c : name) {
       char byte[4];
