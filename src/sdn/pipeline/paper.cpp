@@ -113,7 +113,14 @@ void check_same_options(
       "); rerun with its options or choose another --out");
 }
 
-std::string train_stage(const checkpoint::TrainConfig& config) {
+// The CRC-32 of the training split of each data configuration a rerun has
+// checked (data::content_crc32), by the configuration's JSON: the three
+// trainings share their data, which is then loaded once, not per stage.
+using DataCrcs = std::map<std::string, std::string>;
+
+std::string train_stage(
+    const checkpoint::TrainConfig& config,
+    DataCrcs& data_crcs) {
   const std::string last = config.out + "/last";
   const train::TrainCallbacks console = {app::make_train_console()};
   if (checkpoint::has_run(config.out)) {
@@ -124,8 +131,12 @@ std::string train_stage(const checkpoint::TrainConfig& config) {
       // resumed (where the trainer checks it), so its data is checked here:
       // another folder with the same class names must not pass as done.
       if (meta.train_data_crc32) {
-        const std::string crc =
-            data::content_crc32(data::load_splits(config.data).train);
+        const std::string key = checkpoint::to_json(config.data).dump();
+        if (data_crcs.count(key) == 0) {
+          data_crcs[key] =
+              data::content_crc32(data::load_splits(config.data).train);
+        }
+        const std::string& crc = data_crcs.at(key);
         check(
             crc == *meta.train_data_crc32,
             "--data-dir ",
@@ -431,19 +442,20 @@ PaperResult run_paper(const PaperOptions& o) {
   const std::string traces = o.out + "/traces";
   make_dirs(traces);
 
+  DataCrcs crcs;
   stage("1/6 CNN training (" + o.arch + " on " + o.data.name + ")");
   const auto cnn =
-      train_stage(base_config(o, checkpoint::Mode::kCnn, o.out + "/cnn"));
+      train_stage(base_config(o, checkpoint::Mode::kCnn, o.out + "/cnn"), crcs);
 
   stage("2/6 IC-only training: internal classifiers on the frozen CNN");
   auto ic_config =
       base_config(o, checkpoint::Mode::kIcOnly, o.out + "/ic_only");
   ic_config.from = cnn;
-  const auto ic_only = train_stage(ic_config);
+  const auto ic_only = train_stage(ic_config, crcs);
 
   stage("3/6 SDN training from the CNN's initialisation");
   const auto sdn =
-      train_stage(base_config(o, checkpoint::Mode::kSdn, o.out + "/sdn"));
+      train_stage(base_config(o, checkpoint::Mode::kSdn, o.out + "/sdn"), crcs);
 
   stage(
       "4/6 Exit traces (validation, test, train sample, out-of-distribution)");
