@@ -68,12 +68,16 @@ void ServeBenchOptions::validate() const {
         std::isfinite(loads[i]) && loads[i] > 0,
         "--loads: expected multiples of cnn's capacity > 0, found ",
         loads[i]);
-    check(
-        i == 0 || loads[i] > loads[i - 1],
-        "--loads: expected ascending loads, found ",
-        loads[i],
-        " after ",
-        loads[i - 1]);
+    // Not check(i == 0 || ...): its message arguments are evaluated even
+    // when the condition holds, and loads[i - 1] is out of range at i == 0.
+    if (i > 0) {
+      check(
+          loads[i] > loads[i - 1],
+          "--loads: expected ascending loads, found ",
+          loads[i],
+          " after ",
+          loads[i - 1]);
+    }
   }
   check(
       std::isfinite(warmup_s) && warmup_s >= 0,
