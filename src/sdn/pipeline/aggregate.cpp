@@ -197,4 +197,135 @@ nlohmann::json count_verdicts(const std::vector<nlohmann::json>& runs) {
   return out;
 }
 
+const std::vector<FigureRow>& figure_rows() {
+  static const std::vector<FigureRow> rows = {
+      {"accuracy at 25 % budget (%)", "/budgets/0.25/accuracy", 2, 1},
+      {"cost at 25 % budget", "/budgets/0.25/cost", 3, 0},
+      {"accuracy at 50 % budget (%)", "/budgets/0.5/accuracy", 2, 1},
+      {"cost at 50 % budget", "/budgets/0.5/cost", 3, 0},
+      {"accuracy at 75 % budget (%)", "/budgets/0.75/accuracy", 2, 1},
+      {"cost at 75 % budget", "/budgets/0.75/cost", 3, 0},
+      {"best accuracy of any threshold (%)", "/budgets/max/accuracy", 2, 1},
+      {"destructive share of the errors",
+       "/overthinking/destructive/rate",
+       3,
+       -1},
+      {"confusion AUROC (wrong vs right)", "/confusion/auroc", 3, 1},
+      {"confidence AUROC (wrong vs right)",
+       "/confusion/confidence/auroc",
+       3,
+       0}};
+  return rows;
+}
+
+std::string spread_cell(
+    const nlohmann::json& spread_report,
+    const std::string& key,
+    int precision) {
+  const nlohmann::json::json_pointer pointer(key);
+  if (!spread_report.contains(pointer)) {
+    return "-";
+  }
+  return format_spread(read_spread(spread_report.at(pointer), key), precision);
+}
+
+namespace {
+
+const nlohmann::json& regime_report(
+    const nlohmann::json& spread_reports,
+    const Regime& regime) {
+  check(
+      spread_reports.contains(regime.key),
+      "the regimes' tables: no report of ",
+      regime.name);
+  return spread_reports.at(regime.key);
+}
+
+std::string exit_name(size_t e, size_t exits) {
+  return e + 1 == exits ? std::string("Final") : "IC" + std::to_string(e + 1);
+}
+
+} // namespace
+
+std::string best_regime(
+    const std::vector<Regime>& regimes,
+    const nlohmann::json& spread_reports,
+    const FigureRow& row) {
+  if (row.better == 0) {
+    return "-";
+  }
+  const nlohmann::json::json_pointer pointer(row.key);
+  std::string best = "-";
+  double best_mean = std::numeric_limits<double>::quiet_NaN();
+  for (const Regime& r : regimes) {
+    const auto& report = regime_report(spread_reports, r);
+    if (!report.contains(pointer)) {
+      continue;
+    }
+    const Spread s = read_spread(report.at(pointer), row.key);
+    if (s.n == 0 || std::isnan(s.mean)) {
+      continue;
+    }
+    if (std::isnan(best_mean) ||
+        (row.better > 0 ? s.mean > best_mean : s.mean < best_mean)) {
+      best_mean = s.mean;
+      best = r.title;
+    } else if (s.mean == best_mean) {
+      best += " = " + r.title;
+    }
+  }
+  return best;
+}
+
+void print_regime_tables(
+    std::ostream& out,
+    const std::vector<Regime>& regimes,
+    const nlohmann::json& spread_reports) {
+  check(!regimes.empty(), "the regimes' tables: no regimes");
+  const auto& first = regime_report(spread_reports, regimes.front());
+  const size_t exits = first.at("exit_accuracy").size();
+  out << "\n#### Accuracy per exit (test, %)\n\n| Network |";
+  for (size_t e = 0; e < exits; ++e) {
+    out << " " << exit_name(e, exits) << " |";
+  }
+  out << " CNN |\n|---|";
+  for (size_t e = 0; e <= exits; ++e) {
+    out << "---|";
+  }
+  out << "\n";
+  for (const Regime& r : regimes) {
+    const auto& report = regime_report(spread_reports, r);
+    out << "| " << r.title << " |";
+    for (size_t e = 0; e < exits; ++e) {
+      out << " "
+          << spread_cell(report, "/exit_accuracy/" + std::to_string(e), 2)
+          << " |";
+    }
+    out << " " << spread_cell(report, "/cnn_accuracy", 2) << " |\n";
+  }
+  out << "\n#### Early exit, overthinking and confusion\n\n| Figure |";
+  for (const Regime& r : regimes) {
+    out << " " << r.title << " |";
+  }
+  const bool several = regimes.size() > 1;
+  out << (several ? " Best (mean) |\n|---|" : "\n|---|");
+  for (size_t i = 0; i < regimes.size() + (several ? 1 : 0); ++i) {
+    out << "---|";
+  }
+  out << "\n";
+  for (const FigureRow& row : figure_rows()) {
+    out << "| " << row.label << " |";
+    for (const Regime& r : regimes) {
+      out << " "
+          << spread_cell(
+                 regime_report(spread_reports, r), row.key, row.precision)
+          << " |";
+    }
+    if (several) {
+      out << " " << best_regime(regimes, spread_reports, row) << " |";
+    }
+    out << "\n";
+  }
+}
+
 } // namespace sdn::pipeline

@@ -4,8 +4,11 @@
 // spread: every number as mean, standard deviation, minimum and maximum
 // over the runs, every claim's verdict counted over them.
 
+#include "sdn/pipeline/paper.h"
+
 #include <nlohmann/json.hpp>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -47,5 +50,44 @@ std::string format_spread(const Spread& s, int precision);
 /// the runs' summary.json "claims" arrays, each in assess_claims' order;
 /// throws sdn::Error when they differ in length or in a claim's text.
 nlohmann::json count_verdicts(const std::vector<nlohmann::json>& runs);
+
+/// One row of the regimes' figure table: its label, the figure's JSON
+/// pointer in a report ("/budgets/0.5/accuracy"), decimals, and whether a
+/// higher value is better (+1), lower (-1) or neither (0).
+struct FigureRow {
+  std::string label;
+  std::string key;
+  int precision = 2;
+  int better = 0;
+};
+
+/// The rows of the figure table: accuracy and cost at the 25/50/75 %
+/// budgets and the best accuracy of any threshold, destructive share,
+/// confusion's AUROC and its baseline's, the CNN's confidence.
+const std::vector<FigureRow>& figure_rows();
+
+/// Figure `key` (a JSON pointer) of one network's spread report as
+/// format_spread writes it; "-" when the report lacks it.
+std::string spread_cell(
+    const nlohmann::json& spread_report,
+    const std::string& key,
+    int precision);
+
+/// The regime whose mean of figure `row` is best (FigureRow::better), by
+/// title ("A = B" for a tie); "-" when the row has no direction or no
+/// regime has the figure.
+std::string best_regime(
+    const std::vector<Regime>& regimes,
+    const nlohmann::json& spread_reports,
+    const FigureRow& row);
+
+/// Markdown tables of the regimes side by side: accuracy per exit (and the
+/// CNN's), then figure_rows() with the best regime per row.
+/// `spread_reports`: {Regime::key: spread() of that regime's reports}
+/// (one run: a spread of one). Throws sdn::Error for a regime missing.
+void print_regime_tables(
+    std::ostream& out,
+    const std::vector<Regime>& regimes,
+    const nlohmann::json& spread_reports);
 
 } // namespace sdn::pipeline

@@ -1,5 +1,7 @@
 #include "sdn/pipeline/paper.h"
 
+#include "sdn/pipeline/aggregate.h"
+
 #include "sdn/analysis/exit_trace.h"
 #include "sdn/app/explain.h"
 #include "sdn/app/image_grids.h"
@@ -16,14 +18,16 @@
 #include "sdn/util/files.h"
 #include "sdn/util/json_fields.h"
 #include "sdn/util/output_lock.h"
+#include "sdn/util/printable.h"
 #include "sdn/util/timer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 
 namespace sdn::pipeline {
 
@@ -63,8 +67,45 @@ checkpoint::TrainConfig base_config(
     c.lr = o.lr;
     c.milestones = o.milestones;
     c.warmup_steps = o.warmup_steps;
+    c.lr_schedule = o.lr_schedule;
   }
   return c;
+}
+
+// The training of `regime`, from the CNN checkpoint `cnn` where it needs one.
+checkpoint::TrainConfig regime_config(
+    const PaperOptions& o,
+    const Regime& regime,
+    const std::string& cnn) {
+  auto c = base_config(o, regime.mode, o.out + "/" + regime.key);
+  if (regime.mode == checkpoint::Mode::kIcOnly ||
+      regime.mode == checkpoint::Mode::kMixed) {
+    c.from = cnn;
+  }
+  if (regime.mode == checkpoint::Mode::kMixed) {
+    c.epochs = o.mixed_epochs.value_or(o.cnn_epochs);
+    c.lr = o.mixed_lr.value_or(o.lr);
+  }
+  c.ic_only_clean = regime.clean;
+  if (regime.distill) {
+    c.distill = o.distill;
+    c.distill_temperature = o.distill_temperature;
+  }
+  return c;
+}
+
+// Every regime name parse_regime accepts.
+const std::vector<std::string>& all_regime_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all;
+    for (const char* suffix : {"", "+distill"}) {
+      for (const char* base : {"ic-only", "ic-only-clean", "sdn", "mixed"}) {
+        all.push_back(std::string(base) + suffix);
+      }
+    }
+    return all;
+  }();
+  return names;
 }
 
 // Trains, resumes or skips one stage; returns the `last` checkpoint.
@@ -231,12 +272,13 @@ double num(const std::optional<double>& value) {
 // The OOD experiment side by side: AUROC of every exit's confidence and of
 // the confusion score, per network and source.
 void print_ood_table(
+    const std::vector<Regime>& regimes,
     const std::map<std::string, std::vector<report::Ood>>& results) {
   std::cout << "\n#### Out-of-distribution detection (AUROC: test images "
                "against each source; 0.5 = chance)\n\n";
   bool header = false;
-  for (const auto& [name, rows] : results) {
-    for (const report::Ood& row : rows) {
+  for (const Regime& regime : regimes) {
+    for (const report::Ood& row : results.at(regime.key)) {
       if (!header) {
         std::cout << "| Network | Source |";
         for (size_t e = 0; e < row.auroc.size(); ++e) {
@@ -252,8 +294,7 @@ void print_ood_table(
         std::cout << "\n";
         header = true;
       }
-      std::cout << "| " << (name == "sdn" ? "SDN training" : "IC-only") << " | "
-                << row.source << " |";
+      std::cout << "| " << regime.title << " | " << row.source << " |";
       for (const double a : row.auroc) {
         std::cout << " " << fmt(a, 3) << " |";
       }
@@ -300,6 +341,53 @@ void PaperOptions::apply_quick(const std::set<std::string>& given) {
   set("--ood-samples", ood_samples, int64_t{1000});
 }
 
+Regime parse_regime(const std::string& name) {
+  Regime r;
+  r.name = name;
+  std::string base = name;
+  const std::string suffix = "+distill";
+  if (base.size() > suffix.size() &&
+      base.compare(base.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    r.distill = true;
+    base.resize(base.size() - suffix.size());
+  }
+  if (base == "ic-only" || base == "ic-only-clean") {
+    r.mode = checkpoint::Mode::kIcOnly;
+    r.clean = base == "ic-only-clean";
+    r.title = r.clean ? "IC-only, clean" : "IC-only";
+  } else if (base == "sdn") {
+    r.mode = checkpoint::Mode::kSdn;
+    r.title = "SDN training";
+  } else if (base == "mixed") {
+    r.mode = checkpoint::Mode::kMixed;
+    r.title = "Mixed";
+  } else {
+    fail(
+        "--regimes: expected ic-only, ic-only-clean, sdn or mixed, each "
+        "optionally with +distill, found '",
+        printable_name(name),
+        "'");
+  }
+  if (r.distill) {
+    r.title += " + distillation";
+  }
+  r.key = name;
+  for (char& ch : r.key) {
+    if (ch == '-' || ch == '+') {
+      ch = '_';
+    }
+  }
+  return r;
+}
+
+std::vector<Regime> PaperOptions::parsed_regimes() const {
+  std::vector<Regime> parsed;
+  for (const std::string& name : regimes) {
+    parsed.push_back(parse_regime(name));
+  }
+  return parsed;
+}
+
 void PaperOptions::validate() const {
   data.validate();
   check(!out.empty(), "--out: an output directory is required");
@@ -318,27 +406,58 @@ void PaperOptions::validate() const {
   check(
       data.val_size > 0,
       "--val-size must be > 0: thresholds are selected on validation");
+  check(
+      !regimes.empty(),
+      "--regimes: expected one or more of ic-only, ic-only-clean, sdn, "
+      "mixed (each optionally +distill), found none");
+  const std::vector<Regime> parsed = parsed_regimes();
+  std::set<std::string> seen;
+  bool mixed = false;
+  for (const Regime& r : parsed) {
+    check(seen.insert(r.key).second, "--regimes: ", r.name, " is given twice");
+    mixed = mixed || r.mode == checkpoint::Mode::kMixed;
+  }
+  check(
+      mixed || (!mixed_epochs && !mixed_lr),
+      "--mixed-epochs and --mixed-lr are for the mixed regimes; --regimes "
+      "has none");
+  check(
+      !mixed_epochs || *mixed_epochs > 0,
+      "--mixed-epochs must be > 0, got ",
+      mixed_epochs.value_or(0));
+  check(
+      !mixed_lr || *mixed_lr > 0,
+      "--mixed-lr must be > 0, got ",
+      mixed_lr.value_or(0));
+  check(
+      distill > 0 && std::isfinite(distill),
+      "--distill must be a finite number > 0, got ",
+      distill);
   // Every stage's training is checked (--arch among them) before the
   // pipeline writes anything.
   base_config(*this, checkpoint::Mode::kCnn, out + "/cnn").validate();
-  auto ic_only =
-      base_config(*this, checkpoint::Mode::kIcOnly, out + "/ic_only");
-  ic_only.from = out + "/cnn";
-  ic_only.validate();
-  base_config(*this, checkpoint::Mode::kSdn, out + "/sdn").validate();
+  for (const Regime& r : parsed) {
+    regime_config(*this, r, out + "/cnn/last").validate();
+  }
 }
 
 SDN_JSON_FIELDS(Claim, claim, measured, verdict)
 
 std::vector<Claim> assess_claims(
-    const report::Report& ic_only,
-    const report::Report& sdn) {
+    const std::vector<Regime>& regimes,
+    const std::map<std::string, report::Report>& reports) {
+  std::vector<std::pair<std::string, const report::Report*>> networks;
+  for (const Regime& r : regimes) {
+    const auto it = reports.find(r.key);
+    check(
+        it != reports.end(), "assess_claims: no report of the regime ", r.name);
+    networks.emplace_back(r.title, &it->second);
+  }
   std::vector<Claim> claims;
   auto verdict = [](bool ok) { return ok ? "supported" : "not supported"; };
 
   // 1. Early exits save at least half the cost at <= 1 point of accuracy.
-  for (const auto* r : {&sdn, &ic_only}) {
-    const std::string who = r == &sdn ? "SDN training" : "IC-only";
+  for (const auto& [who, r] : networks) {
     const double n = num(r->cnn_accuracy);
     const std::optional<report::BudgetEntry> half =
         r->budgets ? r->budgets->half : std::nullopt;
@@ -359,9 +478,14 @@ std::vector<Claim> assess_claims(
   }
 
   // 2. SDN training makes the early ICs more accurate than IC-only.
-  {
-    const std::vector<double>& a = ic_only.exit_accuracy;
-    const std::vector<double>& b = sdn.exit_accuracy;
+  auto has = [&](const std::string& key) {
+    return std::any_of(regimes.begin(), regimes.end(), [&](const Regime& r) {
+      return r.key == key;
+    });
+  };
+  if (has("ic_only") && has("sdn")) {
+    const std::vector<double>& a = reports.at("ic_only").exit_accuracy;
+    const std::vector<double>& b = reports.at("sdn").exit_accuracy;
     const size_t ics = std::min(a.size(), b.size()) - 1;
     const size_t early = std::max<size_t>(1, ics / 2);
     std::string measured;
@@ -380,8 +504,7 @@ std::vector<Claim> assess_claims(
   }
 
   // 3. About half of the misclassifications are destructive overthinking.
-  for (const auto* r : {&ic_only, &sdn}) {
-    const std::string who = r == &sdn ? "SDN training" : "IC-only";
+  for (const auto& [who, r] : networks) {
     const double rate =
         r->overthinking ? num(r->overthinking->destructive.rate) : std::nan("");
     claims.push_back(
@@ -395,8 +518,7 @@ std::vector<Claim> assess_claims(
 
   // 4. Confusion is higher on wrong predictions and flags them better than
   // the CNN's confidence (fewer false negatives).
-  for (const auto* r : {&ic_only, &sdn}) {
-    const std::string who = r == &sdn ? "SDN training" : "IC-only";
+  for (const auto& [who, r] : networks) {
     const report::Confusion none;
     const report::Confusion& conf = r->confusion ? *r->confusion : none;
     const double mc = num(conf.mean_correct);
@@ -423,73 +545,80 @@ PaperResult run_paper(const PaperOptions& o) {
     return run_paper_seeds(o);
   }
   o.validate();
+  const std::vector<Regime> regimes = o.parsed_regimes();
   // One pipeline per folder; its trainings also lock their own sub-folders.
   const auto lock = OutputLock::acquire(o.out, "--out");
-  // A rerun continues in its own folder; any other folder must be new.
-  check_output_folder(
-      o.out,
-      "--out",
-      {"cnn",
-       "ic_only",
-       "sdn",
-       "traces",
-       "report-ic_only.json",
-       "report-sdn.json",
-       "summary.json",
-       "report.html"});
+  // A rerun continues in its own folder (with any regimes); any other
+  // folder must be new.
+  std::vector<std::string> owned = {
+      "cnn", "traces", "summary.json", "report.html"};
+  for (const std::string& name : all_regime_names()) {
+    const Regime r = parse_regime(name);
+    owned.push_back(r.key);
+    owned.push_back("report-" + r.key + ".json");
+  }
+  check_output_folder(o.out, "--out", owned);
   Timer total;
   make_dirs(o.out);
   const std::string traces = o.out + "/traces";
   make_dirs(traces);
+  const size_t stages = regimes.size() + 4;
+  size_t done = 0;
+  auto next_stage = [&](const std::string& what) {
+    stage(std::to_string(++done) + "/" + std::to_string(stages) + " " + what);
+  };
 
   DataCrcs crcs;
-  stage("1/6 CNN training (" + o.arch + " on " + o.data.name + ")");
+  next_stage("CNN training (" + o.arch + " on " + o.data.name + ")");
   const auto cnn =
       train_stage(base_config(o, checkpoint::Mode::kCnn, o.out + "/cnn"), crcs);
 
-  stage("2/6 IC-only training: internal classifiers on the frozen CNN");
-  auto ic_config =
-      base_config(o, checkpoint::Mode::kIcOnly, o.out + "/ic_only");
-  ic_config.from = cnn;
-  const auto ic_only = train_stage(ic_config, crcs);
+  std::map<std::string, std::string> checkpoints;
+  for (const Regime& r : regimes) {
+    std::string what;
+    switch (r.mode) {
+      case checkpoint::Mode::kIcOnly:
+        what = r.clean ?
+            "IC-only training, clean: ICs on the frozen CNN in eval mode" :
+            "IC-only training: internal classifiers on the frozen CNN";
+        break;
+      case checkpoint::Mode::kMixed:
+        what = "Mixed training: fresh ICs on the CNN, then all jointly";
+        break;
+      default:
+        what = "SDN training from the CNN's initialisation";
+    }
+    next_stage(what + (r.distill ? ", with self-distillation" : ""));
+    checkpoints[r.key] = train_stage(regime_config(o, r, cnn), crcs);
+  }
 
-  stage("3/6 SDN training from the CNN's initialisation");
-  const auto sdn =
-      train_stage(base_config(o, checkpoint::Mode::kSdn, o.out + "/sdn"), crcs);
-
-  stage(
-      "4/6 Exit traces (validation, test, train sample, out-of-distribution)");
+  next_stage(
+      "Exit traces (validation, test, train sample, out-of-distribution)");
   trace_stage(cnn, "test", traces + "/cnn-test", o.test_samples, o.device);
-  for (const auto& [name, ckpt] :
-       {std::pair{std::string("ic_only"), ic_only},
-        std::pair{std::string("sdn"), sdn}}) {
-    trace_stage(ckpt, "val", traces + "/" + name + "-val", 0, o.device);
+  for (const Regime& r : regimes) {
+    const std::string& ckpt = checkpoints.at(r.key);
+    const std::string name = traces + "/" + r.key;
+    trace_stage(ckpt, "val", name + "-val", 0, o.device);
+    trace_stage(ckpt, "test", name + "-test", o.test_samples, o.device);
     trace_stage(
-        ckpt, "test", traces + "/" + name + "-test", o.test_samples, o.device);
-    trace_stage(
-        ckpt,
-        "train",
-        traces + "/" + name + "-train",
-        o.train_trace_samples,
-        o.device);
+        ckpt, "train", name + "-train", o.train_trace_samples, o.device);
     for (const std::string& source : paper_ood_sources()) {
       trace_stage(
           ckpt,
           "test",
-          traces + "/" + name + "-ood-" + source,
+          name + "-ood-" + source,
           o.ood_samples,
           o.device,
           source);
     }
   }
 
-  stage("5/6 Analyses");
+  next_stage("Analyses");
   std::vector<report::HtmlSection> sections;
   std::map<std::string, report::Report> reports;
   std::map<std::string, std::vector<report::Ood>> ood_results;
-  for (const auto& [name, title] :
-       {std::pair{std::string("ic_only"), std::string("IC-only SDN")},
-        std::pair{std::string("sdn"), std::string("SDN training")}}) {
+  for (const Regime& regime : regimes) {
+    const std::string name = regime.key;
     report::ReportOptions ro;
     ro.trace_dir = traces + "/" + name + "-test";
     ro.val_trace_dir = traces + "/" + name + "-val";
@@ -509,7 +638,9 @@ PaperResult run_paper(const PaperOptions& o) {
       ood.push_back(*report::build_report(other).ood);
     }
     ood_results[name] = ood;
-    r.title = title + ": " + o.arch + " on " + o.data.name;
+    r.title =
+        (regime.key == "ic_only" ? std::string("IC-only SDN") : regime.title) +
+        ": " + o.arch + " on " + o.data.name;
     write_json_atomic(o.out + "/report-" + name + ".json", r);
     std::cout << "\n#### " << *r.title << "\n\n";
     report::print_report(std::cout, r);
@@ -524,7 +655,7 @@ PaperResult run_paper(const PaperOptions& o) {
       app::append_grad_cam_grid(
           section.grids,
           inputs.trace,
-          name == "sdn" ? sdn : ic_only, // as traced, from this folder
+          checkpoints.at(name), // as traced, from this folder
           *images,
           info,
           o.grid_images);
@@ -535,34 +666,42 @@ PaperResult run_paper(const PaperOptions& o) {
     reports[name] = std::move(r);
   }
 
-  print_ood_table(ood_results);
+  print_ood_table(regimes, ood_results);
+  if (regimes.size() > 1) {
+    std::map<std::string, nlohmann::json> one_run;
+    for (const Regime& r : regimes) {
+      one_run[r.key] = spread({nlohmann::json(reports.at(r.key))});
+    }
+    std::cout << "\n### The regimes side by side\n";
+    print_regime_tables(std::cout, regimes, one_run);
+  }
 
-  stage("6/6 The paper's claims on this run");
+  next_stage("The paper's claims on this run");
   PaperResult result;
-  const std::vector<Claim> claims =
-      assess_claims(reports.at("ic_only"), reports.at("sdn"));
+  const std::vector<Claim> claims = assess_claims(regimes, reports);
   std::cout << "\n#### The paper's claims on this run\n\n";
   for (const Claim& c : claims) {
     std::cout << "- " << c.claim << ": " << c.verdict << " (" << c.measured
               << ")\n";
   }
-  const std::time_t now = std::time(nullptr);
-  char date[64];
-  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  const std::string date = utc_date();
+  nlohmann::json report_paths;
+  for (const Regime& r : regimes) {
+    report_paths[r.key] = o.out + "/report-" + r.key + ".json";
+  }
   result.summary = {
       {"arch", o.arch},
       {"dataset", o.data.name},
       {"date", date},
       {"seconds", total.seconds()},
+      {"regimes", o.regimes},
       {"claims", claims},
       {"ood", ood_results},
-      {"reports",
-       {{"ic_only", o.out + "/report-ic_only.json"},
-        {"sdn", o.out + "/report-sdn.json"}}}};
+      {"reports", report_paths}};
   write_json_atomic(o.out + "/summary.json", result.summary);
   report::HtmlOptions html;
   html.title = "Shallow-Deep Networks: " + o.arch + " on " + o.data.name;
-  html.subtitle = std::string("sdn paper, ") + date + ", output " + o.out;
+  html.subtitle = "sdn paper, " + date + ", output " + o.out;
   result.html = o.out + "/report.html";
   report::write_html(result.html, sections, html);
   std::fprintf(

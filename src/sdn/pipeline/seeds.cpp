@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <map>
 #include <set>
@@ -24,86 +23,6 @@
 namespace sdn::pipeline {
 
 namespace {
-
-// Cell `key` of one network's spread report as "mean +- sd (min - max)".
-std::string cell(
-    const nlohmann::json& report,
-    const nlohmann::json::json_pointer& key,
-    int precision) {
-  if (!report.contains(key)) {
-    return "-";
-  }
-  return format_spread(read_spread(report.at(key), key.to_string()), precision);
-}
-
-void print_exit_table(const nlohmann::json& reports) {
-  std::cout << "\n#### Accuracy per exit (test, %)\n\n";
-  const auto& sdn = reports.at("sdn");
-  const size_t exits = sdn.at("exit_accuracy").size();
-  std::cout << "| Network |";
-  for (size_t e = 0; e < exits; ++e) {
-    std::cout
-        << (e + 1 == exits ? std::string(" Final |") :
-                             " IC" + std::to_string(e + 1) + " |");
-  }
-  std::cout << " CNN |\n|---|";
-  for (size_t e = 0; e <= exits; ++e) {
-    std::cout << "---|";
-  }
-  std::cout << "\n";
-  for (const char* name : {"ic_only", "sdn"}) {
-    const auto& r = reports.at(name);
-    std::cout << "| "
-              << (std::string(name) == "sdn" ? "SDN training" : "IC-only")
-              << " |";
-    for (size_t e = 0; e < exits; ++e) {
-      std::cout << " "
-                << cell(
-                       r,
-                       nlohmann::json::json_pointer(
-                           "/exit_accuracy/" + std::to_string(e)),
-                       2)
-                << " |";
-    }
-    std::cout << " "
-              << cell(r, nlohmann::json::json_pointer("/cnn_accuracy"), 2)
-              << " |\n";
-  }
-}
-
-// The figures of the table: label, report key, decimals.
-const std::vector<std::pair<std::string, std::pair<std::string, int>>>&
-figure_rows() {
-  static const std::vector<std::pair<std::string, std::pair<std::string, int>>>
-      rows = {
-          {"accuracy at 25 % budget (%)", {"/budgets/0.25/accuracy", 2}},
-          {"cost at 25 % budget", {"/budgets/0.25/cost", 3}},
-          {"accuracy at 50 % budget (%)", {"/budgets/0.5/accuracy", 2}},
-          {"cost at 50 % budget", {"/budgets/0.5/cost", 3}},
-          {"accuracy at 75 % budget (%)", {"/budgets/0.75/accuracy", 2}},
-          {"cost at 75 % budget", {"/budgets/0.75/cost", 3}},
-          {"destructive share of the errors",
-           {"/overthinking/destructive/rate", 3}},
-          {"confusion AUROC (wrong vs right)", {"/confusion/auroc", 3}},
-          {"confidence AUROC (wrong vs right)",
-           {"/confusion/confidence/auroc", 3}}};
-  return rows;
-}
-
-void print_figures_table(const nlohmann::json& reports) {
-  std::cout << "\n#### Early exit, overthinking and confusion\n\n"
-               "| Figure | IC-only | SDN training |\n|---|---|---|\n";
-  for (const auto& [label, where] : figure_rows()) {
-    const nlohmann::json::json_pointer key(where.first);
-    std::cout << "| " << label << " | "
-              << cell(reports.at("ic_only"), key, where.second) << " | "
-              << cell(reports.at("sdn"), key, where.second) << " |\n";
-  }
-}
-
-const char* network_name(const std::string& name) {
-  return name == "sdn" ? "SDN training" : "IC-only";
-}
 
 // The number at `key` of a per-seed report, NaN when absent or null.
 double number_at(
@@ -125,9 +44,11 @@ void accuracy_axis(report::svg::Axis& axis, double lo, double hi) {
 // Accuracy per exit: each seed's curve (thin), the mean (markers) and the
 // min - max range (a bar) per exit, both networks.
 std::string exit_accuracy_plot(
+    const std::vector<Regime>& regimes,
     const std::map<std::string, std::vector<nlohmann::json>>& reports,
     const nlohmann::json& spread_reports) {
-  const size_t exits = spread_reports.at("sdn").at("exit_accuracy").size();
+  const size_t exits =
+      spread_reports.at(regimes.front().key).at("exit_accuracy").size();
   double lo = 100;
   double hi = 0;
   for (const auto& [name, runs] : reports) {
@@ -155,10 +76,15 @@ std::string exit_accuracy_plot(
   }
   accuracy_axis(po.y, lo, hi);
   report::svg::Plot plot(po);
-  int color = 0;
-  for (const char* name : {"ic_only", "sdn"}) {
-    const std::string c = report::svg::categorical_color(color++);
-    const double shift = std::string(name) == "sdn" ? 0.08 : -0.08;
+  // The regimes side by side within each exit's slot.
+  const double step = 0.5 / static_cast<double>(regimes.size());
+  for (size_t k = 0; k < regimes.size(); ++k) {
+    const Regime& regime = regimes[k];
+    const std::string& name = regime.key;
+    const std::string c = report::svg::categorical_color(static_cast<int>(k));
+    const double shift = (static_cast<double>(k) -
+                          0.5 * static_cast<double>(regimes.size() - 1)) *
+        step;
     for (const auto& r : reports.at(name)) {
       std::vector<report::svg::Point> points;
       for (size_t e = 0; e < exits; ++e) {
@@ -180,16 +106,13 @@ std::string exit_accuracy_plot(
       plot.line({{x, sp.min}, {x, sp.max}}, c, 3.0);
       means.push_back({x, sp.mean});
       tips.push_back(
-          std::string(network_name(name)) + ", " +
+          regime.title + ", " +
           (e + 1 == exits ? std::string("final") :
                             "IC" + std::to_string(e + 1)) +
           ": " + format_spread(sp, 2) + " %");
     }
     plot.markers(means, c, 4.0, report::svg::Marker::kCircle, tips);
-    plot.legend(
-        std::string(network_name(name)) + " (mean, min - max, each seed)",
-        c,
-        "line");
+    plot.legend(regime.title + " (mean, min - max, each seed)", c, "line");
   }
   return plot.render();
 }
@@ -197,6 +120,7 @@ std::string exit_accuracy_plot(
 // Accuracy against cost of every threshold of the sweep: one curve per
 // seed and network.
 std::string sweep_plot(
+    const std::vector<Regime>& regimes,
     const std::map<std::string, std::vector<nlohmann::json>>& reports,
     const std::vector<uint64_t>& seeds) {
   double lo = 100;
@@ -219,10 +143,9 @@ std::string sweep_plot(
   po.x.hi = 1.05;
   accuracy_axis(po.y, lo, hi);
   report::svg::Plot plot(po);
-  int color = 0;
-  for (const char* name : {"ic_only", "sdn"}) {
-    const std::string c = report::svg::categorical_color(color++);
-    const auto& runs = reports.at(name);
+  for (size_t k = 0; k < regimes.size(); ++k) {
+    const std::string c = report::svg::categorical_color(static_cast<int>(k));
+    const auto& runs = reports.at(regimes[k].key);
     for (size_t i = 0; i < runs.size(); ++i) {
       std::vector<report::svg::Point> points;
       for (const auto& p : runs[i].at("sweep")) {
@@ -235,8 +158,7 @@ std::string sweep_plot(
       plot.line(points, c, 1.5, i % 2 == 1);
     }
     plot.legend(
-        std::string(network_name(name)) + " (" + std::to_string(seeds.size()) +
-            " seeds)",
+        regimes[k].title + " (" + std::to_string(seeds.size()) + " seeds)",
         c,
         "line");
   }
@@ -249,30 +171,41 @@ std::string aggregate_page(
     const nlohmann::json& aggregate,
     const std::map<std::string, std::vector<nlohmann::json>>& reports,
     const PaperOptions& options) {
+  const std::vector<Regime> regimes = options.parsed_regimes();
   const auto& spread_reports = aggregate.at("reports");
   std::string body;
   body += report::detail::figure(
       "Accuracy per exit",
-      exit_accuracy_plot(reports, spread_reports),
+      exit_accuracy_plot(regimes, reports, spread_reports),
       "",
       "Thin lines: each seed. Thick bars: the range over the seeds; dots: "
       "the mean (hover for mean +- sd).",
       report::detail::Layout::kBelow);
   body += report::detail::figure(
       "Early exit per seed",
-      sweep_plot(reports, options.seeds),
+      sweep_plot(regimes, reports, options.seeds),
       "",
       "Every threshold of the sweep (test split), one curve per seed; the "
       "budget table below uses the thresholds chosen on validation.",
       report::detail::Layout::kBelow);
   report::detail::Table figures;
-  figures.header = {"figure", "IC-only", "SDN training"};
-  for (const auto& [label, where] : figure_rows()) {
-    const nlohmann::json::json_pointer key(where.first);
-    figures.rows.push_back(
-        {label,
-         cell(spread_reports.at("ic_only"), key, where.second),
-         cell(spread_reports.at("sdn"), key, where.second)});
+  figures.header = {"figure"};
+  for (const Regime& r : regimes) {
+    figures.header.push_back(r.title);
+  }
+  if (regimes.size() > 1) {
+    figures.header.push_back("best (mean)");
+  }
+  for (const FigureRow& row : figure_rows()) {
+    std::vector<std::string> cells = {row.label};
+    for (const Regime& r : regimes) {
+      cells.push_back(
+          spread_cell(spread_reports.at(r.key), row.key, row.precision));
+    }
+    if (regimes.size() > 1) {
+      cells.push_back(best_regime(regimes, spread_reports, row));
+    }
+    figures.rows.push_back(cells);
   }
   body += report::detail::figure(
       "Figures over the seeds (mean +- sd (min - max))",
@@ -318,6 +251,7 @@ PaperResult run_paper_seeds(const PaperOptions& options) {
   check(
       unique.size() == options.seeds.size(),
       "--seeds: each seed once, got a seed twice");
+  const std::vector<Regime> regimes = options.parsed_regimes();
   std::vector<PaperOptions> runs;
   std::vector<std::string> owned = {"aggregate.json", "report.html"};
   for (const uint64_t seed : options.seeds) {
@@ -348,9 +282,9 @@ PaperResult run_paper_seeds(const PaperOptions& options) {
     const PaperResult result = run_paper(runs[i]);
     claims.push_back(result.summary.at("claims"));
     ood.push_back(result.summary.at("ood"));
-    for (const char* name : {"ic_only", "sdn"}) {
-      reports[name].push_back(
-          read_json(runs[i].out + "/report-" + name + ".json"));
+    for (const Regime& r : regimes) {
+      reports[r.key].push_back(
+          read_json(runs[i].out + "/report-" + r.key + ".json"));
     }
   }
   nlohmann::json aggregate;
@@ -360,21 +294,19 @@ PaperResult run_paper_seeds(const PaperOptions& options) {
     aggregate["runs"].push_back(one.out);
   }
   aggregate["claims"] = count_verdicts(claims);
-  aggregate["reports"] = {
-      {"ic_only", spread(reports.at("ic_only"))},
-      {"sdn", spread(reports.at("sdn"))}};
+  aggregate["regimes"] = options.regimes;
+  aggregate["reports"] = nlohmann::json::object();
+  for (const Regime& r : regimes) {
+    aggregate["reports"][r.key] = spread(reports.at(r.key));
+  }
   aggregate["ood"] = spread(ood);
-  const std::time_t now = std::time(nullptr);
-  char date[64];
-  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-  aggregate["date"] = date;
+  aggregate["date"] = utc_date();
   aggregate["seconds"] = total.seconds();
   write_json_atomic(options.out + "/aggregate.json", aggregate);
 
   std::cout << "\n### Over " << runs.size()
             << " seeds: mean +- sd (min - max)\n";
-  print_exit_table(aggregate["reports"]);
-  print_figures_table(aggregate["reports"]);
+  print_regime_tables(std::cout, regimes, aggregate["reports"]);
   std::cout << "\n#### The paper's claims over the seeds\n\n";
   for (const auto& c : aggregate["claims"]) {
     std::cout << "- " << c.at("claim").get<std::string>() << ": supported in "

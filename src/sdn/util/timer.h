@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <ctime>
+#include <string>
 
 namespace sdn {
 
@@ -21,5 +23,15 @@ class Timer {
  private:
   std::chrono::steady_clock::time_point start_;
 };
+
+/// The current time as "2026-12-01 05:50 UTC" (run summaries' "date").
+inline std::string utc_date() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char date[64];
+  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &utc);
+  return date;
+}
 
 } // namespace sdn

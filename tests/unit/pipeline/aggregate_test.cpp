@@ -9,12 +9,15 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <sstream>
 #include <string>
 #include <vector>
 
 using nlohmann::json;
+using sdn::pipeline::best_regime;
 using sdn::pipeline::count_verdicts;
 using sdn::pipeline::format_spread;
+using sdn::pipeline::print_regime_tables;
 using sdn::pipeline::read_spread;
 using sdn::pipeline::spread;
 
@@ -120,4 +123,73 @@ TEST(CountVerdicts, CountsEachClaimOverTheRuns) {
         count_verdicts(other);
       }).find("run 3 has 1 claims, run 1 has 2"),
       std::string::npos);
+}
+
+TEST(RegimeTables, BestRegimePerFigureAndSideBySide) {
+  using sdn::pipeline::parse_regime;
+  const std::vector<sdn::pipeline::Regime> regimes = {
+      parse_regime("ic-only"), parse_regime("sdn"), parse_regime("mixed")};
+  // Two seeds per regime, made by hand: accuracy at 50 % (higher is
+  // better), destructive share (lower), the 50 % cost (no direction).
+  auto report = [](double acc, double cost, double destructive) {
+    return json{
+        {"exit_accuracy", {acc - 10, acc}},
+        {"cnn_accuracy", 90.0},
+        {"budgets", {{"0.5", {{"accuracy", acc}, {"cost", cost}}}}},
+        {"overthinking", {{"destructive", {{"rate", destructive}}}}}};
+  };
+  const json reports = {
+      {"ic_only", spread({report(80, 0.4, 0.5), report(82, 0.4, 0.4)})},
+      {"sdn", spread({report(85, 0.3, 0.6), report(85, 0.5, 0.6)})},
+      {"mixed", spread({report(86, 0.2, 0.3), report(84, 0.2, 0.5)})}};
+  const auto& rows = sdn::pipeline::figure_rows();
+  auto row = [&](const std::string& key) {
+    for (const auto& r : rows) {
+      if (r.key == key) {
+        return r;
+      }
+    }
+    ADD_FAILURE() << key;
+    return rows.front();
+  };
+  // Means 81, 85, 85: a tie between SDN training and mixed.
+  EXPECT_EQ(
+      best_regime(regimes, reports, row("/budgets/0.5/accuracy")),
+      "SDN training = Mixed");
+  // Means 0.45, 0.6, 0.4: lower is better.
+  EXPECT_EQ(
+      best_regime(regimes, reports, row("/overthinking/destructive/rate")),
+      "Mixed");
+  EXPECT_EQ(best_regime(regimes, reports, row("/budgets/0.5/cost")), "-");
+  // A figure no regime has.
+  EXPECT_EQ(best_regime(regimes, reports, row("/confusion/auroc")), "-");
+  EXPECT_EQ(
+      sdn::pipeline::spread_cell(reports["ic_only"], "/exit_accuracy/1", 1),
+      "81.0 +- 1.4 (80.0 - 82.0)");
+
+  std::ostringstream out;
+  print_regime_tables(out, regimes, reports);
+  const std::string text = out.str();
+  EXPECT_NE(
+      text.find("| IC-only | 71.00 +- 1.41 (70.00 - 72.00) | 81.00 +- 1.41 "
+                "(80.00 - 82.00) | 90.00 +- 0.00 (90.00 - 90.00) |"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("| Figure | IC-only | SDN training | Mixed | Best (mean) |"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("| accuracy at 50 % budget (%) | 81.00 +- 1.41 (80.00 - "
+                "82.00) | 85.00 +- 0.00 (85.00 - 85.00) | 85.00 +- 1.41 "
+                "(84.00 - 86.00) | SDN training = Mixed |"),
+      std::string::npos)
+      << text;
+  // A regime without a report is an error, not an empty column.
+  const auto missing = sdn::testing::error_message([&] {
+    std::ostringstream ignored;
+    print_regime_tables(ignored, {parse_regime("mixed+distill")}, reports);
+  });
+  EXPECT_NE(missing.find("no report of mixed+distill"), std::string::npos)
+      << missing;
 }

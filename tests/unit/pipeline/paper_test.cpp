@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -64,4 +65,111 @@ TEST(PaperOptions, QuickPresetKeepsWhatTheUserGave) {
   EXPECT_EQ(all.test_samples, defaults.test_samples);
   EXPECT_EQ(all.train_trace_samples, defaults.train_trace_samples);
   EXPECT_EQ(all.ood_samples, defaults.ood_samples);
+}
+
+TEST(Regimes, NamesKeysTitlesAndModes) {
+  using sdn::checkpoint::Mode;
+  using sdn::pipeline::parse_regime;
+  const auto clean = parse_regime("ic-only-clean");
+  EXPECT_EQ(clean.key, "ic_only_clean");
+  EXPECT_EQ(clean.title, "IC-only, clean");
+  EXPECT_EQ(clean.mode, Mode::kIcOnly);
+  EXPECT_TRUE(clean.clean);
+  EXPECT_FALSE(clean.distill);
+  const auto mixed = parse_regime("mixed+distill");
+  EXPECT_EQ(mixed.key, "mixed_distill");
+  EXPECT_EQ(mixed.title, "Mixed + distillation");
+  EXPECT_EQ(mixed.mode, Mode::kMixed);
+  EXPECT_TRUE(mixed.distill);
+  EXPECT_EQ(parse_regime("sdn").mode, Mode::kSdn);
+  EXPECT_FALSE(parse_regime("ic-only").clean);
+  for (const char* bad :
+       {"", "+distill", "cnn", "sdn+", "mixed+distill+distill", "SDN"}) {
+    const auto message =
+        sdn::testing::error_message([&] { parse_regime(bad); });
+    EXPECT_NE(message.find("--regimes: expected ic-only"), std::string::npos)
+        << bad << ": " << message;
+  }
+}
+
+TEST(Regimes, ValidateRefusesRepeatsEmptyAndMixedOptionsWithoutMixed) {
+  sdn::pipeline::PaperOptions options;
+  options.regimes = {"ic-only", "sdn", "mixed", "mixed+distill"};
+  EXPECT_EQ(validate_message(options), "");
+  options.regimes = {};
+  EXPECT_NE(validate_message(options).find("--regimes"), std::string::npos);
+  options.regimes = {"sdn", "mixed", "sdn"};
+  EXPECT_NE(
+      validate_message(options).find("--regimes: sdn is given twice"),
+      std::string::npos);
+  options.regimes = {"sdn"};
+  options.mixed_epochs = 2;
+  EXPECT_NE(
+      validate_message(options).find("--mixed-epochs"), std::string::npos);
+  options.regimes = {"mixed"};
+  options.mixed_epochs = 0;
+  EXPECT_NE(
+      validate_message(options).find("--mixed-epochs must be > 0"),
+      std::string::npos);
+}
+
+namespace {
+
+// A report with the figures the claims read.
+sdn::report::Report claim_report(
+    std::vector<double> exits,
+    double half_accuracy,
+    double half_cost,
+    double destructive) {
+  sdn::report::Report r;
+  r.exit_accuracy = std::move(exits);
+  r.cnn_accuracy = 90.0;
+  sdn::report::Budgets budgets;
+  sdn::report::BudgetEntry half;
+  half.accuracy = half_accuracy;
+  half.cost = half_cost;
+  budgets.half = half;
+  r.budgets = budgets;
+  sdn::report::Overthinking o;
+  o.destructive.rate = destructive;
+  r.overthinking = o;
+  return r;
+}
+
+} // namespace
+
+TEST(Regimes, ClaimsPerRegimeAndSdnAgainstIcOnlyOnlyWithBoth) {
+  using sdn::pipeline::parse_regime;
+  std::map<std::string, sdn::report::Report> reports;
+  reports["ic_only"] =
+      claim_report({60, 70, 80, 85, 88, 89, 90}, 89.5, 0.45, 0.5);
+  reports["sdn"] = claim_report({65, 72, 79, 86, 88, 89, 90}, 88.0, 0.40, 0.2);
+  reports["mixed"] = claim_report({70, 75, 82, 87, 89, 90, 91}, 90.5, 0.6, 0.4);
+  const auto all = sdn::pipeline::assess_claims(
+      {parse_regime("ic-only"), parse_regime("sdn"), parse_regime("mixed")},
+      reports);
+  // Cost, destructive share and confusion per regime, plus SDN vs IC-only.
+  ASSERT_EQ(all.size(), 3u * 3 + 1);
+  EXPECT_EQ(all[0].verdict, "supported"); // IC-only: 89.5 % at 0.45
+  EXPECT_EQ(all[1].verdict, "not supported"); // SDN: 2 points lost
+  EXPECT_EQ(all[2].verdict, "not supported"); // mixed: cost 0.6
+  EXPECT_NE(all[2].claim.find("(Mixed)"), std::string::npos);
+  // SDN's IC1-IC3 against IC-only's: 65 > 60, 72 > 70, 79 < 80.
+  EXPECT_NE(all[3].claim.find("SDN training makes"), std::string::npos);
+  EXPECT_EQ(all[3].verdict, "not supported");
+  EXPECT_EQ(all[4].verdict, "supported"); // destructive 0.5
+  EXPECT_EQ(all[5].verdict, "not supported"); // 0.2
+  EXPECT_EQ(all[6].verdict, "supported"); // 0.4
+
+  const auto one = sdn::pipeline::assess_claims(
+      {parse_regime("mixed"), parse_regime("sdn")}, reports);
+  ASSERT_EQ(one.size(), 2u * 3);
+  for (const auto& c : one) {
+    EXPECT_EQ(c.claim.find("SDN training makes"), std::string::npos);
+  }
+  EXPECT_NE(
+      sdn::testing::error_message([&] {
+        sdn::pipeline::assess_claims({parse_regime("ic-only-clean")}, reports);
+      }).find("no report of the regime ic-only-clean"),
+      std::string::npos);
 }
