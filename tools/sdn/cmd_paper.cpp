@@ -156,6 +156,11 @@ void setup_paper(CLI::App& app) {
       ->delimiter(',')
       ->type_name("LIST")
       ->check(at_least(0));
+  sub->add_flag(
+      "--aggregate-only",
+      o.aggregate_only,
+      "With --seeds: train and trace nothing, aggregate the finished runs' "
+      "OUT/seed-N/summary.json and report files (kept without checkpoints)");
   sub->add_option("--device", o.device, "cpu or cuda[:N]")
       ->capture_default_str();
   for (const auto& name : pipeline::PaperOptions::quick_options()) {

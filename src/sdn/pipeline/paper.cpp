@@ -544,6 +544,10 @@ PaperResult run_paper(const PaperOptions& o) {
   if (!o.seeds.empty()) {
     return run_paper_seeds(o);
   }
+  check(
+      !o.aggregate_only,
+      "--aggregate-only has no effect without --seeds (it aggregates "
+      "finished per-seed runs)");
   o.validate();
   const std::vector<Regime> regimes = o.parsed_regimes();
   // One pipeline per folder; its trainings also lock their own sub-folders.

@@ -61,6 +61,10 @@ struct PaperOptions {
   /// --seeds: run the pipeline once per seed (as `seed`) into
   /// OUT/seed-N/ and aggregate (run_paper_seeds); empty: one run.
   std::vector<uint64_t> seeds;
+  /// --aggregate-only: with `seeds`, train and trace nothing; aggregate the
+  /// finished runs' OUT/seed-N/summary.json and report-KEY.json files
+  /// (results kept without their checkpoints).
+  bool aggregate_only = false;
   /// --regimes: the networks with ICs the pipeline trains, traces, reports
   /// and checks the claims on (parse_regime's names), side by side.
   std::vector<std::string> regimes = {"ic-only", "sdn"};
@@ -126,8 +130,10 @@ PaperResult run_paper(const PaperOptions& options);
 /// "reports": {regime key: every figure of the runs' reports as mean,
 /// sd, min, max}, "ood"), and the paper's tables on stdout with every cell
 /// as mean +- sd (min - max) and each claim as "supported in K of N".
-/// Throws sdn::Error for seeds that repeat, or an OUT holding anything
-/// else.
+/// With aggregate_only, the runs are read, not run: each OUT/seed-N/
+/// summary.json must exist and be of the same arch, data set and regimes.
+/// Throws sdn::Error for seeds that repeat, a missing or other run with
+/// aggregate_only, or an OUT holding anything else.
 PaperResult run_paper_seeds(const PaperOptions& options);
 
 /// One of the paper's claims checked on a run (summary.json's "claims").

@@ -231,8 +231,13 @@ std::string aggregate_page(
       "The paper's claims over the seeds",
       "",
       claims.render(),
-      "Each seed's own page, OUT/seed-N/report.html, has every analysis "
-      "of that run.",
+      // Aggregated from kept results, the runs' pages may be gone.
+      path_exists(
+          options.out + "/seed-" + std::to_string(options.seeds.front()) +
+          "/report.html") ?
+          "Each seed's own page, OUT/seed-N/report.html, has every "
+          "analysis of that run." :
+          "",
       report::detail::Layout::kBelow);
   report::HtmlOptions page;
   page.title = "Shallow-Deep Networks: " + options.arch + " on " +
@@ -241,6 +246,47 @@ std::string aggregate_page(
   page.subtitle = "sdn paper --seeds, " +
       aggregate.at("date").get<std::string>() + ", output " + options.out;
   return report::render_page(page, body);
+}
+
+// --aggregate-only: the summary.json a finished run of `run` wrote, checked
+// to be of the same experiment (arch, data set, regimes).
+nlohmann::json finished_summary(const PaperOptions& run) {
+  const std::string path = run.out + "/summary.json";
+  check(
+      path_exists(path),
+      "--aggregate-only: ",
+      path,
+      " does not exist; run seed ",
+      run.seed,
+      " without --aggregate-only first");
+  const nlohmann::json summary = read_json(path);
+  for (const char* key : {"arch", "dataset", "claims", "ood", "reports"}) {
+    check(
+        summary.is_object() && summary.contains(key),
+        path,
+        ": missing key '",
+        key,
+        "'");
+  }
+  // Runs from before --regimes existed had the paper's two.
+  const nlohmann::json regimes =
+      summary.value("regimes", nlohmann::json{"ic-only", "sdn"});
+  const nlohmann::json wanted = {
+      {"arch", run.arch}, {"dataset", run.data.name}, {"regimes", run.regimes}};
+  const nlohmann::json found = {
+      {"arch", summary.at("arch")},
+      {"dataset", summary.at("dataset")},
+      {"regimes", regimes}};
+  check(
+      found == wanted,
+      "--aggregate-only: ",
+      path,
+      " is of another experiment (",
+      found.dump(),
+      ", asked for ",
+      wanted.dump(),
+      ")");
+  return summary;
 }
 
 } // namespace
@@ -267,7 +313,6 @@ PaperResult run_paper_seeds(const PaperOptions& options) {
   check_output_folder(options.out, "--out", owned);
   make_dirs(options.out);
   Timer total;
-  std::vector<nlohmann::json> summaries;
   std::vector<nlohmann::json> claims;
   std::vector<nlohmann::json> ood;
   std::map<std::string, std::vector<nlohmann::json>> reports;
@@ -279,9 +324,11 @@ PaperResult run_paper_seeds(const PaperOptions& options) {
         i + 1,
         runs.size(),
         runs[i].out.c_str());
-    const PaperResult result = run_paper(runs[i]);
-    claims.push_back(result.summary.at("claims"));
-    ood.push_back(result.summary.at("ood"));
+    const nlohmann::json summary = options.aggregate_only ?
+        finished_summary(runs[i]) :
+        run_paper(runs[i]).summary;
+    claims.push_back(summary.at("claims"));
+    ood.push_back(summary.at("ood"));
     for (const Regime& r : regimes) {
       reports[r.key].push_back(
           read_json(runs[i].out + "/report-" + r.key + ".json"));
