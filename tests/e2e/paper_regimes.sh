@@ -10,12 +10,8 @@ sdn="$1"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 . "$(dirname "$0")/expect_error.sh"
-args=(paper --quick --dataset synthetic --synthetic-train 240
-      --synthetic-test 64 --synthetic-classes 4 --synthetic-channels 1
-      --val-size 48 --train-subset 192 --batch-size 32 --epochs 1
-      --ic-epochs 1 --milestones 1 --ic-milestones 1 --test-samples 0
-      --train-trace-samples 64 --ood-samples 64 --grid-images 1
-      --out "$dir/run")
+. "$(dirname "$0")/tiny_paper.sh"
+args=("${tiny_paper[@]}" --out "$dir/run")
 "$sdn" --threads 1 "${args[@]}" --regimes ic-only-clean,mixed+distill \
   --mixed-lr 0.02 --distill 0.7 --distill-temperature 2 \
   > "$dir/two.txt" 2> "$dir/two.err" || { cat "$dir/two.err"; exit 1; }

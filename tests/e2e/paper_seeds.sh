@@ -8,12 +8,8 @@ sdn="$1"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 . "$(dirname "$0")/expect_error.sh"
-base=(paper --quick --dataset synthetic --synthetic-train 240
-      --synthetic-test 64 --synthetic-classes 4 --synthetic-channels 1
-      --val-size 48 --train-subset 192 --batch-size 32 --epochs 1
-      --ic-epochs 1 --milestones 1 --ic-milestones 1 --test-samples 0
-      --train-trace-samples 64 --ood-samples 64 --grid-images 1)
-args=("${base[@]}" --out "$dir/run")
+. "$(dirname "$0")/tiny_paper.sh"
+args=("${tiny_paper[@]}" --out "$dir/run")
 "$sdn" --threads 1 "${args[@]}" --seeds 3 > "$dir/one.txt" 2> "$dir/one.err" || {
   cat "$dir/one.err"; exit 1; }
 test -f "$dir/run/seed-3/summary.json"
@@ -57,7 +53,7 @@ for s in 3 5; do
   cp "$dir/run/seed-$s"/summary.json "$dir/run/seed-$s"/report-*.json \
     "$dir/kept/seed-$s/"
 done
-"$sdn" "${base[@]}" --seeds 3,5 --aggregate-only --out "$dir/kept" \
+"$sdn" "${tiny_paper[@]}" --seeds 3,5 --aggregate-only --out "$dir/kept" \
   > "$dir/kept.txt" 2> "$dir/kept.err" || { cat "$dir/kept.err"; exit 1; }
 ! grep -q "== 1/" "$dir/kept.err"
 diff <(grep -v "^report:\|^aggregate:\|took" "$dir/two.txt" | sed -n '/^### Over/,$p') \
@@ -73,9 +69,9 @@ for k in a["reports"]:
         assert a["reports"][k][key] == b["reports"][k][key], (k, key)
 PY
 expect_error "--aggregate-only: .*/kept/seed-7/summary.json does not exist" \
-  "$sdn" "${base[@]}" --seeds 3,5,7 --aggregate-only --out "$dir/kept"
+  "$sdn" "${tiny_paper[@]}" --seeds 3,5,7 --aggregate-only --out "$dir/kept"
 expect_error "--aggregate-only: .*seed-3/summary.json is of another experiment" \
-  "$sdn" "${base[@]}" --seeds 3,5 --aggregate-only --out "$dir/kept" \
+  "$sdn" "${tiny_paper[@]}" --seeds 3,5 --aggregate-only --out "$dir/kept" \
   --regimes ic-only,sdn,mixed
 expect_error "--aggregate-only has no effect without --seeds" \
   "$sdn" "${args[@]}" --aggregate-only
