@@ -19,6 +19,7 @@ test -f "$dir/run/aggregate.json"
 # Seed 3 resumed: its 3 trainings and 11 traces were done already.
 test "$(grep -c 'done already: .*seed-3' "$dir/two.err")" -eq 14
 test -f "$dir/run/seed-5/summary.json"
+grep -q "^### Over 1 seed: mean +- sd (min - max)" "$dir/one.txt"
 grep -q "^### Over 2 seeds: mean +- sd (min - max)" "$dir/two.txt"
 grep -q "supported in [0-2] of 2$" "$dir/two.txt"
 # The page: per-seed curves and the spread, self-contained.

@@ -24,6 +24,11 @@ namespace sdn::pipeline {
 
 namespace {
 
+// "1 seed", "3 seeds".
+std::string seeds_text(size_t n) {
+  return std::to_string(n) + (n == 1 ? " seed" : " seeds");
+}
+
 // The number at `key` of a per-seed report, NaN when absent or null.
 double number_at(
     const nlohmann::json& report,
@@ -158,9 +163,7 @@ std::string sweep_plot(
       plot.line(points, c, 1.5, i % 2 == 1);
     }
     plot.legend(
-        regimes[k].title + " (" + std::to_string(seeds.size()) + " seeds)",
-        c,
-        "line");
+        regimes[k].title + " (" + seeds_text(seeds.size()) + ")", c, "line");
   }
   plot.vline(0.5, report::detail::kReference, "50 % budget");
   return plot.render();
@@ -241,8 +244,7 @@ std::string aggregate_page(
       report::detail::Layout::kBelow);
   report::HtmlOptions page;
   page.title = "Shallow-Deep Networks: " + options.arch + " on " +
-      options.data.name + ", " + std::to_string(options.seeds.size()) +
-      " seeds";
+      options.data.name + ", " + seeds_text(options.seeds.size());
   page.subtitle = "sdn paper --seeds, " +
       aggregate.at("date").get<std::string>() + ", output " + options.out;
   return report::render_page(page, body);
@@ -351,8 +353,8 @@ PaperResult run_paper_seeds(const PaperOptions& options) {
   aggregate["seconds"] = total.seconds();
   write_json_atomic(options.out + "/aggregate.json", aggregate);
 
-  std::cout << "\n### Over " << runs.size()
-            << " seeds: mean +- sd (min - max)\n";
+  std::cout << "\n### Over " << seeds_text(runs.size())
+            << ": mean +- sd (min - max)\n";
   print_regime_tables(std::cout, regimes, aggregate["reports"]);
   std::cout << "\n#### The paper's claims over the seeds\n\n";
   for (const auto& c : aggregate["claims"]) {
