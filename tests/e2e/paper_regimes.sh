@@ -73,6 +73,41 @@ for title in ["IC-only SDN", "IC-only, clean", "SDN training", "Mixed:",
               "Mixed + distillation"]:
     assert title in html, title
 PY
+# Every stage's options are checked before anything trains: a changed
+# --mixed-lr is refused before the missing SDN training is redone.
+rm -r "$dir/run/sdn"
+expect_error "--out: .*/mixed holds a run made with other options (lr: 0.02 -> 0.03)" \
+  "$sdn" --threads 1 "${args[@]}" --regimes "$all" --mixed-lr 0.03 \
+  --distill 0.7 --distill-temperature 2
+test ! -e "$dir/run/sdn"
+# A stage trained again (other weights) is traced again: its traces record
+# the weights they were made from.
+rm -r "$dir/run/mixed_distill"
+"$sdn" --threads 1 "${args[@]}" --regimes "$all" --mixed-lr 0.02 \
+  --distill 0.9 --distill-temperature 2 \
+  > "$dir/again.txt" 2> "$dir/again.err" || { cat "$dir/again.err"; exit 1; }
+! grep -q "done already: .*/traces/mixed_distill-" "$dir/again.err"
+grep -q "done already: .*/traces/mixed-test" "$dir/again.err"
+/usr/bin/python3 - "$dir/run" <<'PY'
+import json, sys
+run = sys.argv[1]
+for key in ["mixed_distill", "mixed", "sdn"]:
+    crc = json.load(open(f"{run}/{key}/last/meta.json"))["files"]["model.pt"]["crc32"]
+    for t in ["val", "test", "train", "ood-inverted"]:
+        m = json.load(open(f"{run}/traces/{key}-{t}/meta.json"))
+        assert m["model_crc32"] == crc, (key, t)
+stages = json.load(open(f"{run}/stages.json"))
+cnn = json.load(open(f"{run}/cnn/last/meta.json"))["files"]["model.pt"]["crc32"]
+assert stages == {k: cnn for k in ["ic_only", "ic_only_clean", "mixed",
+                                   "mixed_distill"]}, stages
+PY
+# The CNN trained again: the stages trained from the old one are refused
+# before anything trains.
+rm -r "$dir/run/cnn"
+expect_error "--out: .*/ic_only was trained from another CNN than .*/cnn will hold" \
+  "$sdn" --threads 1 "${args[@]}" --regimes "$all" --mixed-lr 0.02 \
+  --distill 0.9 --distill-temperature 2
+test ! -e "$dir/run/cnn"
 expect_error "--regimes: expected ic-only, ic-only-clean, sdn or mixed" \
   "$sdn" "${args[@]}" --regimes sdn,bogus
 expect_error "--regimes: ic-only is given twice" "$sdn" "${args[@]}" \

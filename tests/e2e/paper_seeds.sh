@@ -69,6 +69,24 @@ for k in a["reports"]:
     for key in ("exit_accuracy", "budgets", "overthinking", "confusion"):
         assert a["reports"][k][key] == b["reports"][k][key], (k, key)
 PY
+# Damaged kept files: an error naming the file, and the outputs untouched.
+cp "$dir/kept/aggregate.json" "$dir/aggregate.before"
+echo '{}' > "$dir/kept/seed-5/report-sdn.json"
+expect_error "kept/seed-5/report-sdn.json: missing key" \
+  "$sdn" "${tiny_paper[@]}" --seeds 3,5 --aggregate-only --out "$dir/kept"
+cmp "$dir/kept/aggregate.json" "$dir/aggregate.before"
+cp "$dir/run/seed-5/report-sdn.json" "$dir/kept/seed-5/"
+/usr/bin/python3 - "$dir/kept/seed-3/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); s["claims"][0].pop("verdict")
+json.dump(s, open(sys.argv[1], "w"))
+PY
+expect_error "kept/seed-3/summary.json: key 'claims': .*verdict" \
+  "$sdn" "${tiny_paper[@]}" --seeds 3,5 --aggregate-only --out "$dir/kept"
+cp "$dir/run/seed-3/summary.json" "$dir/kept/seed-3/"
+expect_error "--aggregate-only: --out .*/nowhere is not a folder of finished runs" \
+  "$sdn" "${tiny_paper[@]}" --seeds 3,5 --aggregate-only --out "$dir/nowhere"
+test ! -e "$dir/nowhere"
 expect_error "--aggregate-only: .*/kept/seed-7/summary.json does not exist" \
   "$sdn" "${tiny_paper[@]}" --seeds 3,5,7 --aggregate-only --out "$dir/kept"
 expect_error "--aggregate-only: .*seed-3/summary.json is of another experiment" \

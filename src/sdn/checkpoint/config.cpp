@@ -117,17 +117,19 @@ void TrainConfig::validate() const {
       mode == Mode::kIcOnly ? "IC-only" : "mixed",
       " training needs a trained CNN checkpoint");
   check(from_cnn || from.empty(), "--from is only for --mode ic-only or mixed");
+  // Beyond these the term overflows float32 (lambda T^2 x a KL) or its
+  // softmaxes are one-hot (T tiny) or uniform (T huge): NaN or no signal.
   check(
-      distill >= 0 && std::isfinite(distill),
-      "--distill must be a finite number >= 0, got ",
+      distill >= 0 && distill <= 1e6,
+      "--distill must be in [0, 1e6], got ",
       distill);
   check(
       distill == 0 || mode != Mode::kCnn,
       "--distill: a CNN has no ICs to distil into (--mode sdn, ic-only or "
       "mixed)");
   check(
-      distill_temperature > 0 && std::isfinite(distill_temperature),
-      "--distill-temperature must be a finite number > 0, got ",
+      distill_temperature >= 0.01 && distill_temperature <= 1000,
+      "--distill-temperature must be in [0.01, 1000], got ",
       distill_temperature);
   check(!out.empty(), "--out: an output directory is required");
   check(

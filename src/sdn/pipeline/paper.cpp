@@ -25,6 +25,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -122,6 +123,14 @@ void check_same_options(
        {"device", "stop_after", "eval_batch_size", "out", "from"}) {
     a.erase(key);
     b.erase(key);
+  }
+  // A cosine schedule ignores the step schedule's milestones and factor.
+  if (saved.lr_schedule == checkpoint::LrSchedule::kCosine &&
+      wanted.lr_schedule == checkpoint::LrSchedule::kCosine) {
+    for (const char* key : {"milestones", "gamma"}) {
+      a.erase(key);
+      b.erase(key);
+    }
   }
   // Where the data lies (the run checks the training split's content,
   // trainer's CRC-32), and what the files told the run (an image folder's
@@ -221,6 +230,23 @@ const std::vector<std::string>& paper_ood_sources() {
   return kSources;
 }
 
+// The key of a pipeline trace's meta.json holding its checkpoint's
+// model.pt CRC-32.
+constexpr const char* kModelCrcKey = "model_crc32";
+
+// The CRC-32 of `checkpoint`'s weights (its meta.json "files").
+std::string model_crc32(
+    const checkpoint::CheckpointMeta& meta,
+    const std::string& checkpoint) {
+  const auto it = meta.files.find("model.pt");
+  check(
+      it != meta.files.end(),
+      checkpoint,
+      "/meta.json: no checksum of model.pt (written by an sdn older than "
+      "the pipeline's checks); train it again into a new --out");
+  return it->second.crc32;
+}
+
 // Writes (or reuses) the trace of `checkpoint` on `split` (or, with
 // `ood_source`, on those out-of-distribution images).
 std::string trace_stage(
@@ -231,6 +257,7 @@ std::string trace_stage(
     const std::string& device,
     const std::string& ood_source = "") {
   const auto meta = checkpoint::read_checkpoint_meta(checkpoint);
+  const std::string model_crc = model_crc32(meta, checkpoint);
   const std::string meta_path = dir + "/meta.json";
   if (path_exists(meta_path)) {
     const auto existing = read_json(meta_path);
@@ -240,9 +267,12 @@ std::string trace_stage(
     } catch (const Error&) {
       // Not written by this pipeline's evaluation: trace again.
     }
+    // The same weights, not only the same epoch: a stage trained again
+    // into the same folder has new ones.
     if (provenance && provenance->epoch == meta.epoch &&
         provenance->max_samples == max_samples &&
-        existing.value("ood_source", std::string()) == ood_source) {
+        existing.value("ood_source", std::string()) == ood_source &&
+        existing.value(kModelCrcKey, std::string()) == model_crc) {
       std::fprintf(stderr, "done already: %s\n", dir.c_str());
       return dir;
     }
@@ -254,7 +284,9 @@ std::string trace_stage(
   t.ood_source = ood_source;
   t.eval.device = device;
   t.eval.label = ood_source.empty() ? "trace " + split : "trace " + ood_source;
-  analysis::write_trace(dir, inference::evaluate_checkpoint(t));
+  analysis::ExitTrace trace = inference::evaluate_checkpoint(t);
+  trace.meta[kModelCrcKey] = model_crc;
+  analysis::write_trace(dir, trace);
   return dir;
 }
 
@@ -425,10 +457,20 @@ void PaperOptions::validate() const {
       !mixed_epochs || *mixed_epochs > 0,
       "--mixed-epochs must be > 0, got ",
       mixed_epochs.value_or(0));
+  // The trainings check their lr too, as --lr: named here as given.
+  const double float_max = std::numeric_limits<float>::max();
   check(
-      !mixed_lr || *mixed_lr > 0,
-      "--mixed-lr must be > 0, got ",
+      !mixed_lr || (*mixed_lr > 0 && *mixed_lr <= float_max),
+      "--mixed-lr must be in (0, ",
+      float_max,
+      "] (the optimiser computes in float32), got ",
       mixed_lr.value_or(0));
+  check(
+      ic_lr <= float_max,
+      "--ic-lr must be at most ",
+      float_max,
+      " (the optimiser computes in float32), got ",
+      ic_lr);
   check(
       distill > 0 && std::isfinite(distill),
       "--distill must be a finite number > 0, got ",
@@ -555,7 +597,7 @@ PaperResult run_paper(const PaperOptions& o) {
   // A rerun continues in its own folder (with any regimes); any other
   // folder must be new.
   std::vector<std::string> owned = {
-      "cnn", "traces", "summary.json", "report.html"};
+      "cnn", "traces", "stages.json", "summary.json", "report.html"};
   for (const std::string& name : all_regime_names()) {
     const Regime r = parse_regime(name);
     owned.push_back(r.key);
@@ -566,16 +608,64 @@ PaperResult run_paper(const PaperOptions& o) {
   make_dirs(o.out);
   const std::string traces = o.out + "/traces";
   make_dirs(traces);
-  const size_t stages = regimes.size() + 4;
+  const size_t stage_count = regimes.size() + 4;
   size_t done = 0;
   auto next_stage = [&](const std::string& what) {
-    stage(std::to_string(++done) + "/" + std::to_string(stages) + " " + what);
+    stage(
+        std::to_string(++done) + "/" + std::to_string(stage_count) + " " +
+        what);
   };
+
+  // Before training anything: the stages OUT holds were made with the
+  // options asked for now, and those trained from the CNN from the CNN
+  // OUT/cnn holds (OUT/stages.json: the CRC-32 of the CNN's weights each
+  // was trained from).
+  const auto cnn_config =
+      base_config(o, checkpoint::Mode::kCnn, o.out + "/cnn");
+  const std::string stages_path = o.out + "/stages.json";
+  nlohmann::json stages = path_exists(stages_path) ? read_json(stages_path) :
+                                                     nlohmann::json::object();
+  check(
+      stages.is_object(),
+      stages_path,
+      ": expected an object of stage names and CNN checksums, found ",
+      stages.type_name());
+  std::optional<std::string> cnn_crc;
+  if (checkpoint::has_run(cnn_config.out)) {
+    const auto meta =
+        checkpoint::read_checkpoint_meta(cnn_config.out + "/last");
+    check_same_options(meta.config, cnn_config);
+    cnn_crc = model_crc32(meta, cnn_config.out + "/last");
+  }
+  for (const Regime& r : regimes) {
+    const auto config = regime_config(o, r, cnn_config.out + "/last");
+    if (!checkpoint::has_run(config.out)) {
+      continue;
+    }
+    check_same_options(
+        checkpoint::read_checkpoint_meta(config.out + "/last").config, config);
+    if (!config.from.empty() && stages.contains(r.key)) {
+      check(
+          cnn_crc && stages[r.key] == *cnn_crc,
+          "--out: ",
+          config.out,
+          " was trained from another CNN than ",
+          cnn_config.out,
+          cnn_crc ? " holds (its weights' CRC-32 " + *cnn_crc + ", " :
+                    " will hold (",
+          "that stage's ",
+          stages[r.key].dump(),
+          "); remove ",
+          config.out,
+          " to train it again, or choose another --out");
+    }
+  }
 
   DataCrcs crcs;
   next_stage("CNN training (" + o.arch + " on " + o.data.name + ")");
-  const auto cnn =
-      train_stage(base_config(o, checkpoint::Mode::kCnn, o.out + "/cnn"), crcs);
+  const auto cnn = train_stage(cnn_config, crcs);
+  const std::string trained_cnn_crc =
+      model_crc32(checkpoint::read_checkpoint_meta(cnn), cnn);
 
   std::map<std::string, std::string> checkpoints;
   for (const Regime& r : regimes) {
@@ -593,7 +683,12 @@ PaperResult run_paper(const PaperOptions& o) {
         what = "SDN training from the CNN's initialisation";
     }
     next_stage(what + (r.distill ? ", with self-distillation" : ""));
-    checkpoints[r.key] = train_stage(regime_config(o, r, cnn), crcs);
+    const auto config = regime_config(o, r, cnn);
+    checkpoints[r.key] = train_stage(config, crcs);
+    if (!config.from.empty() && stages.value(r.key, "") != trained_cnn_crc) {
+      stages[r.key] = trained_cnn_crc;
+      write_json_atomic(stages_path, stages);
+    }
   }
 
   next_stage(

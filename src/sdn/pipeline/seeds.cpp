@@ -5,6 +5,7 @@
 
 #include "sdn/report/html.h"
 #include "sdn/report/html_figures.h"
+#include "sdn/report/report_types.h"
 #include "sdn/report/svg.h"
 #include "sdn/util/error.h"
 #include "sdn/util/files.h"
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <set>
@@ -235,9 +237,13 @@ std::string aggregate_page(
       "",
       claims.render(),
       // Aggregated from kept results, the runs' pages may be gone.
-      path_exists(
-          options.out + "/seed-" + std::to_string(options.seeds.front()) +
-          "/report.html") ?
+      std::all_of(
+          options.seeds.begin(),
+          options.seeds.end(),
+          [&](uint64_t seed) {
+            return path_exists(
+                options.out + "/seed-" + std::to_string(seed) + "/report.html");
+          }) ?
           "Each seed's own page, OUT/seed-N/report.html, has every "
           "analysis of that run." :
           "",
@@ -248,6 +254,25 @@ std::string aggregate_page(
   page.subtitle = "sdn paper --seeds, " +
       aggregate.at("date").get<std::string>() + ", output " + options.out;
   return report::render_page(page, body);
+}
+
+// The "claims" of a run's summary.json at `path`, checked to be a list of
+// claims (pipeline/paper.h, Claim).
+nlohmann::json checked_claims(
+    const nlohmann::json& summary,
+    const std::string& path) {
+  try {
+    summary.at("claims").get<std::vector<Claim>>();
+  } catch (const Error& e) {
+    fail(path, ": key 'claims': ", e.what());
+  } catch (const nlohmann::json::exception&) {
+    fail(
+        path,
+        ": key 'claims': expected a list of {claim, measured, verdict}, "
+        "found ",
+        summary.at("claims").type_name());
+  }
+  return summary.at("claims");
 }
 
 // --aggregate-only: the summary.json a finished run of `run` wrote, checked
@@ -262,6 +287,11 @@ nlohmann::json finished_summary(const PaperOptions& run) {
       run.seed,
       " without --aggregate-only first");
   const nlohmann::json summary = read_json(path);
+  check(
+      summary.is_object(),
+      path,
+      ": expected a JSON object, found ",
+      summary.type_name());
   for (const char* key : {"arch", "dataset", "claims", "ood", "reports"}) {
     check(
         summary.is_object() && summary.contains(key),
@@ -311,6 +341,13 @@ PaperResult run_paper_seeds(const PaperOptions& options) {
     owned.push_back("seed-" + std::to_string(seed));
     runs.push_back(one);
   }
+  // Aggregating finished runs creates no folder: they are in OUT.
+  std::error_code ec;
+  check(
+      !options.aggregate_only || std::filesystem::is_directory(options.out, ec),
+      "--aggregate-only: --out ",
+      options.out,
+      " is not a folder of finished runs (OUT/seed-N/summary.json)");
   const auto lock = OutputLock::acquire(options.out, "--out");
   check_output_folder(options.out, "--out", owned);
   make_dirs(options.out);
@@ -329,11 +366,26 @@ PaperResult run_paper_seeds(const PaperOptions& options) {
     const nlohmann::json summary = options.aggregate_only ?
         finished_summary(runs[i]) :
         run_paper(runs[i]).summary;
-    claims.push_back(summary.at("claims"));
+    claims.push_back(checked_claims(summary, runs[i].out + "/summary.json"));
     ood.push_back(summary.at("ood"));
     for (const Regime& r : regimes) {
-      reports[r.key].push_back(
-          read_json(runs[i].out + "/report-" + r.key + ".json"));
+      const std::string path = runs[i].out + "/report-" + r.key + ".json";
+      nlohmann::json report = read_json(path);
+      // Every key of a report, of the right type (kept files may be
+      // damaged), and the same exits as the other seeds'.
+      const size_t exits =
+          report::report_from_json(report, path).exit_accuracy.size();
+      check(
+          reports[r.key].empty() ||
+              reports[r.key].front().at("exit_accuracy").size() == exits,
+          path,
+          ": ",
+          exits,
+          " exits, where the first seed's report has ",
+          reports[r.key].empty() ?
+              0 :
+              reports[r.key].front().at("exit_accuracy").size());
+      reports[r.key].push_back(std::move(report));
     }
   }
   nlohmann::json aggregate;
@@ -351,6 +403,8 @@ PaperResult run_paper_seeds(const PaperOptions& options) {
   aggregate["ood"] = spread(ood);
   aggregate["date"] = utc_date();
   aggregate["seconds"] = total.seconds();
+  // Both outputs made before either is written: they always match.
+  const std::string page = aggregate_page(aggregate, reports, options);
   write_json_atomic(options.out + "/aggregate.json", aggregate);
 
   std::cout << "\n### Over " << seeds_text(runs.size())
@@ -365,7 +419,7 @@ PaperResult run_paper_seeds(const PaperOptions& options) {
   PaperResult result;
   result.summary = aggregate;
   result.html = options.out + "/report.html";
-  write_file_atomic(result.html, aggregate_page(aggregate, reports, options));
+  write_file_atomic(result.html, page);
   std::fprintf(
       stderr,
       "\nreport: %s\naggregate: %s/aggregate.json\nthis invocation took "

@@ -89,6 +89,20 @@ TEST(TrainConfig, BadOptionsNameTheParameter) {
   c.distill_temperature = 0;
   EXPECT_NE(
       error_of(c).find("--distill-temperature must be"), std::string::npos);
+  // Where float32 overflows or the softmaxes carry nothing: refused, not a
+  // NaN loss blamed on --lr later.
+  for (const double t : {1e-300, 0.009, 1001.0, 1e300}) {
+    c.distill_temperature = t;
+    EXPECT_NE(
+        error_of(c).find("--distill-temperature must be in [0.01, 1000]"),
+        std::string::npos)
+        << t;
+  }
+  c.distill_temperature = 3;
+  EXPECT_EQ(error_of(c), "");
+  c.distill = 1e300;
+  EXPECT_NE(
+      error_of(c).find("--distill must be in [0, 1e6]"), std::string::npos);
   c = valid();
   c.from = "/tmp/cnn";
   EXPECT_EQ(error_of(c), "--from is only for --mode ic-only or mixed");
