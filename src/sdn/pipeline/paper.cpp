@@ -109,7 +109,6 @@ const std::vector<std::string>& all_regime_names() {
   return names;
 }
 
-// Trains, resumes or skips one stage; returns the `last` checkpoint.
 // A rerun continues the runs it finds only if they were made with the
 // options asked for now: a changed --arch or --lr must not be reported over
 // the old run's weights.
@@ -168,6 +167,9 @@ void check_same_options(
 // trainings share their data, which is then loaded once, not per stage.
 using DataCrcs = std::map<std::string, std::string>;
 
+// Trains, resumes or skips one stage; returns the `last` checkpoint. Its
+// options were checked against a run the folder holds (check_same_options)
+// before any stage trained (run_paper).
 std::string train_stage(
     const checkpoint::TrainConfig& config,
     DataCrcs& data_crcs) {
@@ -175,7 +177,6 @@ std::string train_stage(
   const train::TrainCallbacks console = {app::make_train_console()};
   if (checkpoint::has_run(config.out)) {
     const auto meta = checkpoint::read_checkpoint_meta(last);
-    check_same_options(meta.config, config);
     if (meta.epoch >= meta.config.epochs) {
       // The options ignore where the data lies; a finished run is not
       // resumed (where the trainer checks it), so its data is checked here:
